@@ -1,0 +1,54 @@
+// Command carebook is a local-first CRM for small healthcare practices.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/root"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	// Everything Carebook creates holds patient data or could: the database,
+	// its WAL, DuckDB's temporary files, backups, history. A umask of 077
+	// makes all of them 0600 and every folder 0700, including the files
+	// DuckDB creates itself.
+	syscall.Umask(0o077)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	f := cmdutil.New(version)
+	cmd := root.NewCmdRoot(f)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	stderr := f.IOStreams.ErrOut
+	var flagErr *cmdutil.FlagError
+	switch {
+	case errors.Is(err, cmdutil.ErrSilent):
+		return cmdutil.ExitError
+	case errors.Is(err, cmdutil.ErrCancelled) || errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "cancelled; nothing was written")
+		return cmdutil.ExitCancelled
+	case errors.As(err, &flagErr) || isCobraUsageError(err):
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "Run 'carebook --help' for usage.")
+		return cmdutil.ExitUsage
+	}
+	fmt.Fprintln(stderr, err)
+	return cmdutil.ExitError
+}

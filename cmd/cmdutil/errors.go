@@ -1,0 +1,37 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes: scripts rely on these.
+const (
+	ExitOK        = 0
+	ExitError     = 1
+	ExitUsage     = 2
+	ExitCancelled = 130 // the shell convention for Ctrl-C
+)
+
+// FlagError is a usage mistake: a bad flag, a missing argument. It exits 2.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// FlagErrorf builds a FlagError.
+func FlagErrorf(format string, args ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, args...)}
+}
+
+// ErrSilent means the command already told the user what went wrong and
+// only the exit code is left to set.
+var ErrSilent = errors.New("silent error")
+
+// ErrCancelled means the user stopped the command (Ctrl-C, or "no" at a
+// confirmation): nothing was written.
+var ErrCancelled = errors.New("cancelled; nothing was written")
+
+// ErrNeedsConfirmation is returned by a write run without a terminal to
+// confirm on and without --yes.
+var ErrNeedsConfirmation = errors.New("this changes the database; re-run with --yes to confirm (stdin is not a terminal)")

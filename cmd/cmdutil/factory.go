@@ -1,0 +1,111 @@
+// Package cmdutil holds what every command shares: the factory that builds
+// a command's dependencies, IO streams that know about the terminal, exit
+// codes, and output helpers. It holds no SQL and no prompt text.
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/carebook/carebook/store"
+)
+
+// DefaultDBPath is used when neither --db nor $CAREBOOK_DB is set.
+const DefaultDBPath = "carebook.duckdb"
+
+// Factory builds what commands need. Commands copy what they use into their
+// options struct, so that tests can replace any of it.
+type Factory struct {
+	IOStreams *IOStreams
+	Version   string
+	Getenv    func(string) string
+
+	// DBFlag is the value of --db, bound by the root command.
+	DBFlag string
+}
+
+// New returns a factory for the real process.
+func New(version string) *Factory {
+	return &Factory{IOStreams: System(), Version: version, Getenv: os.Getenv}
+}
+
+// DatabasePath is --db, else $CAREBOOK_DB, else ./carebook.duckdb.
+func (f *Factory) DatabasePath() string {
+	if f.DBFlag != "" {
+		return f.DBFlag
+	}
+	if p := f.Getenv("CAREBOOK_DB"); p != "" {
+		return p
+	}
+	return DefaultDBPath
+}
+
+// Clock returns "now": $CAREBOOK_NOW (RFC 3339) when set, so that tests,
+// benchmarks and evals are reproducible, else the system clock. Times are
+// in the practice's local zone.
+func (f *Factory) Clock() (func() time.Time, error) {
+	return ClockFromEnv(f.Getenv)
+}
+
+// ClockFromEnv is Clock for callers without a factory.
+func ClockFromEnv(getenv func(string) string) (func() time.Time, error) {
+	fixed := getenv("CAREBOOK_NOW")
+	if fixed == "" {
+		return time.Now, nil
+	}
+	t, err := time.Parse(time.RFC3339, fixed)
+	if err != nil {
+		return nil, fmt.Errorf("CAREBOOK_NOW=%q is not an RFC 3339 time (like 2026-06-15T10:00:00Z)", fixed)
+	}
+	t = t.In(time.Local)
+	return func() time.Time { return t }, nil
+}
+
+// Actor is the OS user, recorded in the audit log and on every change.
+func Actor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if name := os.Getenv("USER"); name != "" {
+		return name
+	}
+	return "unknown"
+}
+
+// Host is this machine's name, for the audit log.
+func Host() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "unknown"
+	}
+	return h
+}
+
+// OpenStore opens the existing practice database for one unit of work.
+// Close it as soon as the work is done, so that other carebook processes can
+// get in. A missing file is an error rather than a new empty practice, so that
+// a typo in --db cannot hide the real data.
+func (f *Factory) OpenStore(ctx context.Context) (*store.Store, error) {
+	path := f.DatabasePath()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no database at %s; create one with `carebook init` (or choose another with --db or $CAREBOOK_DB)", path)
+	}
+	return f.openStore(ctx, path)
+}
+
+// CreateStore opens the practice database, creating it if needed.
+func (f *Factory) CreateStore(ctx context.Context) (*store.Store, error) {
+	return f.openStore(ctx, f.DatabasePath())
+}
+
+func (f *Factory) openStore(ctx context.Context, path string) (*store.Store, error) {
+	clock, err := f.Clock()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, path, store.Options{Now: clock, Actor: Actor(), Host: Host()})
+}

@@ -1,0 +1,101 @@
+package cmdutil
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// IOStreams is where a command reads and writes, and what it knows about the
+// terminal. Tests build one with Test and never touch a real terminal.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	stdinTTY  bool
+	stdoutTTY bool
+	stderrTTY bool
+
+	inReader *bufio.Reader
+}
+
+// System returns streams bound to the process's stdin, stdout and stderr.
+func System() *IOStreams {
+	return &IOStreams{
+		In:        os.Stdin,
+		Out:       os.Stdout,
+		ErrOut:    os.Stderr,
+		stdinTTY:  isTerminal(os.Stdin),
+		stdoutTTY: isTerminal(os.Stdout),
+		stderrTTY: isTerminal(os.Stderr),
+	}
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// Test returns streams over buffers, none of them a terminal.
+func Test() (ios *IOStreams, in *bytes.Buffer, out *bytes.Buffer, errOut *bytes.Buffer) {
+	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+}
+
+// SetStdinTTY pretends stdin is (or is not) a terminal, for tests.
+func (s *IOStreams) SetStdinTTY(v bool) { s.stdinTTY = v }
+
+// SetStdoutTTY pretends stdout is (or is not) a terminal, for tests.
+func (s *IOStreams) SetStdoutTTY(v bool) { s.stdoutTTY = v }
+
+// SetStderrTTY pretends stderr is (or is not) a terminal, for tests.
+func (s *IOStreams) SetStderrTTY(v bool) { s.stderrTTY = v }
+
+// IsStdinTTY reports whether a person may be typing on stdin.
+func (s *IOStreams) IsStdinTTY() bool { return s.stdinTTY }
+
+// IsStdoutTTY reports whether a person reads stdout: tables and colour for
+// people, stable plain output for scripts.
+func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
+
+// IsStderrTTY reports whether stderr is a terminal, where progress bars go.
+func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
+// CanPrompt reports whether the command may ask a question and wait.
+func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stdoutTTY }
+
+// ErrNoAnswer is returned when stdin ends before a question is answered.
+var ErrNoAnswer = errors.New("no answer on standard input")
+
+// ReadLine reads one line from In, without its newline.
+func (s *IOStreams) ReadLine() (string, error) {
+	if s.inReader == nil {
+		s.inReader = bufio.NewReader(s.In)
+	}
+	line, err := s.inReader.ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		if errors.Is(err, io.EOF) {
+			return "", ErrNoAnswer
+		}
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// Confirm asks a yes/no question; anything but y or yes is no.
+func (s *IOStreams) Confirm(question string) (bool, error) {
+	fmt.Fprintf(s.Out, "%s [y/N] ", question)
+	answer, err := s.ReadLine()
+	if err != nil {
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}

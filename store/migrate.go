@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// migrations bring a database from version i to i+1. Append only: a shipped
+// migration is never edited, because files in the field already ran it.
+//
+// There are no FOREIGN KEY constraints. DuckDB rejects an UPDATE of a row that
+// another table references, which would break every patient upsert, and the
+// index checks would slow bulk loads of a million interactions. Referential
+// integrity is kept by this package, the only writer.
+var migrations = []string{
+	// 1: the practice.
+	`
+CREATE SEQUENCE patient_id_seq START 1;
+CREATE TABLE patients (
+	id                 BIGINT PRIMARY KEY DEFAULT nextval('patient_id_seq'),
+	mrn                VARCHAR NOT NULL UNIQUE,
+	first_name         VARCHAR NOT NULL,
+	last_name          VARCHAR NOT NULL,
+	dob                DATE,
+	sex                VARCHAR,
+	email              VARCHAR,
+	phone              VARCHAR,
+	city               VARCHAR,
+	language           VARCHAR,
+	marketing_consent  BOOLEAN NOT NULL DEFAULT false,
+	consent_changed_at TIMESTAMP,
+	status             VARCHAR NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive', 'deceased')),
+	created_at         TIMESTAMP NOT NULL,
+	updated_at         TIMESTAMP NOT NULL
+);
+CREATE SEQUENCE tag_id_seq START 1;
+CREATE TABLE tags (
+	id         BIGINT PRIMARY KEY DEFAULT nextval('tag_id_seq'),
+	name       VARCHAR NOT NULL UNIQUE CHECK (regexp_full_match(name, '[a-z0-9]+(-[a-z0-9]+)*')),
+	created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE patient_tags (
+	patient_id BIGINT NOT NULL,
+	tag_id     BIGINT NOT NULL,
+	added_by   VARCHAR NOT NULL,
+	added_at   TIMESTAMP NOT NULL,
+	PRIMARY KEY (patient_id, tag_id)
+);
+CREATE SEQUENCE appointment_id_seq START 1;
+CREATE TABLE appointments (
+	id          BIGINT PRIMARY KEY DEFAULT nextval('appointment_id_seq'),
+	external_id VARCHAR UNIQUE,
+	patient_id  BIGINT NOT NULL,
+	starts_at   TIMESTAMP NOT NULL,
+	type        VARCHAR NOT NULL DEFAULT '',
+	provider    VARCHAR NOT NULL DEFAULT '',
+	status      VARCHAR NOT NULL CHECK (status IN ('scheduled', 'completed', 'no-show', 'cancelled'))
+);
+CREATE SEQUENCE interaction_id_seq START 1;
+CREATE TABLE interactions (
+	id          BIGINT PRIMARY KEY DEFAULT nextval('interaction_id_seq'),
+	external_id VARCHAR UNIQUE,
+	patient_id  BIGINT NOT NULL,
+	occurred_at TIMESTAMP NOT NULL,
+	channel     VARCHAR NOT NULL CHECK (channel IN ('call', 'sms', 'email', 'in-person', 'portal', 'letter', 'note')),
+	direction   VARCHAR NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+	staff       VARCHAR NOT NULL DEFAULT '',
+	summary     VARCHAR NOT NULL DEFAULT ''
+);
+CREATE TABLE audit_log (
+	seq           BIGINT PRIMARY KEY,
+	logged_at     TIMESTAMP NOT NULL,
+	os_user       VARCHAR NOT NULL,
+	host          VARCHAR NOT NULL,
+	channel       VARCHAR NOT NULL,
+	request       VARCHAR,
+	action        VARCHAR NOT NULL,
+	patient_ids   BIGINT[] NOT NULL,
+	rows_affected BIGINT NOT NULL,
+	outcome       VARCHAR NOT NULL CHECK (outcome IN ('ok', 'refused', 'error')),
+	message       VARCHAR,
+	model         VARCHAR,
+	model_digest  VARCHAR
+);
+CREATE INDEX appointments_patient ON appointments (patient_id);
+CREATE INDEX interactions_patient ON interactions (patient_id);
+`,
+}
+
+// SchemaVersion is the schema this build writes.
+func SchemaVersion() int { return len(migrations) }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var current sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	from := int(current.Int64)
+	if from > len(migrations) {
+		return &TooNewError{FileVersion: from, KnownVersion: len(migrations)}
+	}
+	if from == len(migrations) {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	for v := from; v < len(migrations); v++ {
+		for _, stmt := range splitStatements(migrations[v]) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (?, ?)`, v+1, s.now().UTC()); err != nil {
+			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// splitStatements splits a migration on semicolons that end a line. The
+// migrations are ours, so no string literal ends a line with one.
+func splitStatements(script string) []string {
+	var out []string
+	for _, part := range strings.Split(script, ";\n") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, strings.TrimSuffix(p, ";"))
+		}
+	}
+	return out
+}
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")

@@ -1,0 +1,346 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// queryer is what reads need: the pool, or the one connection of a
+// transaction, so that a preview inside a write sees the write's own view.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Reader answers questions about the practice. Store and Tx both embed it.
+type Reader struct {
+	q queryer
+}
+
+const patientColumns = `p.id, p.mrn, p.first_name, p.last_name, p.dob, coalesce(p.sex, ''),
+	coalesce(p.email, ''), coalesce(p.phone, ''), coalesce(p.city, ''), coalesce(p.language, ''),
+	p.marketing_consent, p.consent_changed_at, p.status, p.created_at, p.updated_at,
+	coalesce((SELECT list(t.name ORDER BY t.name) FROM patient_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.patient_id = p.id), [])`
+
+// patientOrder is how people expect a list of patients: by name, with the
+// MRN to break ties so that output is stable.
+const patientOrder = `ORDER BY p.last_name, p.first_name, p.mrn`
+
+func scanPatient(rows interface{ Scan(...any) error }) (Patient, error) {
+	var (
+		p         Patient
+		dob       sql.NullTime
+		consentAt sql.NullTime
+		tags      []any
+		status    string
+	)
+	err := rows.Scan(&p.ID, &p.MRN, &p.FirstName, &p.LastName, &dob, &p.Sex, &p.Email, &p.Phone, &p.City,
+		&p.Language, &p.MarketingConsent, &consentAt, &status, &p.CreatedAt, &p.UpdatedAt, &tags)
+	if err != nil {
+		return Patient{}, err
+	}
+	p.Status = Status(status)
+	if dob.Valid {
+		p.DOB = dob.Time
+	}
+	if consentAt.Valid {
+		p.ConsentChangedAt = consentAt.Time
+	}
+	p.Tags = make([]string, 0, len(tags))
+	for _, t := range tags {
+		p.Tags = append(p.Tags, fmt.Sprint(t))
+	}
+	return p, nil
+}
+
+// FindPatients lists the patients f selects, by name. limit 0 means all.
+func (r Reader) FindPatients(ctx context.Context, f PatientFilter, limit int) ([]Patient, error) {
+	w := f.conditions("p")
+	q := `SELECT ` + patientColumns + ` FROM patients p WHERE ` + w.sql() + ` ` + patientOrder
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := r.q.QueryContext(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("find patients: %w", err)
+	}
+	defer rows.Close()
+	var out []Patient
+	for rows.Next() {
+		p, err := scanPatient(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find patients: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find patients: %w", err)
+	}
+	return out, nil
+}
+
+// PatientIDs returns the ids of the patients f selects, in id order. Bulk
+// writes use it to know exactly whom they touch.
+func (r Reader) PatientIDs(ctx context.Context, f PatientFilter) ([]int64, error) {
+	w := f.conditions("p")
+	rows, err := r.q.QueryContext(ctx, `SELECT p.id FROM patients p WHERE `+w.sql()+` ORDER BY p.id`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("select patients: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("select patients: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select patients: %w", err)
+	}
+	return ids, nil
+}
+
+// CountPatients counts the patients f selects.
+func (r Reader) CountPatients(ctx context.Context, f PatientFilter) (int, error) {
+	w := f.conditions("p")
+	var n int
+	if err := r.q.QueryRowContext(ctx, `SELECT count(*) FROM patients p WHERE `+w.sql(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count patients: %w", err)
+	}
+	return n, nil
+}
+
+// PatientGroup is a field patients can be counted by.
+type PatientGroup string
+
+const (
+	GroupPatientCity          PatientGroup = "city"
+	GroupPatientLanguage      PatientGroup = "language"
+	GroupPatientStatus        PatientGroup = "status"
+	GroupPatientTag           PatientGroup = "tag"
+	GroupPatientBirthMonth    PatientGroup = "birthday_month"
+	GroupPatientMarketing     PatientGroup = "marketing_consent"
+	GroupPatientSex           PatientGroup = "sex"
+	GroupPatientAgeBand       PatientGroup = "age_band"
+)
+
+// PatientGroups lists the fields patients can be grouped by.
+var PatientGroups = []PatientGroup{GroupPatientCity, GroupPatientLanguage, GroupPatientStatus, GroupPatientTag,
+	GroupPatientBirthMonth, GroupPatientMarketing, GroupPatientSex, GroupPatientAgeBand}
+
+// GroupPatients counts the patients f selects by one field. today anchors
+// age bands.
+func (r Reader) GroupPatients(ctx context.Context, f PatientFilter, by PatientGroup, today time.Time) ([]GroupCount, error) {
+	w := f.conditions("p")
+	var key, from string
+	var args []any
+	switch by {
+	case GroupPatientCity:
+		key = "coalesce(p.city, '')"
+	case GroupPatientLanguage:
+		key = "coalesce(p.language, '')"
+	case GroupPatientStatus:
+		key = "p.status"
+	case GroupPatientSex:
+		key = "coalesce(p.sex, '')"
+	case GroupPatientMarketing:
+		key = "CASE WHEN p.marketing_consent THEN 'yes' ELSE 'no' END"
+	case GroupPatientBirthMonth:
+		key = "coalesce(monthname(p.dob), '')"
+	case GroupPatientAgeBand:
+		key = `coalesce(CAST(floor(date_diff('year', p.dob, ?::DATE) / 10) * 10 AS INTEGER)::VARCHAR || 's', '')`
+		args = append(args, dateOnly(today))
+	case GroupPatientTag:
+		from = ` JOIN patient_tags gpt ON gpt.patient_id = p.id JOIN tags gt ON gt.id = gpt.tag_id`
+		key = "gt.name"
+	default:
+		return nil, fmt.Errorf("group patients: unknown field %q", by)
+	}
+	args = append(args, w.args...)
+	q := `SELECT ` + key + ` AS k, count(*) FROM patients p` + from + ` WHERE ` + w.sql() + ` GROUP BY k ORDER BY count(*) DESC, k`
+	return r.groups(ctx, "group patients", q, args)
+}
+
+func (r Reader) groups(ctx context.Context, what, q string, args []any) ([]GroupCount, error) {
+	rows, err := r.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []GroupCount
+	for rows.Next() {
+		var g GroupCount
+		if err := rows.Scan(&g.Key, &g.Count); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// PatientByID returns one patient.
+func (r Reader) PatientByID(ctx context.Context, id int64) (Patient, error) {
+	ps, err := r.FindPatients(ctx, PatientFilter{IDs: []int64{id}}, 1)
+	if err != nil {
+		return Patient{}, err
+	}
+	if len(ps) == 0 {
+		return Patient{}, fmt.Errorf("patient %d: %w", id, ErrNotFound)
+	}
+	return ps[0], nil
+}
+
+// PatientMatch says how a free-text reference matched a patient.
+type PatientMatch string
+
+const (
+	MatchMRN   PatientMatch = "mrn"
+	MatchEmail PatientMatch = "email"
+	MatchName  PatientMatch = "name"
+)
+
+// MatchPatients finds the patients a staff member may mean by ref: an MRN,
+// an exact email, or a name. The first kind that matches wins, so an MRN is
+// never confused with a name. A name matches the full name exactly (ignoring
+// case and accents), else every word of ref appearing in the name. The caller
+// decides what to do with more than one match: Carebook never guesses.
+func (r Reader) MatchPatients(ctx context.Context, ref string) ([]Patient, PatientMatch, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return nil, "", nil
+	}
+	ps, err := r.FindPatients(ctx, PatientFilter{MRNs: []string{ref}}, 0)
+	if err != nil || len(ps) > 0 {
+		return ps, MatchMRN, err
+	}
+	if strings.Contains(ref, "@") {
+		ps, err := r.findWhere(ctx, "lower(p.email) = lower(?)", ref)
+		return ps, MatchEmail, err
+	}
+	ps, err = r.findWhere(ctx, normalized("p.first_name || ' ' || p.last_name")+" = "+normalized("?")+
+		" OR "+normalized("p.last_name || ', ' || p.first_name")+" = "+normalized("?"), ref, ref)
+	if err != nil || len(ps) > 0 {
+		return ps, MatchName, err
+	}
+	var w where
+	for _, word := range strings.Fields(strings.ReplaceAll(ref, ",", " ")) {
+		w.add("contains("+normalized("p.first_name || ' ' || p.last_name")+", "+normalized("?")+")", word)
+	}
+	ps, err = r.findWhere(ctx, w.sql(), w.args...)
+	return ps, MatchName, err
+}
+
+func (r Reader) findWhere(ctx context.Context, cond string, args ...any) ([]Patient, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+patientColumns+` FROM patients p WHERE `+cond+` `+patientOrder, args...)
+	if err != nil {
+		return nil, fmt.Errorf("match patient: %w", err)
+	}
+	defer rows.Close()
+	var out []Patient
+	for rows.Next() {
+		p, err := scanPatient(rows)
+		if err != nil {
+			return nil, fmt.Errorf("match patient: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Vocabulary is what the practice's data calls things: the model is
+// constrained to these values, and the REPL completes them.
+type Vocabulary struct {
+	Tags             []string
+	Providers        []string
+	AppointmentTypes []string
+	Cities           []string
+	Languages        []string
+	Staff            []string
+}
+
+// Vocabulary reads the distinct names in use.
+func (r Reader) Vocabulary(ctx context.Context) (Vocabulary, error) {
+	var v Vocabulary
+	lists := []struct {
+		dst *[]string
+		q   string
+	}{
+		{&v.Tags, `SELECT name FROM tags ORDER BY name`},
+		{&v.Providers, `SELECT DISTINCT provider FROM appointments WHERE provider <> '' ORDER BY 1`},
+		{&v.AppointmentTypes, `SELECT DISTINCT type FROM appointments WHERE type <> '' ORDER BY 1`},
+		{&v.Cities, `SELECT DISTINCT city FROM patients WHERE coalesce(city, '') <> '' ORDER BY 1`},
+		{&v.Languages, `SELECT DISTINCT language FROM patients WHERE coalesce(language, '') <> '' ORDER BY 1`},
+		{&v.Staff, `SELECT DISTINCT staff FROM interactions WHERE staff <> '' ORDER BY 1`},
+	}
+	for _, l := range lists {
+		vals, err := r.strings(ctx, l.q)
+		if err != nil {
+			return Vocabulary{}, fmt.Errorf("read vocabulary: %w", err)
+		}
+		*l.dst = vals
+	}
+	return v, nil
+}
+
+func (r Reader) strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := r.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Counts is the size of the practice.
+type Counts struct {
+	Patients, Appointments, Interactions, Tags, AuditRows int
+}
+
+// Counts reads the row count of every table.
+func (r Reader) Counts(ctx context.Context) (Counts, error) {
+	var c Counts
+	err := r.q.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM patients), (SELECT count(*) FROM appointments),
+		(SELECT count(*) FROM interactions), (SELECT count(*) FROM tags), (SELECT count(*) FROM audit_log)`).
+		Scan(&c.Patients, &c.Appointments, &c.Interactions, &c.Tags, &c.AuditRows)
+	if err != nil {
+		return Counts{}, fmt.Errorf("count rows: %w", err)
+	}
+	return c, nil
+}
+
+// MRNs maps patient ids to their MRNs, for reports on bulk writes.
+func (r Reader) MRNs(ctx context.Context, ids []int64) (map[int64]string, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT id, mrn FROM patients WHERE list_contains(?::BIGINT[], id)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read MRNs: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]string, len(ids))
+	for rows.Next() {
+		var id int64
+		var mrn string
+		if err := rows.Scan(&id, &mrn); err != nil {
+			return nil, fmt.Errorf("read MRNs: %w", err)
+		}
+		out[id] = mrn
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,250 @@
+// Package store keeps the practice's data in one DuckDB file. It is the
+// only package that speaks SQL: callers work with Patient, Appointment,
+// Interaction and PatientFilter, never with rows.
+//
+// The file is opened hardened every time (no extensions, no file or network
+// access from SQL, configuration locked), once per unit of work, and a lock
+// held by another process is waited for with backoff.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// DefaultLockTimeout is how long Open waits for another process to release
+// the database before giving up.
+const DefaultLockTimeout = 10 * time.Second
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	// LockTimeout bounds the wait for a lock held by another process.
+	// Zero means DefaultLockTimeout.
+	LockTimeout time.Duration
+	// Now is the clock used for timestamps. Nil means time.Now.
+	Now func() time.Time
+	// Actor names who makes changes (the OS user), for patient_tags.added_by
+	// and the audit log. Empty means "unknown".
+	Actor string
+	// Host is the machine name for the audit log.
+	Host string
+}
+
+// Store is an open practice database. Close it when the unit of work is done:
+// DuckDB lets only one process hold the file.
+type Store struct {
+	db    *sql.DB
+	path  string
+	now   func() time.Time
+	actor string
+	host  string
+}
+
+// LockedError says another process holds the database file.
+type LockedError struct {
+	Path string
+	PID  int // 0 when DuckDB did not say
+}
+
+func (e *LockedError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("the database is in use by another carebook process (pid %d)", e.PID)
+	}
+	return "the database is in use by another carebook process"
+}
+
+// TooNewError says the file was written by a newer Carebook.
+type TooNewError struct {
+	FileVersion, KnownVersion int
+}
+
+func (e *TooNewError) Error() string {
+	return fmt.Sprintf("the database was created by a newer Carebook (schema version %d; this build knows up to %d): upgrade carebook", e.FileVersion, e.KnownVersion)
+}
+
+// hardening runs on every connection after the DSN options. Locking the
+// configuration last means no later SQL can turn any of it back on.
+var hardening = []string{
+	"SET lock_configuration = true",
+}
+
+// dsnOptions are applied before the database starts, so that not even the
+// first statement can reach the file system, the network or an extension.
+var dsnOptions = url.Values{
+	"autoinstall_known_extensions": {"false"},
+	"autoload_known_extensions":    {"false"},
+	"enable_external_access":       {"false"},
+}
+
+// Open opens (creating if needed) the database at path, hardened, and brings
+// its schema up to date.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open database: no path given")
+	}
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Actor == "" {
+		opts.Actor = "unknown"
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	created, err := prepareFile(abs)
+	if err != nil {
+		return nil, err
+	}
+	connector, err := connectWithRetry(ctx, abs, opts.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		if err := os.Chmod(abs, 0o600); err != nil {
+			connector.Close()
+			return nil, fmt.Errorf("protect new database %s: %w", abs, err)
+		}
+	}
+	db := sql.OpenDB(connector)
+	s := &Store{db: db, path: abs, now: opts.Now, actor: opts.Actor, host: opts.Host}
+	if err := s.harden(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenMemory opens a private in-memory database, hardened and migrated. Tests
+// and evals use it; nothing touches the disk.
+func OpenMemory(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Actor == "" {
+		opts.Actor = "unknown"
+	}
+	connector, err := duckdb.NewConnector("?"+dsnOptions.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("open in-memory database: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	s := &Store{db: db, path: ":memory:", now: opts.Now, actor: opts.Actor, host: opts.Host}
+	if err := s.harden(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// prepareFile makes sure the database's folder exists as 0700. It reports
+// whether the file is new, so that Open can make it 0600 whatever the umask.
+// (DuckDB refuses an empty file, so it cannot be pre-created with that mode;
+// the carebook binary also sets a umask of 077 for DuckDB's WAL and temp files.)
+func prepareFile(path string) (created bool, err error) {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return false, fmt.Errorf("create folder for database %s: %w", path, err)
+		}
+	}
+	_, err = os.Stat(path)
+	return errors.Is(err, os.ErrNotExist), nil
+}
+
+var pidPattern = regexp.MustCompile(`\(PID (\d+)\)`)
+
+// connectWithRetry opens the DuckDB instance, waiting with jittered
+// exponential backoff while another process holds the lock.
+func connectWithRetry(ctx context.Context, path string, timeout time.Duration) (*duckdb.Connector, error) {
+	deadline := time.Now().Add(timeout)
+	wait := 25 * time.Millisecond
+	for {
+		connector, err := duckdb.NewConnector(path+"?"+dsnOptions.Encode(), nil)
+		if err == nil {
+			return connector, nil
+		}
+		locked := lockError(path, err)
+		if locked == nil {
+			return nil, fmt.Errorf("open database %s: %w", path, err)
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return nil, locked
+		}
+		jittered := wait/2 + rand.N(wait/2+1)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("open database %s: %w", path, ctx.Err())
+		case <-time.After(jittered):
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
+
+// lockError recognises DuckDB's "Could not set lock" error. DuckDB reports it
+// as a plain IO error, so the text is all there is to go on.
+func lockError(path string, err error) *LockedError {
+	msg := err.Error()
+	if !strings.Contains(msg, "Could not set lock") && !strings.Contains(msg, "Conflicting lock") {
+		return nil
+	}
+	le := &LockedError{Path: path}
+	if m := pidPattern.FindStringSubmatch(msg); m != nil {
+		fmt.Sscanf(m[1], "%d", &le.PID)
+	}
+	return le
+}
+
+func (s *Store) harden(ctx context.Context) error {
+	for _, stmt := range hardening {
+		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("harden database: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close releases the file so that another process may open it.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// Path is the absolute path of the database file, or ":memory:".
+func (s *Store) Path() string { return s.path }
+
+// Now is the store's clock, which honours CAREBOOK_NOW through Options.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Setting reads back one DuckDB setting, for doctor and the hardening test.
+func (s *Store) Setting(ctx context.Context, name string) (string, error) {
+	var v sql.NullString
+	if err := s.db.QueryRowContext(ctx, "SELECT current_setting(?)::VARCHAR", name).Scan(&v); err != nil {
+		return "", fmt.Errorf("read setting %s: %w", name, err)
+	}
+	return v.String, nil
+}
