@@ -85,7 +85,7 @@ func (tx *Tx) UpsertPatients(ctx context.Context, rows []Patient, fields []Patie
 				THEN excluded.consent_changed_at ELSE patients.consent_changed_at END`)
 		}
 		for _, f := range fields {
-			sets = append(sets, fmt.Sprintf("%[1]s = excluded.%[1]s", f))
+			sets = append(sets, fmt.Sprintf("%[1]s = coalesce(excluded.%[1]s, patients.%[1]s)", f))
 		}
 		sets = append(sets, "updated_at = excluded.updated_at")
 		onConflict = "DO UPDATE SET " + strings.Join(sets, ", ") + " WHERE " + anyDistinct(fields, "patients", "excluded")
@@ -95,7 +95,13 @@ func (tx *Tx) UpsertPatients(ctx context.Context, rows []Patient, fields []Patie
 		SELECT mrn, coalesce(first_name, ''), coalesce(last_name, ''), dob, sex, email, phone, city, language,
 			coalesce(marketing_consent, false), ?, coalesce(status, 'active'), ?, ? FROM import_patients
 		ON CONFLICT (mrn) ` + onConflict
-	if _, err := tx.conn.ExecContext(ctx, upsert, now, now, now); err != nil {
+	// A file without a consent column says nothing about consent, so a new
+	// patient from it gets no consent date.
+	var consentAt any
+	if containsField(fields, FieldMarketingConsent) {
+		consentAt = now
+	}
+	if _, err := tx.conn.ExecContext(ctx, upsert, consentAt, now, now); err != nil {
 		return stats, fmt.Errorf("import patients: %w", err)
 	}
 
@@ -123,14 +129,17 @@ func (tx *Tx) UpsertPatients(ctx context.Context, rows []Patient, fields []Patie
 	return stats, nil
 }
 
-// anyDistinct is true when any of fields differs between aliases a and b.
+// anyDistinct is true when any of fields differs between the stored row a
+// and the imported row b. A blank cell in b (NULL) never counts: an export's
+// empty cell means "not known there", and must not erase what the practice
+// has.
 func anyDistinct(fields []PatientField, a, b string) string {
 	if len(fields) == 0 {
 		return "false"
 	}
 	conds := make([]string, len(fields))
 	for i, f := range fields {
-		conds[i] = fmt.Sprintf("%[2]s.%[1]s IS DISTINCT FROM %[3]s.%[1]s", f, a, b)
+		conds[i] = fmt.Sprintf("(%[3]s.%[1]s IS NOT NULL AND %[2]s.%[1]s IS DISTINCT FROM %[3]s.%[1]s)", f, a, b)
 	}
 	return strings.Join(conds, " OR ")
 }
@@ -155,9 +164,12 @@ func (tx *Tx) UpsertAppointments(ctx context.Context, rows []Appointment) (Upser
 	defer tx.conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS import_appointments`)
 	err := tx.appendRows(ctx, "import_appointments", len(rows), func(a *duckdb.Appender, i int) error {
 		r := rows[i]
-		return a.AppendRow(r.ExternalID, r.PatientMRN, wall(r.StartsAt), r.Type, r.Provider, string(r.Status))
+		return a.AppendRow(r.ExternalID, r.PatientMRN, Wall(r.StartsAt), r.Type, r.Provider, string(r.Status))
 	})
 	if err != nil {
+		return stats, fmt.Errorf("import appointments: %w", err)
+	}
+	if err := tx.requireKnownMRNs(ctx, "import_appointments"); err != nil {
 		return stats, fmt.Errorf("import appointments: %w", err)
 	}
 	if err := tx.conn.QueryRowContext(ctx, `SELECT
@@ -197,9 +209,12 @@ func (tx *Tx) UpsertInteractions(ctx context.Context, rows []Interaction) (Upser
 	defer tx.conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS import_interactions`)
 	err := tx.appendRows(ctx, "import_interactions", len(rows), func(a *duckdb.Appender, i int) error {
 		r := rows[i]
-		return a.AppendRow(r.ExternalID, r.PatientMRN, wall(r.At), string(r.Channel), string(r.Direction), r.Staff, r.Summary)
+		return a.AppendRow(r.ExternalID, r.PatientMRN, Wall(r.At), string(r.Channel), string(r.Direction), r.Staff, r.Summary)
 	})
 	if err != nil {
+		return stats, fmt.Errorf("import interactions: %w", err)
+	}
+	if err := tx.requireKnownMRNs(ctx, "import_interactions"); err != nil {
 		return stats, fmt.Errorf("import interactions: %w", err)
 	}
 	if err := tx.conn.QueryRowContext(ctx, `SELECT
@@ -235,6 +250,19 @@ func (tx *Tx) touchImported(ctx context.Context, staging string) error {
 		return err
 	}
 	tx.Touch(ids...)
+	return nil
+}
+
+// requireKnownMRNs refuses staged rows naming a patient that does not
+// exist: the upsert's join would otherwise drop them without a word.
+func (tx *Tx) requireKnownMRNs(ctx context.Context, staging string) error {
+	var n int
+	if err := tx.conn.QueryRowContext(ctx, `SELECT count(*) FROM `+staging+` WHERE mrn NOT IN (SELECT mrn FROM patients)`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%d rows name a patient MRN that is not in the database; import the patients first", n)
+	}
 	return nil
 }
 

@@ -170,10 +170,10 @@ func (f PatientFilter) conditions(a string) where {
 		w.add(fmt.Sprintf("%s = ?", col("marketing_consent")), *f.MarketingConsent)
 	}
 	if !f.LastVisitBefore.IsZero() {
-		w.add(fmt.Sprintf("%s NOT IN (SELECT patient_id FROM appointments WHERE status = 'completed' AND starts_at >= ?)", col("id")), wall(f.LastVisitBefore))
+		w.add(fmt.Sprintf("%s NOT IN (SELECT patient_id FROM appointments WHERE status = 'completed' AND starts_at >= ?)", col("id")), Wall(f.LastVisitBefore))
 	}
 	if !f.LastVisitOnOrAfter.IsZero() {
-		w.add(fmt.Sprintf("%s IN (SELECT patient_id FROM appointments WHERE status = 'completed' AND starts_at >= ?)", col("id")), wall(f.LastVisitOnOrAfter))
+		w.add(fmt.Sprintf("%s IN (SELECT patient_id FROM appointments WHERE status = 'completed' AND starts_at >= ?)", col("id")), Wall(f.LastVisitOnOrAfter))
 	}
 	if f.HasAppointment != nil {
 		sub := f.HasAppointment.conditions("ha")
@@ -209,10 +209,10 @@ func (f AppointmentFilter) conditions(a string) where {
 		w.add(fmt.Sprintf("list_contains(?::VARCHAR[], lower(%s.provider))", a), lowerStrings(f.Providers))
 	}
 	if !f.From.IsZero() {
-		w.add(fmt.Sprintf("%s.starts_at >= ?", a), wall(f.From))
+		w.add(fmt.Sprintf("%s.starts_at >= ?", a), Wall(f.From))
 	}
 	if !f.To.IsZero() {
-		w.add(fmt.Sprintf("%s.starts_at < ?", a), wall(f.To))
+		w.add(fmt.Sprintf("%s.starts_at < ?", a), Wall(f.To))
 	}
 	return w
 }
@@ -232,10 +232,10 @@ func (f InteractionFilter) conditions(a string) where {
 		w.add(fmt.Sprintf("contains(lower(%s.staff), lower(?))", a), f.Staff)
 	}
 	if !f.From.IsZero() {
-		w.add(fmt.Sprintf("%s.occurred_at >= ?", a), wall(f.From))
+		w.add(fmt.Sprintf("%s.occurred_at >= ?", a), Wall(f.From))
 	}
 	if !f.To.IsZero() {
-		w.add(fmt.Sprintf("%s.occurred_at < ?", a), wall(f.To))
+		w.add(fmt.Sprintf("%s.occurred_at < ?", a), Wall(f.To))
 	}
 	return w
 }
@@ -248,10 +248,10 @@ func upperAll(in []string) []string {
 	return out
 }
 
-// wall drops the zone, keeping the wall-clock reading. Appointment and
+// Wall drops the zone, keeping the wall-clock reading. Appointment and
 // interaction times are stored as the practice's local wall-clock time, so a
 // bound must be compared the same way.
-func wall(t time.Time) time.Time {
+func Wall(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
 

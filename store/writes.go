@@ -82,7 +82,7 @@ func (tx *Tx) LogInteraction(ctx context.Context, in NewInteraction, ids []int64
 	}
 	newIDs, err := tx.idList(ctx, `INSERT INTO interactions (patient_id, occurred_at, channel, direction, staff, summary)
 		SELECT p.id, ?, ?, ?, ?, ? FROM patients p WHERE list_contains(?::BIGINT[], p.id) ORDER BY p.id
-		RETURNING id`, wall(in.At), string(in.Channel), string(in.Direction), in.Staff, in.Summary, ids)
+		RETURNING id`, Wall(in.At), string(in.Channel), string(in.Direction), in.Staff, in.Summary, ids)
 	if err != nil {
 		return nil, fmt.Errorf("log interaction: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/importcmd"
 )
 
 // NewCmdRoot builds the carebook command with every subcommand.
@@ -36,5 +37,7 @@ never leaves it.`,
 
 // subcommands lists every command. Add a new one here.
 func subcommands(f *cmdutil.Factory) []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		importcmd.NewCmdImport(f, nil),
+	}
 }

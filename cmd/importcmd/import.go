@@ -1,0 +1,215 @@
+// Package importcmd is `carebook import`: a cloud-CRM CSV export into the
+// practice database, all or nothing.
+package importcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/importer"
+	"github.com/carebook/carebook/store"
+)
+
+// Options holds the import command's dependencies and flags.
+type Options struct {
+	IO        *cmdutil.IOStreams
+	OpenStore func(context.Context) (*store.Store, error)
+	Clock     func() (func() time.Time, error)
+
+	Kind    importer.Kind
+	Path    string
+	Map     []string
+	DryRun  bool
+	SkipBad bool
+	JSON    bool
+}
+
+// NewCmdImport builds `carebook import`.
+func NewCmdImport(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, OpenStore: f.CreateStore, Clock: f.Clock}
+	cmd := &cobra.Command{
+		Use:   "import {patients|appointments|interactions} FILE.csv",
+		Short: "Import a CSV export of patients, appointments or interactions",
+		Long: `Import a CSV export from a cloud CRM or a spreadsheet. Columns are mapped
+automatically (generic practice exports, HubSpot contacts, Mailchimp audiences);
+--map overrides a column. The file imports all or nothing: a bad row stops it,
+unless --skip-bad is given. Re-importing the same file changes nothing.
+
+Import patients first, then appointments and interactions, which name patients
+by MRN.`,
+		Example: `  carebook import patients export/patients.csv
+  carebook import patients contacts.csv --map "Member ID=mrn" --map "Notes=ignore"
+  carebook import appointments appointments.csv --dry-run`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, err := importer.ParseKind(args[0])
+			if err != nil {
+				return &cmdutil.FlagError{Err: err}
+			}
+			opts.Kind, opts.Path = kind, args[1]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringArrayVar(&opts.Map, "map", nil, `map a column to a field: "Header=field" (field "ignore" drops it)`)
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "check every row and write nothing")
+	cmd.Flags().BoolVar(&opts.SkipBad, "skip-bad", false, "import the good rows and list the bad ones")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+// Run imports one file.
+func Run(ctx context.Context, opts *Options) error {
+	overrides, err := parseMap(opts.Map)
+	if err != nil {
+		return err
+	}
+	file, err := os.Open(opts.Path)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", opts.Path, err)
+	}
+	defer file.Close()
+	clock, err := opts.Clock()
+	if err != nil {
+		return err
+	}
+	st, err := opts.OpenStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	iopts := importer.Options{Kind: opts.Kind, Map: overrides, DryRun: opts.DryRun, SkipBad: opts.SkipBad, Now: clock()}
+	var bar *cmdutil.ProgressBar
+	if opts.IO.IsStderrTTY() && !opts.JSON {
+		if fi, err := file.Stat(); err == nil && fi.Size() > 1<<20 {
+			bar = cmdutil.NewProgressBar(opts.IO.ErrOut, "import "+string(opts.Kind))
+			iopts.Progress = bar.Update
+		}
+	}
+	res, err := importer.Import(ctx, st, opts.Path, file, iopts)
+	bar.Done()
+	var badRows *importer.BadRowsError
+	if err != nil && !errors.As(err, &badRows) {
+		return fmt.Errorf("import %s: %w", opts.Path, err)
+	}
+	if opts.JSON {
+		if jerr := cmdutil.WriteJSON(opts.IO.Out, resultJSON(res)); jerr != nil {
+			return jerr
+		}
+		if err != nil {
+			return cmdutil.ErrSilent
+		}
+		return nil
+	}
+	printBad(opts.IO, res.Bad)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", opts.Path, err)
+	}
+	printSummary(opts.IO, res)
+	return nil
+}
+
+func parseMap(pairs []string) (map[string]string, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		header, field, ok := strings.Cut(p, "=")
+		if !ok || strings.TrimSpace(header) == "" || strings.TrimSpace(field) == "" {
+			return nil, cmdutil.FlagErrorf(`--map takes "Header=field", not %q`, p)
+		}
+		out[strings.TrimSpace(header)] = strings.TrimSpace(field)
+	}
+	return out, nil
+}
+
+const maxBadShown = 50
+
+func printBad(ios *cmdutil.IOStreams, bad []importer.RowError) {
+	for i, b := range bad {
+		if i == maxBadShown {
+			fmt.Fprintf(ios.ErrOut, "… and %d more bad rows\n", len(bad)-maxBadShown)
+			break
+		}
+		fmt.Fprintln(ios.ErrOut, b.Error())
+	}
+}
+
+func printSummary(ios *cmdutil.IOStreams, res importer.Result) {
+	verb := "Imported"
+	if res.DryRun {
+		verb = "Checked (dry run, nothing written)"
+	}
+	fmt.Fprintf(ios.Out, "%s %s: %s — %d new, %d updated, %d unchanged", verb, res.File,
+		cmdutil.Plural(res.Rows, "row", "rows"), res.Inserted, res.Updated, res.Unchanged)
+	if res.Kind == importer.KindPatients {
+		fmt.Fprintf(ios.Out, "; %d tag links added", res.TagLinks)
+	}
+	fmt.Fprintln(ios.Out, ".")
+	if n := len(res.Bad); n > 0 {
+		fmt.Fprintf(ios.Out, "Skipped %s (listed above).\n", cmdutil.Plural(n, "bad row", "bad rows"))
+	}
+	if n := len(res.Notes); n > 0 {
+		fmt.Fprintf(ios.Out, "The file has %s in its notes column; notes are not imported.\n", cmdutil.Plural(n, "note", "notes"))
+	}
+	if ios.IsStdoutTTY() {
+		var ignored []string
+		for _, m := range res.Mapping {
+			if m.Field == "" {
+				ignored = append(ignored, fmt.Sprintf("%q", m.Header))
+			}
+		}
+		if len(ignored) > 0 {
+			fmt.Fprintf(ios.Out, "Columns not imported: %s (map one with --map \"Header=field\").\n", strings.Join(ignored, ", "))
+		}
+	}
+}
+
+type rowErrorJSON struct {
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+type mappingJSON struct {
+	Header string `json:"header"`
+	Field  string `json:"field"`
+}
+
+type importJSON struct {
+	Kind      string         `json:"kind"`
+	File      string         `json:"file"`
+	Rows      int            `json:"rows"`
+	Inserted  int            `json:"inserted"`
+	Updated   int            `json:"updated"`
+	Unchanged int            `json:"unchanged"`
+	TagLinks  int            `json:"tag_links"`
+	Notes     int            `json:"notes"`
+	DryRun    bool           `json:"dry_run"`
+	Written   bool           `json:"written"`
+	Bad       []rowErrorJSON `json:"bad_rows"`
+	Mapping   []mappingJSON  `json:"mapping"`
+}
+
+func resultJSON(r importer.Result) importJSON {
+	out := importJSON{Kind: string(r.Kind), File: r.File, Rows: r.Rows, Inserted: r.Inserted, Updated: r.Updated,
+		Unchanged: r.Unchanged, TagLinks: r.TagLinks, Notes: len(r.Notes), DryRun: r.DryRun, Written: r.Written,
+		Bad: []rowErrorJSON{}, Mapping: []mappingJSON{}}
+	for _, b := range r.Bad {
+		out.Bad = append(out.Bad, rowErrorJSON{Line: b.Line, Message: b.Message})
+	}
+	for _, m := range r.Mapping {
+		out.Mapping = append(out.Mapping, mappingJSON{Header: m.Header, Field: m.Field})
+	}
+	return out
+}
