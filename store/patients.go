@@ -120,14 +120,14 @@ func (r Reader) CountPatients(ctx context.Context, f PatientFilter) (int, error)
 type PatientGroup string
 
 const (
-	GroupPatientCity          PatientGroup = "city"
-	GroupPatientLanguage      PatientGroup = "language"
-	GroupPatientStatus        PatientGroup = "status"
-	GroupPatientTag           PatientGroup = "tag"
-	GroupPatientBirthMonth    PatientGroup = "birthday_month"
-	GroupPatientMarketing     PatientGroup = "marketing_consent"
-	GroupPatientSex           PatientGroup = "sex"
-	GroupPatientAgeBand       PatientGroup = "age_band"
+	GroupPatientCity       PatientGroup = "city"
+	GroupPatientLanguage   PatientGroup = "language"
+	GroupPatientStatus     PatientGroup = "status"
+	GroupPatientTag        PatientGroup = "tag"
+	GroupPatientBirthMonth PatientGroup = "birthday_month"
+	GroupPatientMarketing  PatientGroup = "marketing_consent"
+	GroupPatientSex        PatientGroup = "sex"
+	GroupPatientAgeBand    PatientGroup = "age_band"
 )
 
 // PatientGroups lists the fields patients can be grouped by.

@@ -1,0 +1,43 @@
+# Carebook. `make demo` builds the binary and shows it working on a demo
+# practice; `make test` runs every test (what CI runs).
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := ./carebook
+DEMO_DB  ?= demo.duckdb
+export CAREBOOK_NOW ?= 2026-06-15T10:00:00Z
+
+.PHONY: build test unit lint demo bench eval clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/carebook
+
+test: lint unit
+
+unit:
+	$(GO) test -count=1 ./...
+
+lint:
+	@fmt_out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$fmt_out" ]; then echo "gofmt would change:"; echo "$$fmt_out"; exit 1; fi
+	$(GO) vet ./...
+
+demo: build
+	@rm -f $(DEMO_DB) $(DEMO_DB).wal
+	$(BIN) --db $(DEMO_DB) demo --patients 2000 --seed 1
+	@echo; echo '$$ carebook tag list'
+	@$(BIN) --db $(DEMO_DB) tag list
+	@echo; echo '$$ carebook patients --tag vip --status active --limit 5'
+	@$(BIN) --db $(DEMO_DB) patients --tag vip --status active --limit 5
+	@echo; echo '$$ carebook show D000001'
+	@$(BIN) --db $(DEMO_DB) show D000001
+	@echo; echo '$$ carebook tag add recall-due D000001 --yes'
+	@$(BIN) --db $(DEMO_DB) tag add recall-due D000001 --yes
+	@echo; echo "Demo database: $(DEMO_DB). Try: $(BIN) --db $(DEMO_DB) --help"
+
+eval: build
+	$(BIN) eval ../shared/eval/dev.jsonl --fixture ../shared/fixtures/clinic --actions tools/testdata/dev_gold.jsonl
+
+clean:
+	rm -f $(BIN) $(DEMO_DB) $(DEMO_DB).wal

@@ -1,0 +1,140 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ollama/ollama/api"
+)
+
+// DefaultBaseURL is where a local Ollama listens.
+const DefaultBaseURL = "http://127.0.0.1:11434"
+
+// Timeouts of the HTTP client, when ClientOptions leaves them zero.
+const (
+	DefaultConnectTimeout = 5 * time.Second
+	// DefaultCallTimeout bounds one whole model call. A small model on a CPU
+	// answers in seconds once loaded; loading it can take a minute.
+	DefaultCallTimeout = 120 * time.Second
+)
+
+// ClientOptions tune the HTTP client that talks to Ollama. The zero value
+// is ready to use.
+type ClientOptions struct {
+	// ConnectTimeout bounds opening the connection. Zero means
+	// DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// Timeout bounds one whole call, the model's answer included. Zero
+	// means DefaultCallTimeout.
+	Timeout time.Duration
+	// Dialer opens every connection. Nil means a plain dialer with
+	// ConnectTimeout. This is the guard's seam: it supplies a dialer that
+	// checks the address actually dialled, after DNS.
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// NewHTTPClient builds the HTTP client for Ollama: proxy variables are
+// ignored (the request must not go through another host) and redirects are
+// refused (the endpoint is checked once, where it is configured).
+func NewHTTPClient(o ClientOptions) *http.Client {
+	if o.ConnectTimeout == 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultCallTimeout
+	}
+	dial := o.Dialer
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: o.ConnectTimeout}).DialContext
+	}
+	transport := &http.Transport{
+		Proxy:               nil,
+		DialContext:         dial,
+		TLSHandshakeTimeout: o.ConnectTimeout,
+		MaxIdleConns:        2,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   false,
+	}
+	return &http.Client{
+		Transport: transport,
+		Timeout:   o.Timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			return fmt.Errorf("Ollama answered with a redirect to %s; Carebook does not follow redirects", req.URL.Redacted())
+		},
+	}
+}
+
+// DefaultHTTPClient is NewHTTPClient with the default options.
+func DefaultHTTPClient() *http.Client { return NewHTTPClient(ClientOptions{}) }
+
+// NewClient builds the Ollama API client. It is the one place Carebook
+// makes one; a nil hc means DefaultHTTPClient.
+func NewClient(base *url.URL, hc *http.Client) *api.Client {
+	if hc == nil {
+		hc = DefaultHTTPClient()
+	}
+	return api.NewClient(base, hc)
+}
+
+// UnreachableError says Ollama could not be reached.
+type UnreachableError struct {
+	URL string
+	Err error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("Ollama is not running at %s; start it with `ollama serve`", e.URL)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// ModelMissingError says the model has not been pulled.
+type ModelMissingError struct{ Model string }
+
+func (e *ModelMissingError) Error() string {
+	return fmt.Sprintf("model %s is not available in your Ollama; run: ollama pull %s", e.Model, e.Model)
+}
+
+// callError turns a failed HTTP call into a sentence with the fix. A
+// cancelled or expired ctx wins, so that Ctrl-C reads as such.
+func callError(ctx context.Context, model string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("the model call was stopped: %w", ctxErr)
+	}
+	var se api.StatusError
+	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
+		return &ModelMissingError{Model: model}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return &UnreachableError{URL: baseOf(ue.URL), Err: err}
+		}
+		if ue.Timeout() {
+			return fmt.Errorf("Ollama at %s did not answer in time: %w", baseOf(ue.URL), err)
+		}
+	}
+	return fmt.Errorf("the model call failed: %w", err)
+}
+
+// baseOf cuts the API path off a request URL, so that messages name the
+// endpoint as it was configured.
+func baseOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	if i := strings.LastIndex(u.Path, "/api/"); i >= 0 {
+		u.Path = u.Path[:i]
+	}
+	u.RawPath = ""
+	return u.String()
+}

@@ -1,0 +1,208 @@
+// Package tools is Carebook's closed set of actions: query, tag, untag,
+// log_interaction, clarify and refuse. Each has typed arguments that the
+// JSON schema given to the model is built from, a validator, a resolver that
+// turns names and relative dates into patients and times, a preview of what
+// will change, and an executor. The REPL, `carebook run` and the plain
+// subcommands all go through here; none of it needs a model.
+package tools
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Tool names. The set is closed: an action naming anything else is refused.
+const (
+	ToolQuery          = "query"
+	ToolTag            = "tag"
+	ToolUntag          = "untag"
+	ToolLogInteraction = "log_interaction"
+	ToolClarify        = "clarify"
+	ToolRefuse         = "refuse"
+)
+
+// ToolNames lists every tool.
+var ToolNames = []string{ToolQuery, ToolTag, ToolUntag, ToolLogInteraction, ToolClarify, ToolRefuse}
+
+// Action is one line of the JSON Lines action format: what the model emits,
+// what `carebook run actions.jsonl` executes and what the audit log records.
+//
+//	{"tool":"tag","args":{"tag":"recall-due","patient":{"match":"Jon Smyth"}}}
+type Action struct {
+	Tool string          `json:"tool"`
+	Args json.RawMessage `json:"args"`
+}
+
+// JSON renders the action on one line, as the audit log stores it.
+func (a Action) JSON() string {
+	args := a.Args
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, args); err == nil {
+		args = compact.Bytes()
+	}
+	b, _ := json.Marshal(Action{Tool: a.Tool, Args: args})
+	return string(b)
+}
+
+// NewAction builds an action from typed arguments.
+func NewAction(tool string, args any) (Action, error) {
+	b, err := json.Marshal(args)
+	if err != nil {
+		return Action{}, fmt.Errorf("encode %s arguments: %w", tool, err)
+	}
+	return Action{Tool: tool, Args: b}, nil
+}
+
+// ParseAction decodes one action, strictly: unknown fields are errors, so
+// that a typo cannot silently widen a filter.
+func ParseAction(data []byte) (Action, error) {
+	var a Action
+	if err := decodeStrict(data, &a); err != nil {
+		return Action{}, &ValidationError{Msg: "the action is not valid JSON of the form {\"tool\": …, \"args\": {…}}: " + err.Error()}
+	}
+	if a.Tool == "" {
+		return Action{}, &ValidationError{Msg: `the action has no "tool"`}
+	}
+	return a, nil
+}
+
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// PatientRef names one patient the way staff do: an MRN, an exact email or
+// a name, with an optional birth date or year to tell namesakes apart.
+type PatientRef struct {
+	Match string `json:"match"`
+	Born  string `json:"born,omitempty"` // "1990" or "1990-11-20"
+}
+
+// QueryArgs are the arguments of the query tool.
+type QueryArgs struct {
+	// Entity is what to list or count: patients, appointments or interactions.
+	Entity string `json:"entity"`
+	// Patient limits the query to one patient.
+	Patient *PatientRef `json:"patient,omitempty"`
+	// Where selects patients (for appointments and interactions: their patients).
+	Where *PatientWhere `json:"where,omitempty"`
+	// Appointments filters appointment rows (entity appointments).
+	Appointments *AppointmentWhere `json:"appointments,omitempty"`
+	// Interactions filters interaction rows (entity interactions).
+	Interactions *InteractionWhere `json:"interactions,omitempty"`
+	// Output is list (default), count or groups.
+	Output string `json:"output,omitempty"`
+	// GroupBy is the field to count by when Output is groups.
+	GroupBy string `json:"group_by,omitempty"`
+	// Limit caps a list; 0 means the default.
+	Limit int `json:"limit,omitempty"`
+}
+
+// TagArgs are the arguments of tag and untag: one patient, or every patient
+// a filter selects.
+type TagArgs struct {
+	Tag     string        `json:"tag"`
+	Patient *PatientRef   `json:"patient,omitempty"`
+	Where   *PatientWhere `json:"where,omitempty"`
+}
+
+// LogArgs are the arguments of log_interaction.
+type LogArgs struct {
+	Patient   *PatientRef   `json:"patient,omitempty"`
+	Where     *PatientWhere `json:"where,omitempty"`
+	Channel   string        `json:"channel"`
+	Direction string        `json:"direction,omitempty"` // default outbound
+	Summary   string        `json:"summary"`
+	At        string        `json:"at,omitempty"` // default now
+	Staff     string        `json:"staff,omitempty"`
+}
+
+// MessageArgs are the arguments of clarify and refuse: one sentence for the user.
+type MessageArgs struct {
+	Message string `json:"message"`
+}
+
+// PatientWhere selects patients. Every field set must hold. Dates are
+// absolute or relative ("90 days ago", "last 6 months"); see when.go.
+type PatientWhere struct {
+	MRNs          []string `json:"mrns,omitempty"`
+	Name          string   `json:"name,omitempty"`  // contains
+	Email         string   `json:"email,omitempty"` // contains
+	PhoneContains string   `json:"phone_contains,omitempty"`
+	PhoneEndsWith string   `json:"phone_ends_with,omitempty"`
+	HasEmail      *bool    `json:"has_email,omitempty"`
+	HasPhone      *bool    `json:"has_phone,omitempty"`
+
+	Tags     []string `json:"tags,omitempty"`      // has all of
+	TagsAny  []string `json:"tags_any,omitempty"`  // has at least one of
+	TagsNone []string `json:"tags_none,omitempty"` // has none of
+
+	OlderThan     *int `json:"older_than,omitempty"`   // age > N
+	YoungerThan   *int `json:"younger_than,omitempty"` // age < N
+	AgeAtLeast    *int `json:"age_at_least,omitempty"` // age >= N
+	AgeAtMost     *int `json:"age_at_most,omitempty"`  // age <= N
+	BirthdayMonth int  `json:"birthday_month,omitempty"`
+
+	Status           string `json:"status,omitempty"`
+	City             string `json:"city,omitempty"`
+	Language         string `json:"language,omitempty"`
+	MarketingConsent *bool  `json:"marketing_consent,omitempty"`
+
+	LastVisitBefore string `json:"last_visit_before,omitempty"` // includes never seen
+	LastVisitAfter  string `json:"last_visit_after,omitempty"`
+
+	HasAppointment *AppointmentWhere `json:"has_appointment,omitempty"`
+	NoAppointment  *AppointmentWhere `json:"no_appointment,omitempty"`
+	HasInteraction *InteractionWhere `json:"has_interaction,omitempty"`
+	NoInteraction  *InteractionWhere `json:"no_interaction,omitempty"`
+}
+
+// AppointmentWhere selects appointments.
+type AppointmentWhere struct {
+	Status   string `json:"status,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Provider string `json:"provider,omitempty"`
+	When     string `json:"when,omitempty"` // a range: "last 90 days", "next week", "May 2026"
+}
+
+// InteractionWhere selects interactions.
+type InteractionWhere struct {
+	Channel   string `json:"channel,omitempty"`
+	Direction string `json:"direction,omitempty"`
+	Staff     string `json:"staff,omitempty"`
+	When      string `json:"when,omitempty"`
+}
+
+// ValidationError says an action is malformed or impossible. Its message is
+// fit to show the user, and to hand back to the model for one retry.
+type ValidationError struct{ Msg string }
+
+func (e *ValidationError) Error() string { return e.Msg }
+
+func invalidf(format string, args ...any) error {
+	return &ValidationError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// decodeArgs decodes an action's arguments strictly into v.
+func decodeArgs(a Action, v any) error {
+	args := a.Args
+	if len(bytes.TrimSpace(args)) == 0 || string(bytes.TrimSpace(args)) == "null" {
+		args = []byte("{}")
+	}
+	if err := decodeStrict(args, v); err != nil {
+		return invalidf("the arguments of %s do not fit its schema: %s", a.Tool, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}

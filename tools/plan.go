@@ -1,0 +1,323 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/carebook/carebook/store"
+)
+
+// PreviewLimit is how many patients a write preview lists by name.
+const PreviewLimit = 10
+
+// Plan is a validated, resolved action, ready to preview and execute.
+type Plan struct {
+	Action Action
+	Tool   string
+	// Write is true when executing changes the database and so needs a
+	// confirmation first.
+	Write bool
+	// Summary says in one line what executing will do.
+	Summary string
+	// Targets are the first PreviewLimit patients a write touches, and
+	// TargetCount how many in all.
+	Targets     []store.Patient
+	TargetCount int
+	// NewTag is set when a tag action would create a tag that does not
+	// exist yet, so that a typo is caught before it is written.
+	NewTag bool
+	// Message is the sentence of a clarify or refuse action.
+	Message string
+
+	run func(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error)
+}
+
+// Result is what executing a plan produced.
+type Result struct {
+	Tool string `json:"tool"`
+	// Kind is patients, appointments, interactions, count, groups, write,
+	// clarify or refuse.
+	Kind         string              `json:"kind"`
+	Patients     []store.Patient     `json:"-"`
+	Appointments []store.Appointment `json:"-"`
+	Interactions []store.Interaction `json:"-"`
+	Count        int                 `json:"count"`
+	Groups       []store.GroupCount  `json:"-"`
+	GroupBy      string              `json:"group_by,omitempty"`
+	// Changed lists the patients a write changed.
+	Changed []int64 `json:"-"`
+	Message string  `json:"message,omitempty"`
+}
+
+// Prepare validates an action against its schema and the database, and
+// resolves it: names to patients, relative dates to times, filters to the
+// patients they select. Nothing is written.
+func Prepare(ctx context.Context, st *store.Store, a Action, env Env) (*Plan, error) {
+	r := st.Reader()
+	switch a.Tool {
+	case ToolQuery:
+		return prepareQuery(ctx, r, a, env)
+	case ToolTag, ToolUntag:
+		return prepareTag(ctx, r, a, env)
+	case ToolLogInteraction:
+		return prepareLog(ctx, r, a, env)
+	case ToolClarify, ToolRefuse:
+		return prepareMessage(a)
+	}
+	return nil, invalidf("there is no tool %q (tools: %s)", a.Tool, strings.Join(ToolNames, ", "))
+}
+
+// Execute runs the plan. Every execution, read or write, appends one audit
+// row; a write and its row commit in one transaction.
+func (p *Plan) Execute(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error) {
+	audit.Action = p.Action.JSON()
+	return p.run(ctx, st, audit)
+}
+
+func prepareMessage(a Action) (*Plan, error) {
+	var args MessageArgs
+	if err := decodeArgs(a, &args); err != nil {
+		return nil, err
+	}
+	msg := strings.TrimSpace(args.Message)
+	if msg == "" {
+		return nil, invalidf("%s needs a message for the user", a.Tool)
+	}
+	kind := a.Tool
+	p := &Plan{Action: a, Tool: a.Tool, Message: msg, Summary: msg}
+	p.run = func(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error) {
+		outcome := store.OutcomeOK
+		if kind == ToolRefuse {
+			outcome = store.OutcomeRefused
+		}
+		if err := st.LogOutcome(ctx, audit, nil, 0, outcome, msg); err != nil {
+			return nil, err
+		}
+		return &Result{Tool: kind, Kind: kind, Message: msg}, nil
+	}
+	return p, nil
+}
+
+// selection is the patients a write targets: one resolved patient, or a
+// filter that must select at least one.
+type selection struct {
+	filter store.PatientFilter
+	ids    []int64
+}
+
+func resolveSelection(ctx context.Context, r store.Reader, tool string, ref *PatientRef, where *PatientWhere, env Env) (selection, error) {
+	switch {
+	case ref != nil && where != nil:
+		return selection{}, invalidf("%s takes either one patient or a filter (where), not both", tool)
+	case ref == nil && where == nil:
+		return selection{}, invalidf("%s needs a patient, or a filter (where) selecting patients", tool)
+	case ref != nil:
+		p, err := ResolvePatient(ctx, r, *ref)
+		if err != nil {
+			return selection{}, err
+		}
+		return selection{filter: store.PatientFilter{IDs: []int64{p.ID}}, ids: []int64{p.ID}}, nil
+	}
+	vocab, err := r.Vocabulary(ctx)
+	if err != nil {
+		return selection{}, err
+	}
+	f, err := resolveWhere(where, env, vocab)
+	if err != nil {
+		return selection{}, err
+	}
+	if f.IsEmpty() {
+		return selection{}, invalidf("%s with an empty filter would change every patient; add a condition to where", tool)
+	}
+	ids, err := r.PatientIDs(ctx, f)
+	if err != nil {
+		return selection{}, err
+	}
+	return selection{filter: f, ids: ids}, nil
+}
+
+// reselect runs the selection again inside the write's transaction. If the
+// patients differ from those the user confirmed (another process changed
+// the data in between), the write stops rather than touch anyone unseen.
+func (s selection) reselect(ctx context.Context, tx *store.Tx) ([]int64, error) {
+	ids, err := tx.PatientIDs(ctx, s.filter)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(ids, s.ids) {
+		return nil, errors.New("the patients selected changed since the preview (another change came in); nothing was written, run the request again")
+	}
+	return ids, nil
+}
+
+func previewTargets(ctx context.Context, r store.Reader, p *Plan, ids []int64) error {
+	p.TargetCount = len(ids)
+	first := ids[:min(len(ids), PreviewLimit)]
+	if len(first) == 0 {
+		return nil
+	}
+	ps, err := r.FindPatients(ctx, store.PatientFilter{IDs: first}, 0)
+	if err != nil {
+		return err
+	}
+	p.Targets = ps
+	return nil
+}
+
+func prepareTag(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, error) {
+	var args TagArgs
+	if err := decodeArgs(a, &args); err != nil {
+		return nil, err
+	}
+	tag := strings.ToLower(strings.TrimSpace(args.Tag))
+	if !store.ValidTagName(tag) {
+		return nil, invalidf("tag %q is not lowercase-kebab (like refill-overdue)", args.Tag)
+	}
+	sel, err := resolveSelection(ctx, r, a.Tool, args.Patient, args.Where, env)
+	if err != nil {
+		return nil, err
+	}
+	exists, err := r.TagExists(ctx, tag)
+	if err != nil {
+		return nil, err
+	}
+	if a.Tool == ToolUntag && !exists {
+		return nil, invalidf("there is no tag %q to remove", tag)
+	}
+	p := &Plan{Action: a, Tool: a.Tool, Write: true, NewTag: a.Tool == ToolTag && !exists}
+	if err := previewTargets(ctx, r, p, sel.ids); err != nil {
+		return nil, err
+	}
+	already := 0
+	if exists && len(sel.ids) > 0 {
+		has, err := r.TaggedAmong(ctx, tag, sel.ids)
+		if err != nil {
+			return nil, err
+		}
+		already = len(has)
+	}
+	who := plural(len(sel.ids), "patient", "patients")
+	if a.Tool == ToolTag {
+		p.Summary = fmt.Sprintf("Tag %s as %s", who, tag)
+		if p.NewTag {
+			p.Summary += " (new tag)"
+		} else if already > 0 {
+			p.Summary += fmt.Sprintf(" (%d already tagged)", already)
+		}
+	} else {
+		p.Summary = fmt.Sprintf("Remove tag %s from %s", tag, who)
+		if n := len(sel.ids) - already; n > 0 {
+			p.Summary += fmt.Sprintf(" (%d do not have it)", n)
+		}
+	}
+	p.run = func(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error) {
+		res := &Result{Tool: a.Tool, Kind: "write"}
+		err := st.Write(ctx, audit, func(tx *store.Tx) error {
+			ids, err := sel.reselect(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if a.Tool == ToolTag {
+				res.Changed, err = tx.AddTag(ctx, tag, ids)
+			} else {
+				res.Changed, err = tx.RemoveTag(ctx, tag, ids)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		res.Count = len(res.Changed)
+		if a.Tool == ToolTag {
+			res.Message = fmt.Sprintf("Tagged %s as %s.", plural(res.Count, "patient", "patients"), tag)
+		} else {
+			res.Message = fmt.Sprintf("Removed tag %s from %s.", tag, plural(res.Count, "patient", "patients"))
+		}
+		return res, nil
+	}
+	return p, nil
+}
+
+func prepareLog(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, error) {
+	var args LogArgs
+	if err := decodeArgs(a, &args); err != nil {
+		return nil, err
+	}
+	in := store.NewInteraction{
+		Channel:   store.Channel(strings.ToLower(strings.TrimSpace(args.Channel))),
+		Direction: store.Direction(strings.ToLower(strings.TrimSpace(args.Direction))),
+		Staff:     strings.TrimSpace(args.Staff),
+		Summary:   strings.TrimSpace(args.Summary),
+		At:        env.Now,
+	}
+	if in.Direction == "" {
+		in.Direction = store.DirectionOutbound
+	}
+	if in.Staff == "" {
+		in.Staff = env.Staff
+	}
+	if !in.Channel.Valid() {
+		return nil, invalidf("channel must be one of %s, not %q", joinStrings(store.Channels), args.Channel)
+	}
+	if !in.Direction.Valid() {
+		return nil, invalidf("direction must be inbound or outbound, not %q", args.Direction)
+	}
+	if in.Summary == "" {
+		return nil, invalidf("log_interaction needs a summary of what happened")
+	}
+	if args.At != "" {
+		at, err := ParsePoint(args.At, env.Now)
+		if err != nil {
+			return nil, &ValidationError{Msg: "at: " + err.Error()}
+		}
+		in.At = at
+	}
+	sel, err := resolveSelection(ctx, r, a.Tool, args.Patient, args.Where, env)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Action: a, Tool: a.Tool, Write: true}
+	if err := previewTargets(ctx, r, p, sel.ids); err != nil {
+		return nil, err
+	}
+	p.Summary = fmt.Sprintf("Log %s %s %s for %s at %s: %q", article(string(in.Direction)), in.Direction, in.Channel,
+		plural(len(sel.ids), "patient", "patients"), in.At.Format("2006-01-02 15:04"), in.Summary)
+	p.run = func(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error) {
+		res := &Result{Tool: a.Tool, Kind: "write"}
+		err := st.Write(ctx, audit, func(tx *store.Tx) error {
+			ids, err := sel.reselect(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.LogInteraction(ctx, in, ids); err != nil {
+				return err
+			}
+			res.Changed = ids
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		res.Count = len(res.Changed)
+		res.Message = fmt.Sprintf("Logged %s %s for %s.", in.Direction, in.Channel, plural(res.Count, "patient", "patients"))
+		return res, nil
+	}
+	return p, nil
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

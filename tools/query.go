@@ -1,0 +1,181 @@
+package tools
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/carebook/carebook/store"
+)
+
+// Query entities and outputs.
+const (
+	EntityPatients     = "patients"
+	EntityAppointments = "appointments"
+	EntityInteractions = "interactions"
+
+	OutputList   = "list"
+	OutputCount  = "count"
+	OutputGroups = "groups"
+)
+
+// Entities lists what a query can return.
+var Entities = []string{EntityPatients, EntityAppointments, EntityInteractions}
+
+// Outputs lists the shapes of a query's answer.
+var Outputs = []string{OutputList, OutputCount, OutputGroups}
+
+// GroupFields lists, per entity, the fields a query can count by.
+func GroupFields(entity string) []string {
+	switch entity {
+	case EntityPatients:
+		return stringsOf(store.PatientGroups)
+	case EntityAppointments:
+		return stringsOf(store.AppointmentGroups)
+	case EntityInteractions:
+		return stringsOf(store.InteractionGroups)
+	}
+	return nil
+}
+
+func stringsOf[T ~string](vals []T) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = string(v)
+	}
+	return out
+}
+
+func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, error) {
+	var args QueryArgs
+	if err := decodeArgs(a, &args); err != nil {
+		return nil, err
+	}
+	entity := strings.ToLower(args.Entity)
+	if !slices.Contains(Entities, entity) {
+		return nil, invalidf("query entity must be patients, appointments or interactions, not %q", args.Entity)
+	}
+	output := strings.ToLower(args.Output)
+	if output == "" {
+		output = OutputList
+	}
+	if !slices.Contains(Outputs, output) {
+		return nil, invalidf("query output must be list, count or groups, not %q", args.Output)
+	}
+	if output == OutputGroups && !slices.Contains(GroupFields(entity), args.GroupBy) {
+		return nil, invalidf("group_by for %s must be one of %s, not %q", entity, strings.Join(GroupFields(entity), ", "), args.GroupBy)
+	}
+	if output != OutputGroups && args.GroupBy != "" {
+		return nil, invalidf(`group_by needs output "groups"`)
+	}
+	if args.Limit < 0 {
+		return nil, invalidf("limit must not be negative")
+	}
+	if entity != EntityAppointments && args.Appointments != nil {
+		return nil, invalidf(`"appointments" filters appointment rows; to select patients by their appointments use where.has_appointment`)
+	}
+	if entity != EntityInteractions && args.Interactions != nil {
+		return nil, invalidf(`"interactions" filters interaction rows; to select patients by their contacts use where.has_interaction`)
+	}
+
+	vocab, err := r.Vocabulary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pf, err := resolveWhere(args.Where, env, vocab)
+	if err != nil {
+		return nil, err
+	}
+	if args.Patient != nil {
+		p, err := ResolvePatient(ctx, r, *args.Patient)
+		if err != nil {
+			return nil, err
+		}
+		pf.IDs = []int64{p.ID}
+	}
+	af, err := resolveAppointmentWhere("appointments", args.Appointments, env, vocab)
+	if err != nil {
+		return nil, err
+	}
+	inf, err := resolveInteractionWhere("interactions", args.Interactions, env)
+	if err != nil {
+		return nil, err
+	}
+	aq := store.AppointmentQuery{Patients: pf}
+	if af != nil {
+		aq.Appointment = *af
+	}
+	iq := store.InteractionQuery{Patients: pf}
+	if inf != nil {
+		iq.Interaction = *inf
+	}
+
+	p := &Plan{Action: a, Tool: ToolQuery, Summary: describeQuery(entity, output, args.GroupBy)}
+	p.run = func(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error) {
+		res := &Result{Tool: ToolQuery, Kind: output, GroupBy: args.GroupBy}
+		if output == OutputList {
+			res.Kind = entity
+		}
+		rd := st.Reader()
+		var touched []int64
+		var err error
+		switch {
+		case entity == EntityPatients && output == OutputList:
+			res.Patients, err = rd.FindPatients(ctx, pf, args.Limit)
+			for _, p := range res.Patients {
+				touched = append(touched, p.ID)
+			}
+			res.Count = len(res.Patients)
+		case entity == EntityPatients && output == OutputCount:
+			res.Count, err = rd.CountPatients(ctx, pf)
+		case entity == EntityPatients:
+			res.Groups, err = rd.GroupPatients(ctx, pf, store.PatientGroup(args.GroupBy), env.Now)
+		case entity == EntityAppointments && output == OutputList:
+			res.Appointments, err = rd.FindAppointments(ctx, aq, args.Limit)
+			for _, ap := range res.Appointments {
+				touched = append(touched, ap.PatientID)
+			}
+			res.Count = len(res.Appointments)
+		case entity == EntityAppointments && output == OutputCount:
+			res.Count, err = rd.CountAppointments(ctx, aq)
+		case entity == EntityAppointments:
+			res.Groups, err = rd.GroupAppointments(ctx, aq, store.AppointmentGroup(args.GroupBy))
+		case entity == EntityInteractions && output == OutputList:
+			res.Interactions, err = rd.FindInteractions(ctx, iq, args.Limit)
+			for _, it := range res.Interactions {
+				touched = append(touched, it.PatientID)
+			}
+			res.Count = len(res.Interactions)
+		case entity == EntityInteractions && output == OutputCount:
+			res.Count, err = rd.CountInteractions(ctx, iq)
+		default:
+			res.Groups, err = rd.GroupInteractions(ctx, iq, store.InteractionGroup(args.GroupBy))
+		}
+		if err != nil {
+			st.LogOutcome(context.WithoutCancel(ctx), audit, nil, 0, store.OutcomeError, err.Error())
+			return nil, err
+		}
+		if output == OutputGroups {
+			for _, g := range res.Groups {
+				res.Count += g.Count
+			}
+		}
+		// The audit row is written before the result is shown: a read
+		// that cannot be logged is not shown.
+		if err := st.LogOutcome(ctx, audit, touched, res.Count, store.OutcomeOK, ""); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	return p, nil
+}
+
+func describeQuery(entity, output, groupBy string) string {
+	switch output {
+	case OutputCount:
+		return "Count " + entity
+	case OutputGroups:
+		return "Count " + entity + " by " + groupBy
+	}
+	return "List " + entity
+}

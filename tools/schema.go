@@ -1,0 +1,381 @@
+package tools
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/carebook/carebook/store"
+)
+
+// This file derives two views of the action format from one description:
+// ActionSchema, the JSON schema sent as Ollama's `format` so that the
+// server's grammar sampler can only produce actions that fit, and
+// StaticSchemaDoc, the same format in a few lines of text for the system
+// prompt. schema_test.go checks both against the argument structs in
+// action.go by reflection, so none of the three can drift.
+
+// Prop is one member of a JSON schema "properties" object.
+type Prop struct {
+	Name   string
+	Schema map[string]any
+}
+
+// Props is a JSON schema "properties" object that keeps its order. Ollama
+// turns the schema into a grammar (llama.cpp's json-schema-to-grammar), and
+// that grammar makes the model write the required members first and then the
+// optional ones, each in the order given here. A Go map would be marshalled
+// in alphabetical order, which would make the model write "args" before it
+// has named the tool.
+type Props []Prop
+
+// MarshalJSON writes the members in order.
+func (p Props) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range p {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(m.Name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(m.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("schema of %s: %w", m.Name, err)
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// Lookup returns the schema of the member called name.
+func (p Props) Lookup(name string) (map[string]any, bool) {
+	for _, m := range p {
+		if m.Name == name {
+			return m.Schema, true
+		}
+	}
+	return nil, false
+}
+
+// Keys of the shared definitions in the schema's "$defs". They are short
+// because they also name the grammar's rules.
+const (
+	defQuery   = "query"
+	defTag     = "tag"
+	defLog     = "log"
+	defMessage = "message"
+	defPatient = "patient"
+	defWhere   = "where"
+	defAppt    = "appt"
+	defContact = "contact"
+	defTagName = "tag_name" // the enum of existing tags
+)
+
+// argsDef names the definition of each tool's arguments.
+var argsDef = map[string]string{
+	ToolQuery: defQuery, ToolTag: defTag, ToolUntag: defTag, ToolLogInteraction: defLog,
+	ToolClarify: defMessage, ToolRefuse: defMessage,
+}
+
+// Accepted date forms, shown to the model in the schema and in the prompt.
+// schema_test.go checks that ParsePoint and ParseRange accept every one.
+var (
+	DateForms  = []string{"2026-05-01", "05/01/2026", "today", "90 days ago", "6 months ago"}
+	RangeForms = []string{"last 90 days", "last 6 months", "next week", "this year", "May 2026",
+		"2026-05-01 to 2026-05-31", "since 2026-01-01", "upcoming"}
+
+	dateForms  = "a day: " + quoteAll(DateForms)
+	rangeForms = "a time range: " + quoteAll(RangeForms) + ` ("upcoming" is from now on)`
+)
+
+func quoteAll(vals []string) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
+}
+
+// field is one member of an object in the action format.
+type field struct {
+	name   string
+	req    bool
+	schema map[string]any // nil when the vocabulary is empty: left out of the schema
+	doc    string         // the type as StaticSchemaDoc shows it; "" derives it from schema
+	desc   string         // what it means, for StaticSchemaDoc
+}
+
+// object is one object type of the action format.
+type object struct {
+	key    string // in $defs
+	doc    string // name in StaticSchemaDoc
+	desc   string
+	fields []field
+}
+
+func (o object) schema() map[string]any {
+	props := Props{}
+	var required []string
+	for _, f := range o.fields {
+		if f.schema == nil {
+			continue
+		}
+		props = append(props, Prop{Name: f.name, Schema: f.schema})
+		if f.req {
+			required = append(required, f.name)
+		}
+	}
+	s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
+}
+
+func str() map[string]any { return map[string]any{"type": "string"} }
+
+func pattern(p string) map[string]any { return map[string]any{"type": "string", "pattern": p} }
+
+func boolean() map[string]any { return map[string]any{"type": "boolean"} }
+
+func intRange(lo, hi int) map[string]any {
+	return map[string]any{"type": "integer", "minimum": lo, "maximum": hi}
+}
+
+func ref(key string) map[string]any { return map[string]any{"$ref": "#/$defs/" + key} }
+
+func arrayOf(items map[string]any) map[string]any {
+	return map[string]any{"type": "array", "items": items}
+}
+
+func enum(vals []string) map[string]any { return map[string]any{"type": "string", "enum": vals} }
+
+func described(s map[string]any, desc string) map[string]any {
+	s["description"] = desc
+	return s
+}
+
+// vocabEnum is an enum of names the practice's data uses, or nil (the field
+// is left out) when there are none: no value could pass validation.
+func vocabEnum(vals []string) map[string]any {
+	if len(vals) == 0 {
+		return nil
+	}
+	return enum(vals)
+}
+
+// vocabOrString is an enum of names in use, or any string when there are none.
+func vocabOrString(vals []string) map[string]any {
+	if len(vals) == 0 {
+		return str()
+	}
+	return enum(vals)
+}
+
+// tagPattern is store.ValidTagName's lowercase-kebab, which the grammar
+// converter supports.
+const tagPattern = `^[a-z0-9]+(-[a-z0-9]+)*$`
+
+func date() map[string]any { return described(str(), dateForms) }
+
+func timeRange() map[string]any { return described(str(), rangeForms) }
+
+// groupByFields lists every group_by name, patients' first; Prepare checks
+// that the one chosen fits the entity.
+func groupByFields() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range Entities {
+		for _, g := range GroupFields(e) {
+			if !seen[g] {
+				seen[g] = true
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// objects describes the action format for a vocabulary: the arguments of
+// each tool first, then the types they share.
+func objects(v store.Vocabulary) []object {
+	var tagItems map[string]any
+	if len(v.Tags) > 0 {
+		tagItems = arrayOf(ref(defTagName))
+	}
+	patient := field{name: "patient", schema: ref(defPatient), desc: "one patient"}
+	where := field{name: "where", schema: ref(defWhere), desc: "every patient this filter selects (must not be empty)"}
+	return []object{
+		{key: defQuery, doc: ToolQuery, desc: "list or count patients, appointments or interactions", fields: []field{
+			{name: "entity", req: true, schema: enum(Entities)},
+			{name: "patient", schema: ref(defPatient), desc: "only this patient"},
+			{name: "where", schema: ref(defWhere), desc: "only these patients (for appointments and interactions: their patients)"},
+			{name: "appointments", schema: ref(defAppt), desc: "which appointments, with entity appointments only"},
+			{name: "interactions", schema: ref(defContact), desc: "which interactions, with entity interactions only"},
+			{name: "output", schema: enum(Outputs), desc: "default list"},
+			{name: "group_by", schema: enum(groupByFields()), doc: "string", desc: "with output groups. patients: " + strings.Join(GroupFields(EntityPatients), ", ") +
+				"; appointments: " + strings.Join(GroupFields(EntityAppointments), ", ") + "; interactions: " + strings.Join(GroupFields(EntityInteractions), ", ")},
+			{name: "limit", schema: intRange(1, 1000), desc: "only when the user asks for a number of rows"},
+		}},
+		{key: defTag, doc: ToolTag + ", " + ToolUntag, desc: "add or remove a tag, for one patient or every patient a filter selects: give patient or where, not both", fields: []field{
+			{name: "tag", req: true, schema: pattern(tagPattern), doc: "string", desc: "lowercase-kebab; tag may create a new one"},
+			patient, where,
+		}},
+		{key: defLog, doc: ToolLogInteraction, desc: "record a call, text, email, letter, visit or note, for one patient or every patient a filter selects: give patient or where, not both", fields: []field{
+			{name: "channel", req: true, schema: enum(stringsOf(store.Channels))},
+			{name: "summary", req: true, schema: str(), desc: "what happened, briefly, in the user's words"},
+			patient, where,
+			{name: "direction", schema: enum(stringsOf(store.Directions)), desc: "default outbound (we contacted them)"},
+			{name: "at", schema: date(), doc: "Date", desc: "when, default now"},
+			{name: "staff", schema: str(), desc: "who, default the current user"},
+		}},
+		{key: defMessage, doc: ToolClarify + ", " + ToolRefuse, desc: "ask the user one question, or say why Carebook will not do it", fields: []field{
+			{name: "message", req: true, schema: str(), desc: "one sentence for the user"},
+		}},
+		{key: defPatient, doc: "Patient", desc: "one patient, named the way the user named them", fields: []field{
+			{name: "match", req: true, schema: str(), desc: "an MRN, an exact email, or the name as written"},
+			{name: "born", schema: pattern(`^[0-9]{4}(-[0-9]{2}-[0-9]{2})?$`), doc: "string", desc: `birth year "1975" or date "1975-09-30", only if the user gave it`},
+		}},
+		{key: defWhere, doc: "Where", desc: "a patient filter; every member given must hold", fields: []field{
+			{name: "mrns", schema: arrayOf(str()), desc: "one of these MRNs"},
+			{name: "name", schema: str(), desc: "name contains"},
+			{name: "email", schema: str(), desc: "email contains"},
+			{name: "phone_contains", schema: pattern(`^[0-9]+$`), doc: "string", desc: "digits"},
+			{name: "phone_ends_with", schema: pattern(`^[0-9]+$`), doc: "string", desc: "digits"},
+			{name: "has_email", schema: boolean()},
+			{name: "has_phone", schema: boolean()},
+			{name: "tags", schema: tagItems, doc: "Tag[]", desc: "has all of these"},
+			{name: "tags_any", schema: tagItems, doc: "Tag[]", desc: "has at least one of these"},
+			{name: "tags_none", schema: tagItems, doc: "Tag[]", desc: "has none of these"},
+			{name: "older_than", schema: intRange(0, 130), desc: "age > N"},
+			{name: "younger_than", schema: intRange(0, 130), desc: "age < N"},
+			{name: "age_at_least", schema: intRange(0, 130), desc: "age >= N"},
+			{name: "age_at_most", schema: intRange(0, 130), desc: "age <= N"},
+			{name: "birthday_month", schema: intRange(1, 12)},
+			{name: "status", schema: enum(stringsOf(store.Statuses))},
+			{name: "city", schema: vocabOrString(v.Cities), doc: "City"},
+			{name: "language", schema: vocabOrString(v.Languages), doc: "Language"},
+			{name: "marketing_consent", schema: boolean(), desc: "opted in to marketing"},
+			{name: "last_visit_before", schema: date(), doc: "Date", desc: "last completed visit before this day, or never seen"},
+			{name: "last_visit_after", schema: date(), doc: "Date", desc: "a completed visit on or after this day"},
+			{name: "has_appointment", schema: ref(defAppt), desc: "has an appointment like this"},
+			{name: "no_appointment", schema: ref(defAppt), desc: "has no appointment like this"},
+			{name: "has_interaction", schema: ref(defContact), desc: "has an interaction like this"},
+			{name: "no_interaction", schema: ref(defContact), desc: "has no interaction like this"},
+		}},
+		{key: defAppt, doc: "Appt", desc: "an appointment filter", fields: []field{
+			{name: "status", schema: enum(stringsOf(store.AppointmentStatuses)), desc: "scheduled = booked, not yet seen"},
+			{name: "type", schema: vocabEnum(v.AppointmentTypes), doc: "Type"},
+			{name: "provider", schema: vocabEnum(v.Providers), doc: "Provider"},
+			{name: "when", schema: timeRange(), doc: "Range"},
+		}},
+		{key: defContact, doc: "Contact", desc: "an interaction filter", fields: []field{
+			{name: "channel", schema: enum(stringsOf(store.Channels))},
+			{name: "direction", schema: enum(stringsOf(store.Directions)), desc: "outbound = we contacted them"},
+			{name: "staff", schema: str(), desc: "staff name contains"},
+			{name: "when", schema: timeRange(), doc: "Range"},
+		}},
+	}
+}
+
+// ActionSchema is the JSON schema of one action, for Ollama's `format`: a
+// union with one alternative per tool, each {"tool": <const>, "args": {…}}.
+// Field names, operators, channels and statuses are enums; so are the tags
+// a filter may name, the providers and appointment types, and the cities and
+// languages, all taken from v. Members a vocabulary cannot fill (no tags yet)
+// are left out. The schema narrows what the model can write; it is no
+// security boundary, and Prepare still checks everything.
+func ActionSchema(v store.Vocabulary) map[string]any {
+	defs := map[string]any{}
+	for _, o := range objects(v) {
+		defs[o.key] = o.schema()
+	}
+	if len(v.Tags) > 0 {
+		defs[defTagName] = enum(v.Tags)
+	}
+	alts := make([]any, 0, len(ToolNames))
+	for _, name := range ToolNames {
+		alts = append(alts, map[string]any{
+			"type": "object",
+			"properties": Props{
+				{Name: "tool", Schema: map[string]any{"const": name}},
+				{Name: "args", Schema: ref(argsDef[name])},
+			},
+			"required":             []string{"tool", "args"},
+			"additionalProperties": false,
+		})
+	}
+	return map[string]any{"oneOf": alts, "$defs": defs}
+}
+
+// StaticSchemaDoc describes the action format in compact text for the system
+// prompt. It leaves the vocabulary out (it names Tag, Provider and so on,
+// which the request lists), so it is the same bytes on every request and
+// Ollama can reuse its cache of the prompt prefix.
+func StaticSchemaDoc() string { return staticDoc() }
+
+var staticDoc = sync.OnceValue(func() string {
+	var b strings.Builder
+	b.WriteString("Reply with one JSON object {\"tool\": TOOL, \"args\": {...}}. The tools and their args follow. " +
+		"Write the members of each object in the order shown; \"?\" marks one to leave out unless needed.\n")
+	for _, o := range objects(store.Vocabulary{}) {
+		fmt.Fprintf(&b, "\n%s: %s\n", o.doc, o.desc)
+		for _, f := range o.fields {
+			opt := "?"
+			if f.req {
+				opt = ""
+			}
+			fmt.Fprintf(&b, "  %s%s: %s", f.name, opt, docType(f))
+			if f.desc != "" {
+				b.WriteString("  // " + f.desc)
+			}
+			b.WriteByte('\n')
+		}
+	}
+	b.WriteString("\nDate: " + quoteAll(DateForms) + "\n")
+	b.WriteString("Range: " + quoteAll(RangeForms) + ` ("upcoming": from now on)` + "\n")
+	b.WriteString("Tag, Provider, Type, City, Language: one of the names listed with the request, spelled exactly so\n")
+	return b.String()
+})
+
+var docNames = func() map[string]string {
+	m := map[string]string{}
+	for _, o := range objects(store.Vocabulary{}) {
+		m[o.key] = o.doc
+	}
+	return m
+}()
+
+func docType(f field) string {
+	if f.doc != "" {
+		return f.doc
+	}
+	return schemaDocType(f.schema)
+}
+
+func schemaDocType(s map[string]any) string {
+	if r, ok := s["$ref"].(string); ok {
+		return docNames[strings.TrimPrefix(r, "#/$defs/")]
+	}
+	if vals, ok := s["enum"].([]string); ok {
+		return `"` + strings.Join(vals, `"|"`) + `"`
+	}
+	switch s["type"] {
+	case "array":
+		return schemaDocType(s["items"].(map[string]any)) + "[]"
+	case "integer":
+		if lo, ok := s["minimum"]; ok {
+			return fmt.Sprintf("integer %v-%v", lo, s["maximum"])
+		}
+	}
+	return fmt.Sprint(s["type"])
+}

@@ -1,0 +1,137 @@
+package tools
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/carebook/carebook/store"
+)
+
+// PatientJSON is a patient as scripts see it (`--json`).
+type PatientJSON struct {
+	MRN              string   `json:"mrn"`
+	FirstName        string   `json:"first_name"`
+	LastName         string   `json:"last_name"`
+	DOB              string   `json:"dob,omitempty"`
+	Sex              string   `json:"sex,omitempty"`
+	Email            string   `json:"email,omitempty"`
+	Phone            string   `json:"phone,omitempty"`
+	City             string   `json:"city,omitempty"`
+	Language         string   `json:"language,omitempty"`
+	MarketingConsent bool     `json:"marketing_consent"`
+	ConsentChangedAt string   `json:"consent_changed_at,omitempty"`
+	Status           string   `json:"status"`
+	Tags             []string `json:"tags"`
+}
+
+// AppointmentJSON is an appointment as scripts see it.
+type AppointmentJSON struct {
+	ID       string `json:"id"`
+	MRN      string `json:"mrn"`
+	Start    string `json:"start"`
+	Type     string `json:"type"`
+	Provider string `json:"provider"`
+	Status   string `json:"status"`
+}
+
+// InteractionJSON is an interaction as scripts see it.
+type InteractionJSON struct {
+	ID        string `json:"id"`
+	MRN       string `json:"mrn"`
+	At        string `json:"at"`
+	Channel   string `json:"channel"`
+	Direction string `json:"direction"`
+	Staff     string `json:"staff,omitempty"`
+	Summary   string `json:"summary"`
+}
+
+// GroupJSON is one bucket of a grouped count.
+type GroupJSON struct {
+	Key   string `json:"key"`
+	Count int    `json:"count"`
+}
+
+// ResultJSON is a result as scripts see it.
+type ResultJSON struct {
+	Tool         string            `json:"tool"`
+	Kind         string            `json:"kind"`
+	Count        int               `json:"count"`
+	Patients     []PatientJSON     `json:"patients,omitempty"`
+	Appointments []AppointmentJSON `json:"appointments,omitempty"`
+	Interactions []InteractionJSON `json:"interactions,omitempty"`
+	GroupBy      string            `json:"group_by,omitempty"`
+	Groups       []GroupJSON       `json:"groups,omitempty"`
+	Changed      []string          `json:"changed_mrns,omitempty"`
+	Message      string            `json:"message,omitempty"`
+}
+
+const wallClock = "2006-01-02T15:04:05"
+
+// NewPatientJSON converts a patient for output.
+func NewPatientJSON(p store.Patient) PatientJSON {
+	out := PatientJSON{
+		MRN: p.MRN, FirstName: p.FirstName, LastName: p.LastName, Sex: p.Sex, Email: p.Email,
+		Phone: store.FormatPhone(p.Phone), City: p.City, Language: p.Language,
+		MarketingConsent: p.MarketingConsent, Status: string(p.Status), Tags: p.Tags,
+	}
+	if !p.DOB.IsZero() {
+		out.DOB = p.DOB.Format(time.DateOnly)
+	}
+	if !p.ConsentChangedAt.IsZero() {
+		out.ConsentChangedAt = p.ConsentChangedAt.Format(time.RFC3339)
+	}
+	if out.Tags == nil {
+		out.Tags = []string{}
+	}
+	return out
+}
+
+// AppointmentRef is how an appointment is named: its id from the import,
+// else its internal number.
+func AppointmentRef(a store.Appointment) string {
+	if a.ExternalID != "" {
+		return a.ExternalID
+	}
+	return "#" + itoa(a.ID)
+}
+
+// InteractionRef is how an interaction is named.
+func InteractionRef(i store.Interaction) string {
+	if i.ExternalID != "" {
+		return i.ExternalID
+	}
+	return "#" + itoa(i.ID)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// NewAppointmentJSON converts an appointment for output.
+func NewAppointmentJSON(a store.Appointment) AppointmentJSON {
+	return AppointmentJSON{ID: AppointmentRef(a), MRN: a.PatientMRN, Start: a.StartsAt.Format(wallClock),
+		Type: a.Type, Provider: a.Provider, Status: string(a.Status)}
+}
+
+// NewInteractionJSON converts an interaction for output.
+func NewInteractionJSON(i store.Interaction) InteractionJSON {
+	return InteractionJSON{ID: InteractionRef(i), MRN: i.PatientMRN, At: i.At.Format(wallClock),
+		Channel: string(i.Channel), Direction: string(i.Direction), Staff: i.Staff, Summary: i.Summary}
+}
+
+// JSON converts a result for output. changedMRNs names the patients a
+// write changed, when the caller has looked them up.
+func (r *Result) JSON(changedMRNs []string) ResultJSON {
+	out := ResultJSON{Tool: r.Tool, Kind: r.Kind, Count: r.Count, GroupBy: r.GroupBy, Message: r.Message, Changed: changedMRNs}
+	for _, p := range r.Patients {
+		out.Patients = append(out.Patients, NewPatientJSON(p))
+	}
+	for _, a := range r.Appointments {
+		out.Appointments = append(out.Appointments, NewAppointmentJSON(a))
+	}
+	for _, i := range r.Interactions {
+		out.Interactions = append(out.Interactions, NewInteractionJSON(i))
+	}
+	for _, g := range r.Groups {
+		out.Groups = append(out.Groups, GroupJSON{Key: g.Key, Count: g.Count})
+	}
+	return out
+}

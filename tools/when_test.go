@@ -1,0 +1,103 @@
+package tools
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseRange(t *testing.T) {
+	// Monday, 15 June 2026, 10:00: the eval's "now".
+	now := time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	justAfterNow := now.Add(time.Nanosecond)
+	tests := []struct {
+		in   string
+		want Range
+	}{
+		{"last 90 days", Range{now.AddDate(0, 0, -90), justAfterNow}},
+		{"Past 2 weeks", Range{now.AddDate(0, 0, -14), justAfterNow}},
+		{"last 6 months", Range{time.Date(2025, 12, 15, 10, 0, 0, 0, time.UTC), justAfterNow}},
+		{"in the last 12 months", Range{time.Date(2025, 6, 15, 10, 0, 0, 0, time.UTC), justAfterNow}},
+		{"next 30 days", Range{now, now.AddDate(0, 0, 30)}},
+		{"next week", Range{day(2026, 6, 22), day(2026, 6, 29)}},
+		{"this week", Range{day(2026, 6, 15), day(2026, 6, 22)}},
+		{"last week", Range{day(2026, 6, 8), day(2026, 6, 15)}},
+		{"past week", Range{now.AddDate(0, 0, -7), justAfterNow}},
+		{"last month", Range{day(2026, 5, 1), day(2026, 6, 1)}},
+		{"next month", Range{day(2026, 7, 1), day(2026, 8, 1)}},
+		{"this year", Range{day(2026, 1, 1), day(2027, 1, 1)}},
+		{"last year", Range{day(2025, 1, 1), day(2026, 1, 1)}},
+		{"today", Range{day(2026, 6, 15), day(2026, 6, 16)}},
+		{"tomorrow", Range{day(2026, 6, 16), day(2026, 6, 17)}},
+		{"May 2026", Range{day(2026, 5, 1), day(2026, 6, 1)}},
+		{"2026-05", Range{day(2026, 5, 1), day(2026, 6, 1)}},
+		{"2025", Range{day(2025, 1, 1), day(2026, 1, 1)}},
+		{"2026-05-03", Range{day(2026, 5, 3), day(2026, 5, 4)}},
+		{"2026-05-01 to 2026-05-31", Range{day(2026, 5, 1), day(2026, 6, 1)}},
+		{"between 05/01/2026 and 05/31/2026", Range{day(2026, 5, 1), day(2026, 6, 1)}},
+		{"from May 2026 to June 2026", Range{day(2026, 5, 1), day(2026, 7, 1)}},
+		{"since 2026-01-01", Range{day(2026, 1, 1), justAfterNow}},
+		{"since January", Range{day(2026, 1, 1), justAfterNow}},
+		{"since 90 days ago", Range{now.AddDate(0, 0, -90), justAfterNow}},
+		{"before 2026-01-01", Range{To: day(2026, 1, 1)}},
+		{"after 2026-01-01", Range{From: day(2026, 1, 2)}},
+		{"upcoming", Range{From: now}},
+		{"July", Range{day(2025, 7, 1), day(2025, 8, 1)}}, // the most recent July that has begun
+	}
+	for _, tt := range tests {
+		got, err := ParseRange(tt.in, now)
+		if err != nil {
+			t.Errorf("ParseRange(%q): %v", tt.in, err)
+			continue
+		}
+		if !got.From.Equal(tt.want.From) || !got.To.Equal(tt.want.To) {
+			t.Errorf("ParseRange(%q) = [%v, %v), want [%v, %v)", tt.in, got.From, got.To, tt.want.From, tt.want.To)
+		}
+	}
+}
+
+func TestParsePoint(t *testing.T) {
+	now := time.Date(2026, 3, 31, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+	}{
+		{"2026-05-01", time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)},
+		{"05/01/2026", time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)},
+		{"2026-05-01T08:30:00Z", time.Date(2026, 5, 1, 8, 30, 0, 0, time.UTC)},
+		{"today", time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)},
+		{"yesterday", time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC)},
+		{"90 days ago", now.AddDate(0, 0, -90)},
+		// Month arithmetic clamps: a month before March 31 is February 28.
+		{"1 month ago", time.Date(2026, 2, 28, 10, 0, 0, 0, time.UTC)},
+		{"a year ago", time.Date(2025, 3, 31, 10, 0, 0, 0, time.UTC)},
+		{"twelve months ago", time.Date(2025, 3, 31, 10, 0, 0, 0, time.UTC)},
+		{"January", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"May 2026", time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		got, err := ParsePoint(tt.in, now)
+		if err != nil {
+			t.Errorf("ParsePoint(%q): %v", tt.in, err)
+			continue
+		}
+		if !got.Equal(tt.want) {
+			t.Errorf("ParsePoint(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseDatesRejectGarbage(t *testing.T) {
+	now := time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
+	for _, in := range []string{"", "soon", "last fortnight", "13/45/2026", "2026-02-30", "next -3 days", "'; DROP TABLE patients", "read_csv('/etc/passwd')"} {
+		if _, err := ParseRange(in, now); err == nil {
+			t.Errorf("ParseRange(%q) succeeded; want an error", in)
+		}
+		if _, err := ParsePoint(in, now); err == nil {
+			t.Errorf("ParsePoint(%q) succeeded; want an error", in)
+		}
+	}
+	if _, err := ParseRange("2026-06-01 to 2026-05-01", now); err == nil {
+		t.Error("a range that ends before it starts was accepted")
+	}
+}
