@@ -86,6 +86,12 @@ func (tx *Tx) LogInteraction(ctx context.Context, in NewInteraction, ids []int64
 	if err != nil {
 		return nil, fmt.Errorf("log interaction: %w", err)
 	}
+	// Logged interactions get an external id too, so that an export
+	// re-imported into this database updates them rather than copying them.
+	if _, err := tx.conn.ExecContext(ctx, `UPDATE interactions SET external_id = 'CB-I' || id
+		WHERE list_contains(?::BIGINT[], id) AND external_id IS NULL`, newIDs); err != nil {
+		return nil, fmt.Errorf("log interaction: %w", err)
+	}
 	tx.Touch(ids...)
 	tx.AddRows(len(newIDs))
 	return newIDs, nil

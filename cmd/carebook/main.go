@@ -3,8 +3,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,19 +34,5 @@ func run() int {
 	if err == nil {
 		return cmdutil.ExitOK
 	}
-	stderr := f.IOStreams.ErrOut
-	var flagErr *cmdutil.FlagError
-	switch {
-	case errors.Is(err, cmdutil.ErrSilent):
-		return cmdutil.ExitError
-	case errors.Is(err, cmdutil.ErrCancelled) || errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "cancelled; nothing was written")
-		return cmdutil.ExitCancelled
-	case errors.As(err, &flagErr) || isCobraUsageError(err):
-		fmt.Fprintln(stderr, err)
-		fmt.Fprintln(stderr, "Run 'carebook --help' for usage.")
-		return cmdutil.ExitUsage
-	}
-	fmt.Fprintln(stderr, err)
-	return cmdutil.ExitError
+	return cmdutil.ExitCode(err, f.IOStreams.ErrOut)
 }

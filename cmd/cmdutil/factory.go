@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
 )
 
 // DefaultDBPath is used when neither --db nor $CAREBOOK_DB is set.
@@ -108,4 +109,19 @@ func (f *Factory) openStore(ctx context.Context, path string) (*store.Store, err
 		return nil, err
 	}
 	return store.Open(ctx, path, store.Options{Now: clock, Actor: Actor(), Host: Host()})
+}
+
+// Channels name where a request came from, in the audit log.
+const (
+	ChannelCLI    = "cli"
+	ChannelAsk    = "ask"
+	ChannelRun    = "run"
+	ChannelREPL   = "repl"
+	ChannelExport = "export"
+)
+
+// Env is what resolving an action needs besides the database: "now" for
+// relative dates and the OS user as the staff member who logs interactions.
+func Env(now time.Time) tools.Env {
+	return tools.Env{Now: now, Staff: Actor()}
 }

@@ -30,7 +30,9 @@ func NewTable(w io.Writer, forTTY bool, header ...string) *Table {
 	t := &Table{w: w, forTTY: forTTY}
 	if forTTY {
 		t.tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		t.Row(header...)
+		if len(header) > 0 {
+			t.Row(header...)
+		}
 	}
 	return t
 }

@@ -5,7 +5,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/democmd"
+	"github.com/carebook/carebook/cmd/evalcmd"
+	"github.com/carebook/carebook/cmd/exportcmd"
 	"github.com/carebook/carebook/cmd/importcmd"
+	"github.com/carebook/carebook/cmd/initcmd"
+	"github.com/carebook/carebook/cmd/logcmd"
+	"github.com/carebook/carebook/cmd/patientscmd"
+	"github.com/carebook/carebook/cmd/showcmd"
+	"github.com/carebook/carebook/cmd/tagcmd"
 )
 
 // NewCmdRoot builds the carebook command with every subcommand.
@@ -38,6 +46,14 @@ never leaves it.`,
 // subcommands lists every command. Add a new one here.
 func subcommands(f *cmdutil.Factory) []*cobra.Command {
 	return []*cobra.Command{
+		initcmd.NewCmdInit(f, nil),
 		importcmd.NewCmdImport(f, nil),
+		patientscmd.NewCmdPatients(f, nil),
+		showcmd.NewCmdShow(f, nil),
+		tagcmd.NewCmdTag(f, nil),
+		logcmd.NewCmdLog(f, nil),
+		exportcmd.NewCmdExport(f, nil),
+		democmd.NewCmdDemo(f, nil),
+		evalcmd.NewCmdEval(f, nil, nil),
 	}
 }

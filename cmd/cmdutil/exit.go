@@ -1,0 +1,44 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ExitCode prints err as one message on stderr and returns the exit code a
+// script sees: 0 ok, 1 error, 2 usage, 130 cancelled.
+func ExitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	var flagErr *FlagError
+	switch {
+	case errors.Is(err, ErrSilent):
+		return ExitError
+	case errors.Is(err, ErrCancelled) || errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "cancelled; nothing was written")
+		return ExitCancelled
+	case errors.As(err, &flagErr) || isCobraUsageError(err):
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "Run 'carebook --help' for usage.")
+		return ExitUsage
+	}
+	fmt.Fprintln(stderr, err)
+	return ExitError
+}
+
+// isCobraUsageError recognises cobra's own argument errors, which it returns
+// as plain errors: unknown commands and wrong argument counts are usage
+// mistakes and exit 2.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, prefix := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument"} {
+		if strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
+}

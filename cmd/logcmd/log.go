@@ -1,0 +1,108 @@
+// Package logcmd is `carebook log`: record a call, text, email, letter,
+// visit or note with one patient.
+package logcmd
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/present"
+	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
+)
+
+// Options holds the log command's dependencies and flags.
+type Options struct {
+	IO        *cmdutil.IOStreams
+	OpenStore func(context.Context) (*store.Store, error)
+	Clock     func() (func() time.Time, error)
+
+	Patient   tools.PatientRef
+	Channel   string
+	Direction string
+	Summary   string
+	At        string
+	Staff     string
+	Yes       bool
+	JSON      bool
+}
+
+// NewCmdLog builds `carebook log`.
+func NewCmdLog(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Clock: f.Clock}
+	cmd := &cobra.Command{
+		Use:   "log PATIENT --channel CHANNEL --summary TEXT",
+		Short: "Log a call, text, email, letter, visit or note with a patient",
+		Long: `Log one interaction with a patient. PATIENT is an MRN, an exact email address
+or a name. CHANNEL is one of ` + strings.Join(stringsOf(store.Channels), ", ") + `. The direction
+defaults to outbound, the time to now, and the staff member to you.`,
+		Example: `  carebook log P1000 --channel call --summary "Left a voicemail about the refill"
+  carebook log "Ann Lee" --channel sms --direction inbound --summary "Asked to reschedule" --at "2026-06-14"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Patient.Match = args[0]
+			if strings.TrimSpace(opts.Summary) == "" {
+				return cmdutil.FlagErrorf("--summary is required: say what happened")
+			}
+			if !store.Channel(strings.ToLower(opts.Channel)).Valid() {
+				return cmdutil.FlagErrorf("--channel must be one of %s", strings.Join(stringsOf(store.Channels), ", "))
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Channel, "channel", "", "call, sms, email, in-person, portal, letter or note (required)")
+	cmd.Flags().StringVar(&opts.Summary, "summary", "", "what happened (required)")
+	cmd.Flags().StringVar(&opts.Direction, "direction", "outbound", "inbound or outbound")
+	cmd.Flags().StringVar(&opts.At, "at", "", `when, if not now ("2026-06-14", "yesterday", an RFC 3339 time)`)
+	cmd.Flags().StringVar(&opts.Staff, "staff", "", "who handled it (default: you)")
+	cmd.Flags().StringVar(&opts.Patient.Born, "born", "", "year or date of birth, to tell namesakes apart")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func stringsOf[T ~string](vals []T) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// Run logs the interaction after a preview and a confirmation.
+func Run(ctx context.Context, opts *Options) error {
+	clock, err := opts.Clock()
+	if err != nil {
+		return err
+	}
+	st, err := opts.OpenStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := tools.ResolvePatient(ctx, st.Reader(), opts.Patient)
+	if err != nil {
+		return err
+	}
+	// The action names the patient by MRN, so the audit row holds no name.
+	action, err := tools.NewAction(tools.ToolLogInteraction, tools.LogArgs{
+		Patient: &tools.PatientRef{Match: p.MRN}, Channel: opts.Channel, Direction: opts.Direction,
+		Summary: opts.Summary, At: opts.At, Staff: opts.Staff,
+	})
+	if err != nil {
+		return err
+	}
+	plan, err := tools.Prepare(ctx, st, action, cmdutil.Env(clock()))
+	if err != nil {
+		return err
+	}
+	_, err = present.Run(ctx, opts.IO, st, plan, store.AuditEntry{Channel: cmdutil.ChannelCLI}, present.Options{Yes: opts.Yes, JSON: opts.JSON})
+	return err
+}

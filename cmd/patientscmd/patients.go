@@ -1,0 +1,107 @@
+// Package patientscmd is `carebook patients`: list and search patients.
+package patientscmd
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/present"
+	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
+)
+
+// Options holds the patients command's dependencies and flags.
+type Options struct {
+	IO        *cmdutil.IOStreams
+	OpenStore func(context.Context) (*store.Store, error)
+	Clock     func() (func() time.Time, error)
+
+	Name   string
+	Tags   []string
+	Status string
+	MRNs   []string
+	City   string
+	Limit  int
+	JSON   bool
+}
+
+// NewCmdPatients builds `carebook patients`.
+func NewCmdPatients(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Clock: f.Clock}
+	cmd := &cobra.Command{
+		Use:   "patients [NAME]",
+		Short: "List and search patients",
+		Long: `List patients, optionally only those matching a name (any part of it, ignoring
+case and accents), tags, a status, MRNs or a city. Every filter given must hold.`,
+		Example: `  carebook patients smith
+  carebook patients --tag diabetes --tag refill-overdue --status active
+  carebook patients --tag vip --json | jq -r '.[].mrn'`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if opts.Name != "" {
+					return cmdutil.FlagErrorf("give the name as an argument or with --name, not both")
+				}
+				opts.Name = args[0]
+			}
+			if opts.Limit < 0 {
+				return cmdutil.FlagErrorf("--limit must not be negative")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Name, "name", "", "part of the name")
+	cmd.Flags().StringArrayVar(&opts.Tags, "tag", nil, "has this tag (repeat for several: all must hold)")
+	cmd.Flags().StringVar(&opts.Status, "status", "", "active, inactive or deceased")
+	cmd.Flags().StringArrayVar(&opts.MRNs, "mrn", nil, "this MRN (repeat for several)")
+	cmd.Flags().StringVar(&opts.City, "city", "", "lives in this city")
+	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "show at most this many (0: all)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array of patients")
+	return cmd
+}
+
+// Run lists the patients. It goes through the query tool, like a request
+// to the agent would, so validation and the audit row are the same.
+func Run(ctx context.Context, opts *Options) error {
+	clock, err := opts.Clock()
+	if err != nil {
+		return err
+	}
+	where := &tools.PatientWhere{
+		Name: strings.TrimSpace(opts.Name), Tags: opts.Tags, Status: opts.Status,
+		MRNs: opts.MRNs, City: opts.City,
+	}
+	action, err := tools.NewAction(tools.ToolQuery, tools.QueryArgs{Entity: tools.EntityPatients, Where: where, Limit: opts.Limit})
+	if err != nil {
+		return err
+	}
+	st, err := opts.OpenStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	plan, err := tools.Prepare(ctx, st, action, cmdutil.Env(clock()))
+	if err != nil {
+		return err
+	}
+	res, err := plan.Execute(ctx, st, store.AuditEntry{Channel: cmdutil.ChannelCLI})
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		out := make([]tools.PatientJSON, 0, len(res.Patients))
+		for _, p := range res.Patients {
+			out = append(out, tools.NewPatientJSON(p))
+		}
+		return cmdutil.WriteJSON(opts.IO.Out, out)
+	}
+	present.Patients(opts.IO.Out, opts.IO.IsStdoutTTY(), res.Patients)
+	return nil
+}

@@ -1,0 +1,183 @@
+// Package present shows plans and results to people and scripts, and runs
+// the preview → confirm → execute sequence that every channel shares: the
+// plain commands, ask, run and the REPL. Keeping it in one place is what
+// makes "nothing is written without confirmation" true everywhere.
+package present
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
+)
+
+// Options say how a plan is run and shown.
+type Options struct {
+	// Yes confirms writes without asking (--yes).
+	Yes bool
+	// JSON prints results as JSON for scripts.
+	JSON bool
+	// Quiet leaves out the preview, for batch runs that print one line
+	// per action.
+	Quiet bool
+}
+
+// Run previews plan, asks for confirmation if it writes, executes it with
+// one audit row, and prints the result. A declined confirmation returns
+// cmdutil.ErrCancelled and writes nothing but the audit row saying so.
+func Run(ctx context.Context, ios *cmdutil.IOStreams, st *store.Store, plan *tools.Plan, audit store.AuditEntry, opts Options) (*tools.Result, error) {
+	if plan.Write {
+		if !opts.Quiet {
+			Preview(previewOut(ios, opts), plan)
+		}
+		if err := Confirm(ios, plan, opts.Yes); err != nil {
+			audit.Action = plan.Action.JSON()
+			msg := "not confirmed; nothing was written"
+			if errors.Is(err, cmdutil.ErrNeedsConfirmation) {
+				msg = "needs --yes without a terminal; nothing was written"
+			}
+			if lerr := st.LogOutcome(ctx, audit, nil, 0, store.OutcomeRefused, msg); lerr != nil {
+				return nil, lerr
+			}
+			return nil, err
+		}
+	}
+	res, err := plan.Execute(ctx, st, audit)
+	if err != nil {
+		return nil, err
+	}
+	return res, Result(ctx, ios, st, res, opts.JSON)
+}
+
+// previewOut is where the preview goes: stdout for people, stderr when
+// stdout carries JSON for a script.
+func previewOut(ios *cmdutil.IOStreams, opts Options) io.Writer {
+	if opts.JSON {
+		return ios.ErrOut
+	}
+	return ios.Out
+}
+
+// Confirm asks before a write. With yes it does not ask. Without a terminal
+// it refuses, since a script that forgot --yes must not write by accident.
+func Confirm(ios *cmdutil.IOStreams, plan *tools.Plan, yes bool) error {
+	if yes {
+		return nil
+	}
+	if !ios.CanPrompt() {
+		return cmdutil.ErrNeedsConfirmation
+	}
+	question := "Go ahead?"
+	if plan.NewTag {
+		question = "The tag is new. Create it and go ahead?"
+	}
+	ok, err := ios.Confirm(question)
+	if err != nil {
+		return fmt.Errorf("confirm: %w", err)
+	}
+	if !ok {
+		return cmdutil.ErrCancelled
+	}
+	return nil
+}
+
+// Preview prints what a write will do and to whom.
+func Preview(w io.Writer, plan *tools.Plan) {
+	fmt.Fprintln(w, plan.Summary+".")
+	if len(plan.Targets) == 0 {
+		return
+	}
+	t := cmdutil.NewTable(w, true, "MRN", "NAME", "BORN", "TAGS")
+	for _, p := range plan.Targets {
+		t.Row(p.MRN, p.FullName(), cmdutil.Date(p.DOB), strings.Join(p.Tags, ", "))
+	}
+	t.Flush()
+	if more := plan.TargetCount - len(plan.Targets); more > 0 {
+		fmt.Fprintf(w, "… and %d more.\n", more)
+	}
+}
+
+// Result prints a result: a table on a terminal, tab-separated lines when
+// piped, JSON with asJSON.
+func Result(ctx context.Context, ios *cmdutil.IOStreams, st *store.Store, res *tools.Result, asJSON bool) error {
+	if asJSON {
+		var changed []string
+		if len(res.Changed) > 0 {
+			mrns, err := st.Reader().MRNs(ctx, res.Changed)
+			if err != nil {
+				return err
+			}
+			for _, id := range res.Changed {
+				changed = append(changed, mrns[id])
+			}
+		}
+		return cmdutil.WriteJSON(ios.Out, res.JSON(changed))
+	}
+	tty := ios.IsStdoutTTY()
+	switch res.Kind {
+	case tools.EntityPatients:
+		Patients(ios.Out, tty, res.Patients)
+	case tools.EntityAppointments:
+		Appointments(ios.Out, tty, res.Appointments)
+	case tools.EntityInteractions:
+		Interactions(ios.Out, tty, res.Interactions)
+	case tools.OutputCount:
+		fmt.Fprintln(ios.Out, res.Count)
+	case tools.OutputGroups:
+		t := cmdutil.NewTable(ios.Out, tty, strings.ToUpper(strings.ReplaceAll(res.GroupBy, "_", " ")), "COUNT")
+		for _, g := range res.Groups {
+			key := g.Key
+			if key == "" {
+				key = "(none)"
+			}
+			t.Row(key, strconv.Itoa(g.Count))
+		}
+		return t.Flush()
+	default:
+		fmt.Fprintln(ios.Out, res.Message)
+	}
+	return nil
+}
+
+// Patients prints patients, one per line. The footer with the count is
+// for people only, so that piped output is just rows.
+func Patients(w io.Writer, tty bool, ps []store.Patient) {
+	t := cmdutil.NewTable(w, tty, "MRN", "NAME", "BORN", "PHONE", "EMAIL", "STATUS", "TAGS")
+	for _, p := range ps {
+		t.Row(p.MRN, p.FullName(), cmdutil.Date(p.DOB), store.FormatPhone(p.Phone), p.Email, string(p.Status), strings.Join(p.Tags, ", "))
+	}
+	t.Flush()
+	if tty {
+		fmt.Fprintln(w, cmdutil.Plural(len(ps), "patient", "patients"))
+	}
+}
+
+// Appointments prints appointments, one per line.
+func Appointments(w io.Writer, tty bool, as []store.Appointment) {
+	t := cmdutil.NewTable(w, tty, "ID", "MRN", "START", "TYPE", "PROVIDER", "STATUS")
+	for _, a := range as {
+		t.Row(tools.AppointmentRef(a), a.PatientMRN, cmdutil.DateTime(a.StartsAt), a.Type, a.Provider, string(a.Status))
+	}
+	t.Flush()
+	if tty {
+		fmt.Fprintln(w, cmdutil.Plural(len(as), "appointment", "appointments"))
+	}
+}
+
+// Interactions prints interactions, one per line.
+func Interactions(w io.Writer, tty bool, is []store.Interaction) {
+	t := cmdutil.NewTable(w, tty, "ID", "MRN", "WHEN", "CHANNEL", "DIRECTION", "STAFF", "SUMMARY")
+	for _, i := range is {
+		t.Row(tools.InteractionRef(i), i.PatientMRN, cmdutil.DateTime(i.At), string(i.Channel), string(i.Direction), i.Staff, i.Summary)
+	}
+	t.Flush()
+	if tty {
+		fmt.Fprintln(w, cmdutil.Plural(len(is), "interaction", "interactions"))
+	}
+}
