@@ -49,6 +49,8 @@ type Store struct {
 	now   func() time.Time
 	actor string
 	host  string
+
+	closed bool
 }
 
 // LockedError says another process holds the database file.
@@ -227,7 +229,12 @@ func (s *Store) harden(ctx context.Context) error {
 }
 
 // Close releases the file so that another process may open it.
+// Closing twice is harmless, so that callers may close early and defer too.
 func (s *Store) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}

@@ -28,31 +28,51 @@ type Options struct {
 	Quiet bool
 }
 
+// Opener opens the practice database for one unit of work.
+type Opener func(context.Context) (*store.Store, error)
+
 // Run previews plan, asks for confirmation if it writes, executes it with
-// one audit row, and prints the result. A declined confirmation returns
-// cmdutil.ErrCancelled and writes nothing but the audit row saying so.
-func Run(ctx context.Context, ios *cmdutil.IOStreams, st *store.Store, plan *tools.Plan, audit store.AuditEntry, opts Options) (*tools.Result, error) {
+// one audit row, and prints the result. The database is opened only to
+// execute, never while waiting for a person to answer, so that a pending
+// question does not lock other carebook processes out; the plan re-checks
+// its selection inside the write's transaction. A declined confirmation
+// returns cmdutil.ErrCancelled and writes nothing but the audit row saying so.
+func Run(ctx context.Context, ios *cmdutil.IOStreams, open Opener, plan *tools.Plan, audit store.AuditEntry, opts Options) (*tools.Result, error) {
 	if plan.Write {
 		if !opts.Quiet {
 			Preview(previewOut(ios, opts), plan)
 		}
 		if err := Confirm(ios, plan, opts.Yes); err != nil {
-			audit.Action = plan.Action.JSON()
 			msg := "not confirmed; nothing was written"
 			if errors.Is(err, cmdutil.ErrNeedsConfirmation) {
 				msg = "needs --yes without a terminal; nothing was written"
 			}
-			if lerr := st.LogOutcome(ctx, audit, nil, 0, store.OutcomeRefused, msg); lerr != nil {
+			audit.Action = plan.Action.JSON()
+			if lerr := logOutcome(ctx, open, audit, store.OutcomeRefused, msg); lerr != nil {
 				return nil, lerr
 			}
 			return nil, err
 		}
 	}
+	st, err := open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
 	res, err := plan.Execute(ctx, st, audit)
 	if err != nil {
 		return nil, err
 	}
 	return res, Result(ctx, ios, st, res, opts.JSON)
+}
+
+func logOutcome(ctx context.Context, open Opener, audit store.AuditEntry, outcome store.Outcome, msg string) error {
+	st, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.LogOutcome(ctx, audit, nil, 0, outcome, msg)
 }
 
 // previewOut is where the preview goes: stdout for people, stderr when

@@ -100,10 +100,11 @@ func RunChange(ctx context.Context, opts *Options) error {
 		return err
 	}
 	plan, err := tools.Prepare(ctx, st, action, cmdutil.Env(clock()))
+	st.Close()
 	if err != nil {
 		return err
 	}
-	_, err = present.Run(ctx, opts.IO, st, plan, store.AuditEntry{Channel: cmdutil.ChannelCLI}, present.Options{Yes: opts.Yes, JSON: opts.JSON})
+	_, err = present.Run(ctx, opts.IO, opts.OpenStore, plan, store.AuditEntry{Channel: cmdutil.ChannelCLI}, present.Options{Yes: opts.Yes, JSON: opts.JSON})
 	return err
 }
 
