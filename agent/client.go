@@ -138,3 +138,38 @@ func baseOf(raw string) string {
 	u.RawPath = ""
 	return u.String()
 }
+
+// ParseBaseURL reads an Ollama address the way Ollama's own OLLAMA_HOST
+// does: "127.0.0.1", "localhost:11434", "http://host:port" or a URL with a
+// path prefix. A missing scheme means http and a missing port 11434.
+func ParseBaseURL(raw string) (*url.URL, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return nil, errors.New("the Ollama address is empty")
+	}
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("the Ollama address %q is not a URL: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("the Ollama address %q must use http or https", raw)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("the Ollama address %q names no host", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("the Ollama address %q must not carry credentials, a query or a fragment", raw)
+	}
+	if u.Port() == "" {
+		port := "11434"
+		if u.Scheme == "https" && strings.Contains(raw, "://") {
+			port = "443"
+		}
+		u.Host = net.JoinHostPort(u.Hostname(), port)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	return u, nil
+}

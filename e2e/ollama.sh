@@ -34,7 +34,9 @@ binary_ok() {
 
 ensure_apt_deps() {
 	local missing=()
+	# The module zip drops llama.cpp/vendor/; Debian has two of its headers.
 	[ -f /usr/include/nlohmann/json_fwd.hpp ] || missing+=(nlohmann-json3-dev)
+	[ -f /usr/include/stb/stb_image.h ] || missing+=(libstb-dev)
 	command -v g++ >/dev/null 2>&1 || missing+=(g++)
 	command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 	[ ${#missing[@]} -eq 0 ] && return 0
@@ -43,8 +45,8 @@ ensure_apt_deps() {
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 }
 
-# The ollama module zip lacks vendored miniaudio.h; github.com/gen2brain/malgo
-# carries the same header at its root.
+# The third, miniaudio.h, comes from the Go module github.com/gen2brain/malgo,
+# which carries it at its root.
 ensure_miniaudio() {
 	local hdr=$CACHE/include/miniaudio/miniaudio.h
 	[ -s "$hdr" ] && return 0

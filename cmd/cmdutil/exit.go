@@ -15,7 +15,11 @@ func ExitCode(err error, stderr io.Writer) int {
 		return ExitOK
 	}
 	var flagErr *FlagError
+	var partial *PartlyDoneError
 	switch {
+	case errors.As(err, &partial):
+		fmt.Fprintln(stderr, partial.Error())
+		return ExitCancelled
 	case errors.Is(err, ErrSilent):
 		return ExitError
 	case errors.Is(err, ErrCancelled) || errors.Is(err, context.Canceled):
@@ -42,3 +46,9 @@ func isCobraUsageError(err error) bool {
 	}
 	return false
 }
+
+// PartlyDoneError is an interruption after some work was done, as in a
+// batch stopped by Ctrl-C: "nothing was written" would not be true.
+type PartlyDoneError struct{ Msg string }
+
+func (e *PartlyDoneError) Error() string { return e.Msg }

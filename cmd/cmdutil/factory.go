@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/user"
 	"time"
 
+	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -27,6 +29,12 @@ type Factory struct {
 
 	// DBFlag is the value of --db, bound by the root command.
 	DBFlag string
+	// OllamaHostFlag and ModelFlag are --ollama-host and --model.
+	OllamaHostFlag string
+	ModelFlag      string
+
+	// HTTPClient, when set, replaces the Ollama HTTP client; tests use it.
+	HTTPClient *http.Client
 }
 
 // New returns a factory for the real process.
@@ -64,6 +72,42 @@ func ClockFromEnv(getenv func(string) string) (func() time.Time, error) {
 	}
 	t = t.In(time.Local)
 	return func() time.Time { return t }, nil
+}
+
+// OllamaHost is the Ollama base URL and where it came from: --ollama-host,
+// else $CAREBOOK_OLLAMA_HOST, else $OLLAMA_HOST, else the local default.
+func (f *Factory) OllamaHost() (host, source string) {
+	switch {
+	case f.OllamaHostFlag != "":
+		return f.OllamaHostFlag, "--ollama-host"
+	case f.Getenv("CAREBOOK_OLLAMA_HOST") != "":
+		return f.Getenv("CAREBOOK_OLLAMA_HOST"), "$CAREBOOK_OLLAMA_HOST"
+	case f.Getenv("OLLAMA_HOST") != "":
+		return f.Getenv("OLLAMA_HOST"), "$OLLAMA_HOST"
+	}
+	return agent.DefaultBaseURL, "default"
+}
+
+// Model is the model to ask: --model, else $CAREBOOK_MODEL, else the default.
+func (f *Factory) Model() string {
+	switch {
+	case f.ModelFlag != "":
+		return f.ModelFlag
+	case f.Getenv("CAREBOOK_MODEL") != "":
+		return f.Getenv("CAREBOOK_MODEL")
+	}
+	return agent.DefaultModel
+}
+
+// NewAgent builds the agent for --ollama-host and --model. It is the one
+// place commands get a model client from.
+func (f *Factory) NewAgent() (*agent.Agent, error) {
+	raw, source := f.OllamaHost()
+	base, err := agent.ParseBaseURL(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return agent.New(agent.NewClient(base, f.HTTPClient), f.Model(), agent.Options{}), nil
 }
 
 // Actor is the OS user, recorded in the audit log and on every change.

@@ -24,6 +24,10 @@ type IOStreams struct {
 	stderrTTY bool
 
 	inReader *bufio.Reader
+
+	// Prompter, when set, reads answers to questions instead of In: the
+	// REPL sets it to its line editor, which owns the terminal.
+	Prompter func(prompt string) (string, error)
 }
 
 // System returns streams bound to the process's stdin, stdout and stderr.
@@ -88,8 +92,7 @@ func (s *IOStreams) ReadLine() (string, error) {
 
 // Confirm asks a yes/no question; anything but y or yes is no.
 func (s *IOStreams) Confirm(question string) (bool, error) {
-	fmt.Fprintf(s.Out, "%s [y/N] ", question)
-	answer, err := s.ReadLine()
+	answer, err := s.Ask(question + " [y/N] ")
 	if err != nil {
 		return false, err
 	}
@@ -98,4 +101,13 @@ func (s *IOStreams) Confirm(question string) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// Ask shows prompt and reads one answer.
+func (s *IOStreams) Ask(prompt string) (string, error) {
+	if s.Prompter != nil {
+		return s.Prompter(prompt)
+	}
+	fmt.Fprint(s.Out, prompt)
+	return s.ReadLine()
 }

@@ -8,8 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/eval"
+	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
 )
 
 // Options holds the eval command's dependencies and flags.
@@ -102,4 +105,16 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "score: %d/%d\n", pass, total)
 	return nil
+}
+
+// AgentDecider asks the model, as `carebook ask` does.
+type AgentDecider struct{ Agent *agent.Agent }
+
+// Decide asks the model for the case's request.
+func (a AgentDecider) Decide(ctx context.Context, st *store.Store, env tools.Env, c eval.Case) (*tools.Plan, error) {
+	d, err := a.Agent.Decide(ctx, st, env, c.Request)
+	if d == nil {
+		return nil, err
+	}
+	return d.Plan, err
 }

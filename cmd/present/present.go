@@ -23,13 +23,35 @@ type Options struct {
 	Yes bool
 	// JSON prints results as JSON for scripts.
 	JSON bool
-	// Quiet leaves out the preview, for batch runs that print one line
-	// per action.
+	// Quiet leaves out the preview and the result, for batch runs that
+	// print their own report.
 	Quiet bool
+	// WithAction puts the action beside the result in JSON output.
+	WithAction bool
 }
 
-// Opener opens the practice database for one unit of work.
-type Opener func(context.Context) (*store.Store, error)
+// Opener opens the practice database for one unit of work and returns a
+// function that releases it.
+type Opener func(context.Context) (st *store.Store, release func(), err error)
+
+// OpenEach opens the file for every unit of work and closes it after, so
+// that other carebook processes can get in between.
+func OpenEach(open func(context.Context) (*store.Store, error)) Opener {
+	return func(ctx context.Context) (*store.Store, func(), error) {
+		st, err := open(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, func() { st.Close() }, nil
+	}
+}
+
+// Keep lends an open store to every unit of work, for a batch run with
+// --yes, where nobody waits at a prompt and reopening per line would cost
+// more than the work.
+func Keep(st *store.Store) Opener {
+	return func(context.Context) (*store.Store, func(), error) { return st, func() {}, nil }
+}
 
 // Run previews plan, asks for confirmation if it writes, executes it with
 // one audit row, and prints the result. The database is opened only to
@@ -54,24 +76,57 @@ func Run(ctx context.Context, ios *cmdutil.IOStreams, open Opener, plan *tools.P
 			return nil, err
 		}
 	}
-	st, err := open(ctx)
+	st, release, err := open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
+	defer release()
 	res, err := plan.Execute(ctx, st, audit)
 	if err != nil {
 		return nil, err
 	}
+	if opts.Quiet {
+		return res, nil
+	}
+	if opts.JSON && opts.WithAction {
+		rj, err := ResultJSON(ctx, st, res)
+		if err != nil {
+			return nil, err
+		}
+		return res, cmdutil.WriteJSON(ios.Out, ActionAndResult{Action: plan.Action, Result: rj})
+	}
 	return res, Result(ctx, ios, st, res, opts.JSON)
 }
 
+// ActionAndResult is what `ask --json` prints.
+type ActionAndResult struct {
+	Action tools.Action      `json:"action"`
+	Result *tools.ResultJSON `json:"result,omitempty"`
+	Error  string            `json:"error,omitempty"`
+}
+
+// ResultJSON converts a result for scripts, naming changed patients by MRN.
+func ResultJSON(ctx context.Context, st *store.Store, res *tools.Result) (*tools.ResultJSON, error) {
+	var changed []string
+	if len(res.Changed) > 0 {
+		mrns, err := st.Reader().MRNs(ctx, res.Changed)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range res.Changed {
+			changed = append(changed, mrns[id])
+		}
+	}
+	rj := res.JSON(changed)
+	return &rj, nil
+}
+
 func logOutcome(ctx context.Context, open Opener, audit store.AuditEntry, outcome store.Outcome, msg string) error {
-	st, err := open(ctx)
+	st, release, err := open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer release()
 	return st.LogOutcome(ctx, audit, nil, 0, outcome, msg)
 }
 
@@ -127,17 +182,11 @@ func Preview(w io.Writer, plan *tools.Plan) {
 // piped, JSON with asJSON.
 func Result(ctx context.Context, ios *cmdutil.IOStreams, st *store.Store, res *tools.Result, asJSON bool) error {
 	if asJSON {
-		var changed []string
-		if len(res.Changed) > 0 {
-			mrns, err := st.Reader().MRNs(ctx, res.Changed)
-			if err != nil {
-				return err
-			}
-			for _, id := range res.Changed {
-				changed = append(changed, mrns[id])
-			}
+		rj, err := ResultJSON(ctx, st, res)
+		if err != nil {
+			return err
 		}
-		return cmdutil.WriteJSON(ios.Out, res.JSON(changed))
+		return cmdutil.WriteJSON(ios.Out, rj)
 	}
 	tty := ios.IsStdoutTTY()
 	switch res.Kind {

@@ -2,8 +2,12 @@
 package root
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/agent"
+	"github.com/carebook/carebook/cmd/askcmd"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/democmd"
 	"github.com/carebook/carebook/cmd/evalcmd"
@@ -12,8 +16,11 @@ import (
 	"github.com/carebook/carebook/cmd/initcmd"
 	"github.com/carebook/carebook/cmd/logcmd"
 	"github.com/carebook/carebook/cmd/patientscmd"
+	"github.com/carebook/carebook/cmd/replcmd"
+	"github.com/carebook/carebook/cmd/runcmd"
 	"github.com/carebook/carebook/cmd/showcmd"
 	"github.com/carebook/carebook/cmd/tagcmd"
+	"github.com/carebook/carebook/eval"
 )
 
 // NewCmdRoot builds the carebook command with every subcommand.
@@ -31,7 +38,17 @@ never leaves it.`,
 	cmd.SetOut(f.IOStreams.Out)
 	cmd.SetErr(f.IOStreams.ErrOut)
 	cmd.SetVersionTemplate("carebook {{.Version}}\n")
-	cmd.PersistentFlags().StringVar(&f.DBFlag, "db", "", "database file (default $CAREBOOK_DB, else ./carebook.duckdb)")
+	cmd.PersistentFlags().StringVar(&f.DBFlag, "db", f.DBFlag, "database file (default $CAREBOOK_DB, else ./carebook.duckdb)")
+	cmd.PersistentFlags().StringVar(&f.OllamaHostFlag, "ollama-host", f.OllamaHostFlag, "Ollama address (default $CAREBOOK_OLLAMA_HOST, $OLLAMA_HOST, else http://127.0.0.1:11434)")
+	cmd.PersistentFlags().StringVar(&f.ModelFlag, "model", f.ModelFlag, "Ollama model (default $CAREBOOK_MODEL, else "+agent.DefaultModel+")")
+	// On a terminal, carebook alone starts the REPL; otherwise it shows help.
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if !f.IOStreams.CanPrompt() {
+			return c.Help()
+		}
+		return replcmd.Run(c.Context(), replcmd.NewOptions(f, slashRunner(f)))
+	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &cmdutil.FlagError{Err: err}
 	})
@@ -53,7 +70,26 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		tagcmd.NewCmdTag(f, nil),
 		logcmd.NewCmdLog(f, nil),
 		exportcmd.NewCmdExport(f, nil),
+		askcmd.NewCmdAsk(f, nil),
+		runcmd.NewCmdRun(f, nil),
+		replcmd.NewCmdREPL(f, slashRunner(f)),
 		democmd.NewCmdDemo(f, nil),
-		evalcmd.NewCmdEval(f, nil, nil),
+		evalcmd.NewCmdEval(f, func(context.Context) (eval.Decider, error) {
+			a, err := f.NewAgent()
+			return evalcmd.AgentDecider{Agent: a}, err
+		}, nil),
+	}
+}
+
+// slashRunner runs a plain command line inside the REPL, with the REPL's
+// database and streams. Building a command tree binds the flags again, so
+// the session's values are the defaults and are restored after.
+func slashRunner(f *cmdutil.Factory) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		db, host, model := f.DBFlag, f.OllamaHostFlag, f.ModelFlag
+		defer func() { f.DBFlag, f.OllamaHostFlag, f.ModelFlag = db, host, model }()
+		cmd := NewCmdRoot(f)
+		cmd.SetArgs(args)
+		return cmd.ExecuteContext(ctx)
 	}
 }

@@ -104,7 +104,7 @@ func RunChange(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	_, err = present.Run(ctx, opts.IO, opts.OpenStore, plan, store.AuditEntry{Channel: cmdutil.ChannelCLI}, present.Options{Yes: opts.Yes, JSON: opts.JSON})
+	_, err = present.Run(ctx, opts.IO, present.OpenEach(opts.OpenStore), plan, store.AuditEntry{Channel: cmdutil.ChannelCLI}, present.Options{Yes: opts.Yes, JSON: opts.JSON})
 	return err
 }
 

@@ -1,0 +1,89 @@
+// Package askcmd is `carebook ask`: one plain-language request.
+package askcmd
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/present"
+	"github.com/carebook/carebook/cmd/session"
+	"github.com/carebook/carebook/store"
+)
+
+// Options holds the ask command's dependencies and flags.
+type Options struct {
+	IO         *cmdutil.IOStreams
+	OpenStore  func(context.Context) (*store.Store, error)
+	Clock      func() (func() time.Time, error)
+	NewDecider func() (session.Decider, error)
+
+	Request string
+	Yes     bool
+	DryRun  bool
+	JSON    bool
+}
+
+// NewCmdAsk builds `carebook ask`.
+func NewCmdAsk(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Clock: f.Clock,
+		NewDecider: func() (session.Decider, error) { return f.NewAgent() }}
+	cmd := &cobra.Command{
+		Use:   `ask "REQUEST"`,
+		Short: "Do one plain-language request",
+		Long: `Turn one plain-language request into one action with the local Ollama model,
+show what it will do, and do it. A change needs --yes, or a y/N answer on a
+terminal. The model sees the request, today's date and the practice's tags,
+providers and cities, never a patient's record.`,
+		Example: `  carebook ask "how many patients have diabetes"
+  carebook ask "tag everyone who no-showed in the last 6 months as no-show-risk"
+  carebook ask "log a call with P1000: confirmed Thursday" --yes
+  carebook ask "who has a birthday in June" --json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Request = strings.TrimSpace(strings.Join(args, " "))
+			if opts.Request == "" {
+				return cmdutil.FlagErrorf("the request is empty")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show the action and its preview; do nothing")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the action and the result as JSON")
+	return cmd
+}
+
+// Run decides and runs the request.
+func Run(ctx context.Context, opts *Options) error {
+	clock, err := opts.Clock()
+	if err != nil {
+		return err
+	}
+	decider, err := opts.NewDecider()
+	if err != nil {
+		return err
+	}
+	s := &session.Session{IO: opts.IO, Open: present.OpenEach(opts.OpenStore), Now: clock, Decider: decider, Channel: cmdutil.ChannelAsk}
+	out, err := s.Ask(ctx, opts.Request, session.Options{
+		Options: present.Options{Yes: opts.Yes, JSON: opts.JSON, WithAction: true},
+		DryRun:  opts.DryRun,
+	})
+	var msg *session.MessageError
+	switch {
+	case errors.As(err, &msg):
+		// The sentence is printed already; the exit code says it was not done.
+		return cmdutil.ErrSilent
+	case err != nil && opts.JSON && out.Decision != nil && out.Decision.Action.Tool != "":
+		cmdutil.WriteJSON(opts.IO.Out, present.ActionAndResult{Action: out.Decision.Action, Error: err.Error()})
+		return err
+	}
+	return err
+}
