@@ -90,7 +90,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if !ok {
 		stdin = io.NopCloser(opts.IO.In)
 	}
-	rl, err := readline.NewEx(&readline.Config{
+	cfg := &readline.Config{
 		Prompt:         "carebook> ",
 		HistoryFile:    "", // in memory only: requests name patients
 		HistoryLimit:   500,
@@ -99,7 +99,16 @@ func Run(ctx context.Context, opts *Options) error {
 		Stdout:         opts.IO.Out,
 		Stderr:         opts.IO.ErrOut,
 		FuncIsTerminal: opts.IO.CanPrompt,
-	})
+	}
+	if _, isFile := opts.IO.In.(*os.File); !isFile {
+		// Streams that only pretend to be a terminal (tests) have no modes
+		// to switch and no width to ask for.
+		cfg.FuncMakeRaw = func() error { return nil }
+		cfg.FuncExitRaw = func() error { return nil }
+		cfg.FuncGetWidth = func() int { return 100 }
+		cfg.FuncOnWidthChanged = func(func()) {}
+	}
+	rl, err := readline.NewEx(cfg)
 	if err != nil {
 		return fmt.Errorf("start the line editor: %w", err)
 	}

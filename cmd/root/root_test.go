@@ -20,8 +20,9 @@ const fixtureDir = "../../../shared/fixtures/clinic"
 // practice is a temporary practice database driven through the real
 // command tree, the way a user at a terminal or a script would.
 type practice struct {
-	t  *testing.T
-	db string
+	t   *testing.T
+	db  string
+	env map[string]string
 }
 
 type outcome struct {
@@ -31,7 +32,11 @@ type outcome struct {
 
 func newPractice(t *testing.T) *practice {
 	t.Helper()
-	return &practice{t: t, db: filepath.Join(t.TempDir(), "practice.duckdb")}
+	return &practice{t: t, db: filepath.Join(t.TempDir(), "practice.duckdb"), env: map[string]string{
+		"CAREBOOK_NOW": "2026-06-15T10:00:00Z",
+		// Nothing in these tests may reach a real Ollama.
+		"CAREBOOK_OLLAMA_HOST": "http://127.0.0.1:1",
+	}}
 }
 
 // run runs one carebook command line. stdin is what the user types; tty
@@ -42,12 +47,7 @@ func (p *practice) run(stdin string, tty bool, args ...string) outcome {
 	in.WriteString(stdin)
 	ios.SetStdinTTY(tty)
 	ios.SetStdoutTTY(tty)
-	f := &cmdutil.Factory{IOStreams: ios, Version: "test", Getenv: func(k string) string {
-		if k == "CAREBOOK_NOW" {
-			return "2026-06-15T10:00:00Z"
-		}
-		return ""
-	}}
+	f := &cmdutil.Factory{IOStreams: ios, Version: "test", Getenv: func(k string) string { return p.env[k] }}
 	cmd := NewCmdRoot(f)
 	cmd.SetArgs(append([]string{"--db", p.db}, args...))
 	code := cmdutil.ExitCode(cmd.ExecuteContext(context.Background()), errOut)
