@@ -18,6 +18,7 @@ import (
 
 	"github.com/chzyer/readline"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
@@ -99,6 +100,14 @@ func Run(ctx context.Context, opts *Options) error {
 		Stdout:         opts.IO.Out,
 		Stderr:         opts.IO.ErrOut,
 		FuncIsTerminal: opts.IO.CanPrompt,
+	}
+	// readline turns completion off on a terminal that reports no width
+	// (a bare pty, some serial consoles), so assume 80 columns then.
+	cfg.FuncGetWidth = func() int {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+			return w
+		}
+		return 80
 	}
 	if _, isFile := opts.IO.In.(*os.File); !isFile {
 		// Streams that only pretend to be a terminal (tests) have no modes
