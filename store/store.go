@@ -39,6 +39,11 @@ type Options struct {
 	Actor string
 	// Host is the machine name for the audit log.
 	Host string
+	// Uncompressed stores strings as they are (DuckDB's
+	// force_compression='uncompressed'). Only tests use it: it lets them
+	// find a patient's bytes in the raw file before a forget, which proves
+	// that not finding them after means something.
+	Uncompressed bool
 }
 
 // Store is an open practice database. Close it when the unit of work is done:
@@ -89,6 +94,17 @@ var dsnOptions = url.Values{
 	"enable_external_access":       {"false"},
 }
 
+func (o Options) dsn(base url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range base {
+		out[k] = v
+	}
+	if o.Uncompressed {
+		out.Set("force_compression", "uncompressed")
+	}
+	return out
+}
+
 // Open opens (creating if needed) the database at path, hardened, and brings
 // its schema up to date.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
@@ -112,7 +128,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	connector, err := connectWithRetry(ctx, abs, opts.LockTimeout)
+	connector, err := connectWithRetry(ctx, abs, abs+"?"+opts.dsn(dsnOptions).Encode(), opts.LockTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -180,11 +196,11 @@ var pidPattern = regexp.MustCompile(`\(PID (\d+)\)`)
 
 // connectWithRetry opens the DuckDB instance, waiting with jittered
 // exponential backoff while another process holds the lock.
-func connectWithRetry(ctx context.Context, path string, timeout time.Duration) (*duckdb.Connector, error) {
+func connectWithRetry(ctx context.Context, path, dsn string, timeout time.Duration) (*duckdb.Connector, error) {
 	deadline := time.Now().Add(timeout)
 	wait := 25 * time.Millisecond
 	for {
-		connector, err := duckdb.NewConnector(path+"?"+dsnOptions.Encode(), nil)
+		connector, err := duckdb.NewConnector(dsn, nil)
 		if err == nil {
 			return connector, nil
 		}

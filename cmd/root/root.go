@@ -12,6 +12,7 @@ import (
 	"github.com/carebook/carebook/cmd/democmd"
 	"github.com/carebook/carebook/cmd/evalcmd"
 	"github.com/carebook/carebook/cmd/exportcmd"
+	"github.com/carebook/carebook/cmd/forgetcmd"
 	"github.com/carebook/carebook/cmd/importcmd"
 	"github.com/carebook/carebook/cmd/initcmd"
 	"github.com/carebook/carebook/cmd/logcmd"
@@ -70,6 +71,7 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		tagcmd.NewCmdTag(f, nil),
 		logcmd.NewCmdLog(f, nil),
 		exportcmd.NewCmdExport(f, nil),
+		forgetcmd.NewCmdForget(f, nil),
 		askcmd.NewCmdAsk(f, nil),
 		runcmd.NewCmdRun(f, nil),
 		replcmd.NewCmdREPL(f, slashRunner(f)),

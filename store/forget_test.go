@@ -1,0 +1,132 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/carebook/carebook/importer"
+	"github.com/carebook/carebook/store"
+)
+
+const fixtureDir = "../../shared/fixtures/clinic"
+
+// TestForgetLeavesNoBytes is the deletion test: after a forget and the
+// compaction, the patient's name, email, phone and MRN are nowhere in the
+// raw bytes of the database file or a WAL. Strings are stored uncompressed
+// here, and the bytes are found before the forget: without that positive
+// control, not finding them would prove nothing (DuckDB compresses strings).
+func TestForgetLeavesNoBytes(t *testing.T) {
+	if _, err := os.Stat(fixtureDir); err != nil {
+		t.Skip("shared fixtures not found")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.duckdb")
+	now := time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
+	opts := store.Options{Now: func() time.Time { return now }, Uncompressed: true}
+	st, err := store.Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range importer.Kinds {
+		f, err := os.Open(filepath.Join(fixtureDir, string(kind)+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = importer.Import(ctx, st, f.Name(), f, importer.Options{Kind: kind, Now: now})
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, _, err := st.Reader().MatchPatients(ctx, "P1002")
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("P1002: %v %v", ps, err)
+	}
+	victim := ps[0]
+	st.Close()
+
+	secrets := [][]byte{[]byte("Smyth"), []byte(victim.Email), []byte(victim.Phone), []byte("P1002"), []byte("Sent intake forms")}
+	found := func() [][]byte {
+		var hits [][]byte
+		for _, p := range []string{path, path + ".wal"} {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				continue
+			}
+			for _, s := range secrets {
+				if bytes.Contains(data, s) {
+					hits = append(hits, s)
+				}
+			}
+		}
+		return hits
+	}
+	// "Sent intake forms" is another patient's summary too, so it must
+	// survive: it shows the compaction kept the rest.
+	if hits := found(); len(hits) != len(secrets) {
+		t.Fatalf("positive control: found %q of %q before the forget; the test cannot see the bytes", hits, secrets)
+	}
+
+	st, err = store.Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := st.Forget(ctx, "cli", victim.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gone.Appointments != 2 || gone.Interactions != 2 || gone.Tags != 2 || gone.MRNHash != store.HashMRN("P1002") {
+		t.Errorf("forgot %+v", gone)
+	}
+	st.Close()
+	if err := store.Compact(ctx, path, opts); err != nil {
+		t.Fatal(err)
+	}
+	hits := found()
+	if len(hits) != 1 || string(hits[0]) != "Sent intake forms" {
+		t.Fatalf("after forget and compaction the file holds %q", hits)
+	}
+	if _, err := os.Stat(path + ".wal"); err == nil {
+		t.Error("a WAL is left beside the compacted file")
+	}
+	fi, _ := os.Stat(path)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("compacted file mode %o", fi.Mode().Perm())
+	}
+
+	// The rest of the practice is intact, and new ids do not reuse old ones.
+	st, err = store.Open(ctx, path, store.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.Reader().Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Patients != 239 || c.Appointments != 593 || c.Interactions != 597 {
+		t.Errorf("counts after forget %+v, want 239/593/597", c)
+	}
+	other, _, _ := st.Reader().MatchPatients(ctx, "P1003")
+	var newIDs []int64
+	err = st.Write(ctx, store.AuditEntry{Channel: "cli"}, func(tx *store.Tx) error {
+		newIDs, err = tx.LogInteraction(ctx, store.NewInteraction{Channel: store.ChannelCall, Direction: store.DirectionOutbound, Summary: "x", At: now}, []int64{other[0].ID})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newIDs[0] <= 599 {
+		t.Errorf("a new interaction got id %d, reusing an old one", newIDs[0])
+	}
+	rows, _ := st.Reader().AuditLog(ctx, 0)
+	for _, r := range rows {
+		if bytes.Contains([]byte(r.Action+r.Request+r.Message), []byte("P1002")) {
+			t.Errorf("audit row %d names the forgotten MRN: %+v", r.Seq, r)
+		}
+	}
+}
