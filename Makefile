@@ -8,7 +8,7 @@ BIN      := ./carebook
 DEMO_DB  ?= demo.duckdb
 export CAREBOOK_NOW ?= 2026-06-15T10:00:00Z
 
-.PHONY: build test unit lint demo bench eval clean
+.PHONY: build test unit lint demo bench eval e2e clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/carebook
@@ -35,6 +35,11 @@ demo: build
 	@echo; echo '$$ carebook tag add recall-due D000001 --yes'
 	@$(BIN) --db $(DEMO_DB) tag add recall-due D000001 --yes
 	@echo; echo "Demo database: $(DEMO_DB). Try: $(BIN) --db $(DEMO_DB) --help"
+
+# e2e builds Ollama v0.17.4 from the Go module proxy into .cache/ once, starts
+# it on a free loopback port with a generated tiny model, and runs ./e2e.
+e2e:
+	e2e/ollama.sh build && e2e/ollama.sh run -- $(GO) test -tags e2e -count=1 ./e2e/
 
 eval: build
 	$(BIN) eval ../shared/eval/dev.jsonl --fixture ../shared/fixtures/clinic --actions tools/testdata/dev_gold.jsonl

@@ -67,7 +67,7 @@ cmd_build() {
 	mkdir -p "$CACHE/bin"
 	ensure_apt_deps
 	ensure_miniaudio
-	log "building ollama ${OLLAMA_VERSION} into $BIN (takes ~8 minutes cold)"
+	log "building ollama ${OLLAMA_VERSION} into $BIN (~4-8 minutes cold on 2 cores)"
 	local start=$SECONDS
 	(
 		cd "${TMPDIR:-/tmp}"
@@ -191,6 +191,7 @@ TEMPLATE """{{- if .System }}<|system|>
 """
 PARAMETER stop </s>
 PARAMETER num_ctx 2048
+PARAMETER num_thread 1
 EOF
 	(cd "$WORK" && HOME=$WORK/home OLLAMA_HOST=127.0.0.1:$PORT "$BIN" create "$MODEL" -f Modelfile >"$WORK/create.log" 2>&1) ||
 		{ cat "$WORK/create.log" >&2; die "ollama create $MODEL failed"; }

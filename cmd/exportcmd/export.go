@@ -25,30 +25,60 @@ type Options struct {
 	IO        *cmdutil.IOStreams
 	OpenStore func(context.Context) (*store.Store, error)
 
-	Entity string
-	Format string
-	Output string
+	Entity  string
+	Patient tools.PatientRef // for "export patient P"
+	Format  string
+	Output  string
+	Profile string // "" or "marketing"
+	To      string // the recipient, for the disclosure record
+	Purpose string
 }
 
 // NewCmdExport builds `carebook export`.
 func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore}
 	cmd := &cobra.Command{
-		Use:   "export {patients|appointments|interactions}",
+		Use:   "export {patients|appointments|interactions|patient PATIENT}",
 		Short: "Export patients, appointments or interactions as CSV or JSON",
 		Long: `Export every patient, appointment or interaction. CSV uses the column names
 carebook import reads, so the file imports again without loss. An export holds
 patient data: it is written readable only by you, and recorded in the audit log
-as a disclosure.`,
+as a disclosure, with --to (who receives it) and --purpose.
+
+"export patient PATIENT --format json" is one patient's full record (demographics,
+tags, appointments, interactions): the copy a patient may ask for (HIPAA right of
+access, 45 CFR 164.524).
+
+"export patients --profile marketing" is the minimum-necessary list for a
+marketing tool: first name, last name and email of active patients who opted in
+to marketing and are not deceased. Nothing clinical: no tags, no appointments,
+no notes.`,
 		Example: `  carebook export patients -o patients.csv
-  carebook export interactions --format json > interactions.json`,
-		Args: cobra.ExactArgs(1),
+  carebook export interactions --format json > interactions.json
+  carebook export patient P1002 --format json --to "the patient" -o p1002.json
+  carebook export patients --profile marketing --to Mailchimp -o newsletter.csv`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Entity = args[0]
-			switch opts.Entity {
-			case tools.EntityPatients, tools.EntityAppointments, tools.EntityInteractions:
+			switch {
+			case opts.Entity == "patient" && len(args) == 2:
+				opts.Patient.Match = args[1]
+			case opts.Entity == "patient":
+				return cmdutil.FlagErrorf("export patient needs the patient: an MRN, an email or a name")
+			case len(args) == 2:
+				return cmdutil.FlagErrorf("only export patient takes a second argument")
+			case opts.Entity == tools.EntityPatients, opts.Entity == tools.EntityAppointments, opts.Entity == tools.EntityInteractions:
 			default:
-				return cmdutil.FlagErrorf("export patients, appointments or interactions, not %q", opts.Entity)
+				return cmdutil.FlagErrorf("export patients, appointments, interactions or patient PATIENT, not %q", opts.Entity)
+			}
+			if opts.Profile != "" && (opts.Profile != "marketing" || opts.Entity != tools.EntityPatients) {
+				return cmdutil.FlagErrorf(`--profile takes "marketing", with export patients`)
+			}
+			if opts.Profile == "marketing" && opts.To == "" {
+				return cmdutil.FlagErrorf("a marketing list is a disclosure: say who receives it with --to")
+			}
+			if opts.Entity == "patient" && !cmd.Flags().Changed("format") {
+				opts.Format = "json"
 			}
 			if opts.Format != "csv" && opts.Format != "json" {
 				return cmdutil.FlagErrorf("--format must be csv or json, not %q", opts.Format)
@@ -61,6 +91,9 @@ as a disclosure.`,
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "csv", "csv or json")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file (mode 0600) instead of standard output")
+	cmd.Flags().StringVar(&opts.Profile, "profile", "", `"marketing": name and email of opted-in, active patients only`)
+	cmd.Flags().StringVar(&opts.To, "to", "", "who receives the export, for the disclosure record")
+	cmd.Flags().StringVar(&opts.Purpose, "purpose", "", "why it is disclosed, for the disclosure record")
 	return cmd
 }
 
@@ -88,8 +121,40 @@ func Run(ctx context.Context, opts *Options) error {
 		values []any
 		ids    []int64
 	)
-	switch opts.Entity {
-	case tools.EntityPatients:
+	purpose := opts.Purpose
+	switch {
+	case opts.Entity == "patient":
+		p, err := tools.ResolvePatient(ctx, r, opts.Patient)
+		if err != nil {
+			return err
+		}
+		rec, err := patientRecord(ctx, r, p)
+		if err != nil {
+			return err
+		}
+		ids = []int64{p.ID}
+		values = []any{rec}
+		header = nil
+		rows = [][]string{{p.MRN}}
+		if purpose == "" {
+			purpose = "right of access (164.524)"
+		}
+	case opts.Profile == "marketing":
+		yes := true
+		ps, err := r.FindPatients(ctx, store.PatientFilter{Statuses: []store.Status{store.StatusActive}, MarketingConsent: &yes, HasEmail: &yes}, 0)
+		if err != nil {
+			return err
+		}
+		header = marketingColumns
+		for _, p := range ps {
+			ids = append(ids, p.ID)
+			values = append(values, marketingJSON{p.FirstName, p.LastName, p.Email})
+			rows = append(rows, []string{p.FirstName, p.LastName, p.Email})
+		}
+		if purpose == "" {
+			purpose = "marketing"
+		}
+	case opts.Entity == tools.EntityPatients:
 		ps, err := r.FindPatients(ctx, store.PatientFilter{}, 0)
 		if err != nil {
 			return err
@@ -105,7 +170,7 @@ func Run(ctx context.Context, opts *Options) error {
 			}
 			rows = append(rows, []string{p.MRN, p.FirstName, p.LastName, j.DOB, p.Sex, p.Email, j.Phone, p.City, p.Language, consent, string(p.Status), strings.Join(p.Tags, ";")})
 		}
-	case tools.EntityAppointments:
+	case opts.Entity == tools.EntityAppointments:
 		as, err := r.FindAppointments(ctx, store.AppointmentQuery{}, 0)
 		if err != nil {
 			return err
@@ -116,7 +181,7 @@ func Run(ctx context.Context, opts *Options) error {
 			values = append(values, tools.NewAppointmentJSON(a))
 			rows = append(rows, []string{tools.AppointmentRef(a), a.PatientMRN, a.StartsAt.Format(csvTime), a.Type, a.Provider, string(a.Status)})
 		}
-	case tools.EntityInteractions:
+	case opts.Entity == tools.EntityInteractions:
 		is, err := r.FindInteractions(ctx, store.InteractionQuery{}, 0)
 		if err != nil {
 			return err
@@ -129,9 +194,20 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 
-	action, _ := json.Marshal(map[string]any{"tool": "export", "args": map[string]string{"entity": opts.Entity, "format": opts.Format}})
-	if err := st.LogOutcome(ctx, store.AuditEntry{Channel: cmdutil.ChannelExport, Action: string(action)}, ids, len(rows), store.OutcomeOK, "disclosure: export to "+destination(opts.Output)); err != nil {
+	args := map[string]string{"entity": opts.Entity, "format": opts.Format}
+	if opts.Entity == "patient" && len(ids) == 1 {
+		args["mrn"] = rows[0][0]
+	}
+	if opts.Profile != "" {
+		args["profile"] = opts.Profile
+	}
+	action, _ := json.Marshal(map[string]any{"tool": "export", "args": args})
+	msg := Disclosure{To: opts.To, Purpose: purpose, File: destination(opts.Output)}.String()
+	if err := st.LogOutcome(ctx, store.AuditEntry{Channel: cmdutil.ChannelExport, Action: string(action)}, ids, len(rows), store.OutcomeOK, msg); err != nil {
 		return err
+	}
+	if opts.Entity == "patient" && opts.Format == "json" {
+		values = values[0:1]
 	}
 
 	write := func(w io.Writer) error {
@@ -139,7 +215,13 @@ func Run(ctx context.Context, opts *Options) error {
 			if values == nil {
 				values = []any{}
 			}
+			if opts.Entity == "patient" {
+				return cmdutil.WriteJSON(w, values[0])
+			}
 			return cmdutil.WriteJSON(w, values)
+		}
+		if header == nil {
+			return fmt.Errorf("a patient's record is exported as JSON (--format json)")
 		}
 		cw := csv.NewWriter(w)
 		cw.Write(header)
@@ -155,7 +237,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := writeFileAtomic(opts.Output, write); err != nil {
 		return fmt.Errorf("export %s to %s: %w", opts.Entity, opts.Output, err)
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Exported %s to %s.\n", cmdutil.Plural(len(rows), strings.TrimSuffix(opts.Entity, "s"), opts.Entity), opts.Output)
+	fmt.Fprintf(opts.IO.ErrOut, "Exported %s to %s.\n", cmdutil.Plural(len(rows), strings.TrimSuffix(opts.Entity, "s"), strings.TrimSuffix(opts.Entity, "s")+"s"), opts.Output)
 	return nil
 }
 
@@ -193,4 +275,57 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+var marketingColumns = []string{"First Name", "Last Name", "Email"}
+
+type marketingJSON struct {
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Email     string `json:"email"`
+}
+
+// Disclosure is what the audit log's message says about an export, so that
+// `carebook audit disclosures` can list them (164.528).
+type Disclosure struct {
+	To, Purpose, File string
+}
+
+func (d Disclosure) String() string {
+	to := d.To
+	if to == "" {
+		to = "unspecified"
+	}
+	purpose := d.Purpose
+	if purpose == "" {
+		purpose = "unspecified"
+	}
+	return fmt.Sprintf("disclosure: to %s; purpose %s; file %s", to, purpose, d.File)
+}
+
+// RecordJSON is one patient's full record: the right-of-access copy.
+type RecordJSON struct {
+	tools.PatientJSON
+	Appointments []tools.AppointmentJSON `json:"appointments"`
+	Interactions []tools.InteractionJSON `json:"interactions"`
+}
+
+func patientRecord(ctx context.Context, r store.Reader, p store.Patient) (RecordJSON, error) {
+	only := store.PatientFilter{IDs: []int64{p.ID}}
+	appts, err := r.FindAppointments(ctx, store.AppointmentQuery{Patients: only}, 0)
+	if err != nil {
+		return RecordJSON{}, err
+	}
+	inters, err := r.FindInteractions(ctx, store.InteractionQuery{Patients: only}, 0)
+	if err != nil {
+		return RecordJSON{}, err
+	}
+	rec := RecordJSON{PatientJSON: tools.NewPatientJSON(p), Appointments: []tools.AppointmentJSON{}, Interactions: []tools.InteractionJSON{}}
+	for _, a := range appts {
+		rec.Appointments = append(rec.Appointments, tools.NewAppointmentJSON(a))
+	}
+	for _, i := range inters {
+		rec.Interactions = append(rec.Interactions, tools.NewInteractionJSON(i))
+	}
+	return rec, nil
 }
