@@ -3,11 +3,15 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
+	"github.com/carebook/carebook/backup"
 	"github.com/carebook/carebook/importer"
 	"github.com/carebook/carebook/store"
 )
@@ -123,6 +127,28 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 	if newIDs[0] <= 599 {
 		t.Errorf("a new interaction got id %d, reusing an old one", newIDs[0])
 	}
+	// A backup made after the forget does not hold the patient either.
+	rcpt, _ := age.NewScryptRecipient("a long test passphrase")
+	rcpt.SetWorkFactor(10)
+	var enc bytes.Buffer
+	if _, err := backup.Write(ctx, st, &enc, rcpt); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := age.NewScryptIdentity("a long test passphrase")
+	plain, err := age.Decrypt(&enc, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot, _ := io.ReadAll(plain)
+	if !bytes.Contains(snapshot, []byte("Sent intake forms")) {
+		t.Fatal("positive control: the backup does not hold the other patients' data")
+	}
+	for _, sec := range secrets[:4] {
+		if bytes.Contains(snapshot, sec) {
+			t.Errorf("the backup after forget holds %q", sec)
+		}
+	}
+
 	rows, _ := st.Reader().AuditLog(ctx, 0)
 	for _, r := range rows {
 		if bytes.Contains([]byte(r.Action+r.Request+r.Message), []byte("P1002")) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/cmd/askcmd"
+	"github.com/carebook/carebook/cmd/backupcmd"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/democmd"
 	"github.com/carebook/carebook/cmd/evalcmd"
@@ -72,6 +73,8 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		logcmd.NewCmdLog(f, nil),
 		exportcmd.NewCmdExport(f, nil),
 		forgetcmd.NewCmdForget(f, nil),
+		backupcmd.NewCmdBackup(f),
+		backupcmd.NewCmdRestore(f),
 		askcmd.NewCmdAsk(f, nil),
 		runcmd.NewCmdRun(f, nil),
 		replcmd.NewCmdREPL(f, slashRunner(f)),

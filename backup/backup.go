@@ -1,0 +1,173 @@
+// Package backup writes and restores encrypted snapshots of the practice
+// database. A backup is an age-encrypted tar of the database file and the
+// files that travel with it (the audit log's tree head). Encryption is
+// Carebook's own: a backup lands on USB sticks and network shares, where
+// the OS volume's encryption does not follow it.
+package backup
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/carebook/carebook/store"
+)
+
+// sidecars are the files beside the database that belong to it.
+var sidecars = []string{".audit-head"}
+
+const dbName = "carebook.duckdb"
+
+// Summary says what a backup holds.
+type Summary struct {
+	Bytes int64
+	Files []string
+}
+
+// Write checkpoints st and writes the encrypted snapshot to w. The caller
+// holds st open throughout, so no other process can change the file while
+// it is read.
+func Write(ctx context.Context, st *store.Store, w io.Writer, recipients ...age.Recipient) (Summary, error) {
+	var sum Summary
+	if err := st.Checkpoint(ctx); err != nil {
+		return sum, err
+	}
+	enc, err := age.Encrypt(w, recipients...)
+	if err != nil {
+		return sum, fmt.Errorf("encrypt: %w", err)
+	}
+	tw := tar.NewWriter(enc)
+	add := func(path, name string) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		hdr := &tar.Header{Name: name, Mode: 0o600, Size: fi.Size(), ModTime: fi.ModTime(), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		n, err := io.Copy(tw, &ctxReader{ctx: ctx, r: f})
+		sum.Bytes += n
+		sum.Files = append(sum.Files, name)
+		return err
+	}
+	if err := add(st.Path(), dbName); err != nil {
+		return sum, fmt.Errorf("back up %s: %w", st.Path(), err)
+	}
+	for _, ext := range sidecars {
+		if _, err := os.Stat(st.Path() + ext); err == nil {
+			if err := add(st.Path()+ext, dbName+ext); err != nil {
+				return sum, fmt.Errorf("back up %s: %w", st.Path()+ext, err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return sum, fmt.Errorf("back up: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return sum, fmt.Errorf("encrypt: %w", err)
+	}
+	return sum, nil
+}
+
+// ctxReader stops a long copy on Ctrl-C.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// ErrExists says restore would overwrite a database.
+var ErrExists = errors.New("a database already exists there; restore to a new path with --db, or pass --force to replace it")
+
+// Restore decrypts a backup into dst. It unpacks into a private folder
+// beside dst, checks that the database opens and reads (check does more:
+// the audit chain), and only then moves it into place, so that a wrong
+// passphrase, a corrupt file or a full disk never touches dst.
+func Restore(ctx context.Context, r io.Reader, dst string, force bool, check func(ctx context.Context, path string) error, identities ...age.Identity) error {
+	if _, err := os.Stat(dst); err == nil && !force {
+		return ErrExists
+	}
+	dec, err := age.Decrypt(r, identities...)
+	if err != nil {
+		var noMatch *age.NoIdentityMatchError
+		if errors.As(err, &noMatch) {
+			return errors.New("the passphrase or identity does not open this backup")
+		}
+		return fmt.Errorf("decrypt: %w", err)
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(dst), ".restore-*")
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	tr := tar.NewReader(dec)
+	var files []string
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("restore: the backup is damaged: %w", err)
+		}
+		name := hdr.Name
+		if hdr.Typeflag != tar.TypeReg || !(name == dbName || strings.HasPrefix(name, dbName+".")) || strings.ContainsAny(name, `/\`) {
+			return fmt.Errorf("restore: the backup holds an unexpected entry %q; it was not made by carebook backup", name)
+		}
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		_, err = io.Copy(f, &ctxReader{ctx: ctx, r: tr})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("restore: the backup is damaged or the disk is full: %w", err)
+		}
+		files = append(files, name)
+	}
+	if len(files) == 0 || files[0] != dbName {
+		return errors.New("restore: the backup holds no database")
+	}
+	if err := check(ctx, filepath.Join(dir, dbName)); err != nil {
+		return fmt.Errorf("restore: the restored database fails its check, so nothing was replaced: %w", err)
+	}
+	// A WAL or tree head left by the database being replaced belongs to
+	// it, and would be read against the restored file.
+	for _, ext := range append([]string{".wal"}, sidecars...) {
+		if err := os.Remove(dst + ext); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
+	for _, name := range files {
+		target := dst + strings.TrimPrefix(name, dbName)
+		if err := os.Rename(filepath.Join(dir, name), target); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
+	return nil
+}
+
+// Stamp is the default name part of a backup file.
+func Stamp(now time.Time) string { return now.Format("20060102-150405") }

@@ -1,0 +1,235 @@
+// Package backupcmd is `carebook backup` and `carebook restore`.
+package backupcmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/carebook/carebook/backup"
+	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/store"
+)
+
+// Options holds the backup and restore commands' dependencies and flags.
+type Options struct {
+	IO        *cmdutil.IOStreams
+	OpenStore func(context.Context) (*store.Store, error)
+	DBPath    func() string
+	Getenv    func(string) string
+	// ReadSecret reads a passphrase without echo; nil means the terminal.
+	ReadSecret func(prompt string) (string, error)
+
+	File      string
+	Recipient string
+	Identity  string
+	Force     bool
+}
+
+const passphraseEnv = "CAREBOOK_BACKUP_PASSPHRASE"
+
+// NewCmdBackup builds `carebook backup`.
+func NewCmdBackup(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, DBPath: f.DatabasePath, Getenv: f.Getenv}
+	cmd := &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write an encrypted snapshot of the database",
+		Long: `Write a consistent snapshot of the database (and its audit tree head),
+encrypted with age, to FILE (mode 0600). It is encrypted to a passphrase, asked
+twice on a terminal or taken from $` + passphraseEnv + `, or to an age public key
+with --recipient. Without the passphrase or the key the backup cannot be read:
+keep them apart from the backup.`,
+		Example: `  carebook backup /media/usb/carebook-2026-06-15.age
+  carebook backup nightly.age --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.File = args[0]
+			return RunBackup(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Recipient, "recipient", "", "encrypt to this age public key (age1…) instead of a passphrase")
+	return cmd
+}
+
+// NewCmdRestore builds `carebook restore`.
+func NewCmdRestore(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, DBPath: f.DatabasePath, Getenv: f.Getenv}
+	cmd := &cobra.Command{
+		Use:   "restore FILE",
+		Short: "Restore an encrypted backup",
+		Long: `Decrypt a backup, check it (it must open and read), and put it in place at --db.
+An existing database is never replaced unless --force is given.`,
+		Example: `  carebook restore /media/usb/carebook-2026-06-15.age --db restored.duckdb
+  carebook restore nightly.age --identity key.txt --force`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.File = args[0]
+			return RunRestore(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Identity, "identity", "", "an age identity file (AGE-SECRET-KEY-…) instead of a passphrase")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace an existing database")
+	return cmd
+}
+
+func (o *Options) passphrase(twice bool) (string, error) {
+	if p := o.Getenv(passphraseEnv); p != "" {
+		return p, nil
+	}
+	read := o.ReadSecret
+	if read == nil {
+		if !o.IO.IsStdinTTY() {
+			return "", fmt.Errorf("no passphrase: set $%s, or run on a terminal to type it", passphraseEnv)
+		}
+		read = func(prompt string) (string, error) {
+			fmt.Fprint(o.IO.ErrOut, prompt)
+			b, err := term.ReadPassword(int(os.Stdin.Fd()))
+			fmt.Fprintln(o.IO.ErrOut)
+			return string(b), err
+		}
+	}
+	p, err := read("Backup passphrase: ")
+	if err != nil {
+		return "", err
+	}
+	if len(p) < 12 {
+		return "", errors.New("the passphrase is shorter than 12 characters; a backup of patient data deserves a long one")
+	}
+	if twice {
+		again, err := read("Again: ")
+		if err != nil {
+			return "", err
+		}
+		if again != p {
+			return "", errors.New("the two passphrases differ; nothing was written")
+		}
+	}
+	return p, nil
+}
+
+// RunBackup writes the backup through a temporary file, so that a full disk
+// or Ctrl-C never leaves half a backup under FILE's name.
+func RunBackup(ctx context.Context, opts *Options) error {
+	var recipient age.Recipient
+	if opts.Recipient != "" {
+		r, err := age.ParseX25519Recipient(opts.Recipient)
+		if err != nil {
+			return cmdutil.FlagErrorf("--recipient is not an age public key (age1…): %v", err)
+		}
+		recipient = r
+	} else {
+		p, err := opts.passphrase(true)
+		if err != nil {
+			return err
+		}
+		r, err := age.NewScryptRecipient(p)
+		if err != nil {
+			return err
+		}
+		recipient = r
+	}
+	st, err := opts.OpenStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	abs, _ := filepath.Abs(opts.File)
+	if strings.HasPrefix(abs, st.Path()) {
+		return cmdutil.FlagErrorf("write the backup somewhere other than the database itself")
+	}
+	action, _ := json.Marshal(map[string]any{"tool": "backup", "args": map[string]string{"file": filepath.Base(opts.File)}})
+	if err := st.LogOutcome(ctx, store.AuditEntry{Channel: "backup", Action: string(action)}, nil, 0, store.OutcomeOK, "encrypted backup"); err != nil {
+		return err
+	}
+	start := time.Now()
+	tmp, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	sum, err := backup.Write(ctx, st, tmp, recipient)
+	if err != nil {
+		return fmt.Errorf("backup: %w; nothing was written to %s", err, opts.File)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), abs); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	ok = true
+	fi, _ := os.Stat(abs)
+	fmt.Fprintf(opts.IO.Out, "Backed up %s (%.1f MB, encrypted: %.1f MB) to %s in %.1fs.\n", st.Path(),
+		float64(sum.Bytes)/1e6, float64(fi.Size())/1e6, opts.File, time.Since(start).Seconds())
+	return nil
+}
+
+// RunRestore decrypts and restores a backup.
+func RunRestore(ctx context.Context, opts *Options) error {
+	f, err := os.Open(opts.File)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	var identity age.Identity
+	if opts.Identity != "" {
+		data, err := os.ReadFile(opts.Identity)
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		ids, err := age.ParseIdentities(strings.NewReader(string(data)))
+		if err != nil || len(ids) == 0 {
+			return fmt.Errorf("restore: %s holds no age identity", opts.Identity)
+		}
+		identity = ids[0]
+	} else {
+		p, err := opts.passphrase(false)
+		if err != nil {
+			return err
+		}
+		if identity, err = age.NewScryptIdentity(p); err != nil {
+			return err
+		}
+	}
+	dst, err := filepath.Abs(opts.DBPath())
+	if err != nil {
+		return err
+	}
+	var counts store.Counts
+	check := func(ctx context.Context, path string) error {
+		st, err := store.Open(ctx, path, store.Options{})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		counts, err = st.Reader().Counts(ctx)
+		return err
+	}
+	if err := backup.Restore(ctx, f, dst, opts.Force, check, identity); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "Restored %s: %s, %d appointments, %d interactions.\n", dst,
+		cmdutil.Plural(counts.Patients, "patient", "patients"), counts.Appointments, counts.Interactions)
+	return nil
+}
