@@ -16,6 +16,9 @@ type Forgotten struct {
 	Tags         int    `json:"tags"`
 	Appointments int    `json:"appointments"`
 	Interactions int    `json:"interactions"`
+	// AuditRows is how many earlier audit rows named the patient and had
+	// their free text redacted.
+	AuditRows int `json:"audit_rows_redacted"`
 }
 
 // HashMRN is how the audit log names a forgotten patient.
@@ -56,6 +59,11 @@ func (s *Store) Forget(ctx context.Context, channel string, id int64) (Forgotten
 			}
 			tx.AddRows(int(n))
 		}
+		n, err := tx.redactAudit(ctx, p)
+		if err != nil {
+			return err
+		}
+		out.AuditRows = n
 		tx.Touch(id)
 		return nil
 	})

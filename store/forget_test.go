@@ -51,12 +51,23 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 		t.Fatalf("P1002: %v %v", ps, err)
 	}
 	victim := ps[0]
+	// Earlier audit rows that name the patient: one resolved to their id,
+	// one only mentioning their email in its text.
+	name := victim.FirstName + " " + victim.LastName
+	if err := st.LogOutcome(ctx, store.AuditEntry{Channel: "ask", Request: "show " + name, Action: `{"tool":"find_patients","args":{"name":"` + name + `"}}`},
+		[]int64{victim.ID}, 1, store.OutcomeOK, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.LogOutcome(ctx, store.AuditEntry{Channel: "ask", Request: "who is " + victim.Email, Action: `{"tool":"find_patients"}`},
+		nil, 0, store.OutcomeRefused, "no patient matches "+victim.Email); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 
 	secrets := [][]byte{[]byte("Smyth"), []byte(victim.Email), []byte(victim.Phone), []byte("P1002"), []byte("Sent intake forms")}
 	found := func() [][]byte {
 		var hits [][]byte
-		for _, p := range []string{path, path + ".wal"} {
+		for _, p := range []string{path, path + ".wal", store.HeadPath(path)} {
 			data, err := os.ReadFile(p)
 			if err != nil {
 				continue
@@ -83,7 +94,7 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gone.Appointments != 2 || gone.Interactions != 2 || gone.Tags != 2 || gone.MRNHash != store.HashMRN("P1002") {
+	if gone.Appointments != 2 || gone.Interactions != 2 || gone.Tags != 2 || gone.MRNHash != store.HashMRN("P1002") || gone.AuditRows < 2 {
 		t.Errorf("forgot %+v", gone)
 	}
 	st.Close()
@@ -151,8 +162,19 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 
 	rows, _ := st.Reader().AuditLog(ctx, 0)
 	for _, r := range rows {
-		if bytes.Contains([]byte(r.Action+r.Request+r.Message), []byte("P1002")) {
-			t.Errorf("audit row %d names the forgotten MRN: %+v", r.Seq, r)
+		for _, sec := range secrets[:4] {
+			if bytes.Contains([]byte(r.Action+r.Request+r.Message), sec) {
+				t.Errorf("audit row %d names the forgotten patient (%s)", r.Seq, sec)
+			}
 		}
+	}
+	// Redaction keeps the chain: the log still verifies, and the rows
+	// about the patient are still there, with their ids.
+	rep, err := st.VerifyAudit(ctx)
+	if err != nil {
+		t.Fatalf("audit verify after forget: %v", err)
+	}
+	if rep.Redacted < 2 {
+		t.Errorf("verify saw %d redacted rows, want at least 2", rep.Redacted)
 	}
 }

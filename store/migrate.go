@@ -88,46 +88,69 @@ CREATE TABLE audit_log (
 CREATE INDEX appointments_patient ON appointments (patient_id);
 CREATE INDEX interactions_patient ON interactions (patient_id);
 `,
+	// 2: a tamper-evident audit log (see audit.go). Rows written under
+	// version 1 are sealed by sealLegacyRows in the same transaction.
+	`
+ALTER TABLE audit_log ADD COLUMN salt BLOB;
+ALTER TABLE audit_log ADD COLUMN request_commit VARCHAR;
+ALTER TABLE audit_log ADD COLUMN action_commit VARCHAR;
+ALTER TABLE audit_log ADD COLUMN message_commit VARCHAR;
+ALTER TABLE audit_log ADD COLUMN prev_hash VARCHAR;
+ALTER TABLE audit_log ADD COLUMN row_hash VARCHAR;
+ALTER TABLE audit_log ADD COLUMN redacted_at TIMESTAMP;
+ALTER TABLE audit_log ALTER COLUMN action DROP NOT NULL;
+CREATE TABLE audit_tree (idx BIGINT PRIMARY KEY, hash VARCHAR NOT NULL);
+`,
 }
 
 // SchemaVersion is the schema this build writes.
 func SchemaVersion() int { return len(migrations) }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate brings the schema up to date. It reports whether it sealed audit
+// rows written before the log was hash-chained, so that the open-time check
+// writes their first head rather than calling the missing one tampering.
+func (s *Store) migrate(ctx context.Context) (sealed bool, err error) {
 	if _, err := s.db.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return false, fmt.Errorf("migrate: %w", err)
 	}
 	var current sql.NullInt64
 	if err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_version`).Scan(&current); err != nil {
-		return fmt.Errorf("migrate: read schema version: %w", err)
+		return false, fmt.Errorf("migrate: read schema version: %w", err)
 	}
 	from := int(current.Int64)
 	if from > len(migrations) {
-		return &TooNewError{FileVersion: from, KnownVersion: len(migrations)}
+		return false, &TooNewError{FileVersion: from, KnownVersion: len(migrations)}
 	}
 	if from == len(migrations) {
-		return nil
+		return false, nil
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return false, fmt.Errorf("migrate: %w", err)
 	}
 	defer tx.Rollback()
 	for v := from; v < len(migrations); v++ {
 		for _, stmt := range splitStatements(migrations[v]) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+				return false, fmt.Errorf("migrate to schema version %d: %w", v+1, err)
 			}
 		}
+		if v+1 == 2 && from > 0 {
+			n, err := sealLegacyRows(ctx, tx)
+			if err != nil {
+				return false, fmt.Errorf("migrate to schema version 2: seal the audit log: %w", err)
+			}
+			sealed = n > 0
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version VALUES (?, ?)`, v+1, s.now().UTC()); err != nil {
-			return fmt.Errorf("migrate to schema version %d: %w", v+1, err)
+			return false, fmt.Errorf("migrate to schema version %d: %w", v+1, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrate: commit: %w", err)
+		return false, fmt.Errorf("migrate: commit: %w", err)
 	}
-	return nil
+	return sealed, nil
 }
 
 // splitStatements splits a migration on semicolons that end a line. The

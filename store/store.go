@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -54,6 +55,12 @@ type Store struct {
 	now   func() time.Time
 	actor string
 	host  string
+
+	// auditMu orders audit rows: each row's hash covers its predecessor's.
+	auditMu sync.Mutex
+	// auditBroken is set when the open-time check fails; every later audit
+	// append returns it.
+	auditBroken *AuditBrokenError
 
 	closed bool
 }
@@ -144,9 +151,18 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := s.migrate(ctx); err != nil {
+	sealed, err := s.migrate(ctx)
+	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := s.checkAudit(ctx, sealed); err != nil {
+		var bad *AuditIntegrityError
+		if !errors.As(err, &bad) {
+			db.Close()
+			return nil, err
+		}
+		s.auditBroken = &AuditBrokenError{Cause: bad}
 	}
 	return s, nil
 }
@@ -170,9 +186,18 @@ func OpenMemory(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := s.migrate(ctx); err != nil {
+	sealed, err := s.migrate(ctx)
+	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := s.checkAudit(ctx, sealed); err != nil {
+		var bad *AuditIntegrityError
+		if !errors.As(err, &bad) {
+			db.Close()
+			return nil, err
+		}
+		s.auditBroken = &AuditBrokenError{Cause: bad}
 	}
 	return s, nil
 }
@@ -255,6 +280,14 @@ func (s *Store) Close() error {
 		return fmt.Errorf("close database: %w", err)
 	}
 	return nil
+}
+
+// AuditBroken is the open-time audit check's failure, or nil.
+func (s *Store) AuditBroken() error {
+	if s.auditBroken == nil {
+		return nil
+	}
+	return s.auditBroken
 }
 
 // Path is the absolute path of the database file, or ":memory:".

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -36,6 +35,9 @@ type Tx struct {
 	store   *Store
 	touched []int64
 	rows    int64
+	// redacted lists audit rows this unit of work redacted; the audit row
+	// names them, so verification can tell a forget from tampering.
+	redacted []int64
 }
 
 // Touch records patients this unit of work read or changed, for the audit row.
@@ -78,6 +80,8 @@ func (s *Store) Write(ctx context.Context, entry AuditEntry, fn func(*Tx) error)
 		s.logFailure(ctx, entry, tx.touched, err)
 		return fmt.Errorf("cancelled before commit, nothing was written: %w", err)
 	}
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
 	if err := tx.appendAudit(ctx, entry, OutcomeOK, ""); err != nil {
 		rollback()
 		return err
@@ -86,6 +90,9 @@ func (s *Store) Write(ctx context.Context, entry AuditEntry, fn func(*Tx) error)
 		rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
+	// A head that fails to write (a full disk) is caught up on the next
+	// open; the change itself is committed and must not be reported lost.
+	_ = s.writeHead(context.WithoutCancel(ctx))
 	return nil
 }
 
@@ -111,24 +118,23 @@ func (s *Store) appendAuditOnly(ctx context.Context, entry AuditEntry, patients 
 	}
 	defer conn.Close()
 	tx := &Tx{Reader: Reader{q: conn}, conn: conn, store: s, touched: patients, rows: rows}
-	return tx.appendAudit(ctx, entry, outcome, message)
-}
-
-func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome, message string) error {
-	ids := slices.Clone(tx.touched)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	if ids == nil {
-		ids = []int64{}
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
+	if err := s.auditBroken; err != nil {
+		return err
 	}
-	_, err := tx.conn.ExecContext(ctx, `INSERT INTO audit_log
-		(seq, logged_at, os_user, host, channel, request, action, patient_ids, rows_affected, outcome, message, model, model_digest)
-		SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?::BIGINT[], ?, ?, ?, ?, ? FROM audit_log`,
-		tx.store.now().UTC(), tx.store.actor, tx.store.host, entry.Channel, nullable(entry.Request), entry.Action,
-		ids, tx.rows, string(outcome), nullable(message), nullable(entry.Model), nullable(entry.ModelDigest))
-	if err != nil {
-		return fmt.Errorf("write audit log: %w", err)
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
+	if err := tx.appendAudit(ctx, entry, outcome, message); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return fmt.Errorf("audit: commit: %w", err)
+	}
+	_ = s.writeHead(context.WithoutCancel(ctx))
 	return nil
 }
 
@@ -154,33 +160,58 @@ type AuditRow struct {
 	Message     string
 	Model       string
 	ModelDigest string
+	// Redacted rows had their free text removed when a patient they named
+	// was forgotten. Their hash still verifies.
+	Redacted bool
+	Hash     string
 }
 
 // AuditLog returns the audit rows after seq, oldest first.
 func (r Reader) AuditLog(ctx context.Context, afterSeq int64) ([]AuditRow, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT seq, logged_at, os_user, host, channel, coalesce(request, ''), action, patient_ids,
-		rows_affected, outcome, coalesce(message, ''), coalesce(model, ''), coalesce(model_digest, '')
-		FROM audit_log WHERE seq > ? ORDER BY seq`, afterSeq)
+	return r.FindAudit(ctx, AuditQuery{AfterSeq: afterSeq})
+}
+
+// AuditQuery selects audit rows. Zero fields do not filter.
+type AuditQuery struct {
+	AfterSeq    int64
+	Patient     int64 // rows that read or changed this patient
+	Since       time.Time
+	Until       time.Time // exclusive
+	User        string
+	Disclosures bool // exports logged as disclosures only
+}
+
+// FindAudit returns the rows q selects, oldest first.
+func (r Reader) FindAudit(ctx context.Context, q AuditQuery) ([]AuditRow, error) {
+	var w where
+	w.add("seq > ?", q.AfterSeq)
+	if q.Patient != 0 {
+		w.add("list_contains(patient_ids, ?)", q.Patient)
+	}
+	if !q.Since.IsZero() {
+		w.add("logged_at >= ?", q.Since.UTC())
+	}
+	if !q.Until.IsZero() {
+		w.add("logged_at < ?", q.Until.UTC())
+	}
+	if q.User != "" {
+		w.add("os_user = ?", q.User)
+	}
+	if q.Disclosures {
+		w.add("channel = 'export' AND starts_with(coalesce(message, ''), 'disclosure:')")
+	}
+	rows, err := r.q.QueryContext(ctx, auditSelect+" WHERE "+w.sql()+" ORDER BY seq", w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
 	defer rows.Close()
 	var out []AuditRow
 	for rows.Next() {
-		var a AuditRow
-		var ids []any
-		var outcome string
-		if err := rows.Scan(&a.Seq, &a.At, &a.User, &a.Host, &a.Channel, &a.Request, &a.Action, &ids, &a.Rows,
-			&outcome, &a.Message, &a.Model, &a.ModelDigest); err != nil {
+		sr, err := scanStored(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read audit log: %w", err)
 		}
-		a.Outcome = Outcome(outcome)
-		for _, id := range ids {
-			if v, ok := id.(int64); ok {
-				a.PatientIDs = append(a.PatientIDs, v)
-			}
-		}
-		out = append(out, a)
+		out = append(out, sr.AuditRow)
 	}
 	return out, rows.Err()
 }

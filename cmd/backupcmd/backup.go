@@ -223,6 +223,9 @@ func RunRestore(ctx context.Context, opts *Options) error {
 			return err
 		}
 		defer st.Close()
+		if _, err := st.VerifyAudit(ctx); err != nil {
+			return fmt.Errorf("its audit log does not verify: %w", err)
+		}
 		counts, err = st.Reader().Counts(ctx)
 		return err
 	}

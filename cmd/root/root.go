@@ -8,6 +8,7 @@ import (
 
 	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/cmd/askcmd"
+	"github.com/carebook/carebook/cmd/auditcmd"
 	"github.com/carebook/carebook/cmd/backupcmd"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/democmd"
@@ -20,6 +21,7 @@ import (
 	"github.com/carebook/carebook/cmd/patientscmd"
 	"github.com/carebook/carebook/cmd/replcmd"
 	"github.com/carebook/carebook/cmd/runcmd"
+	"github.com/carebook/carebook/cmd/scancmd"
 	"github.com/carebook/carebook/cmd/showcmd"
 	"github.com/carebook/carebook/cmd/tagcmd"
 	"github.com/carebook/carebook/eval"
@@ -72,7 +74,9 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		tagcmd.NewCmdTag(f, nil),
 		logcmd.NewCmdLog(f, nil),
 		exportcmd.NewCmdExport(f, nil),
+		scancmd.NewCmdScan(f, nil),
 		forgetcmd.NewCmdForget(f, nil),
+		auditcmd.NewCmdAudit(f),
 		backupcmd.NewCmdBackup(f),
 		backupcmd.NewCmdRestore(f),
 		askcmd.NewCmdAsk(f, nil),

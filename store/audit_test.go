@@ -1,0 +1,296 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// auditLogOf builds a closed database file holding n audit rows, some with
+// patients, requests and messages, and returns its path.
+func auditLogOf(t *testing.T, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.duckdb")
+	tick := fixedNow
+	st, err := Open(ctx, path, Options{Now: func() time.Time { tick = tick.Add(time.Second); return tick }, Actor: "tester", Host: "testhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := 1; i <= n; i++ {
+		entry := AuditEntry{Channel: "ask", Request: fmt.Sprintf("request %d", i), Action: fmt.Sprintf(`{"tool":"find_patients","args":{"n":%d}}`, i), Model: "m", ModelDigest: "d"}
+		if err := st.LogOutcome(ctx, entry, []int64{int64(i % 7)}, i%3, OutcomeOK, fmt.Sprintf("message %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+// copyDB copies a closed database and its head file to a new folder.
+func copyDB(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "copy.duckdb")
+	for _, suffix := range []string{"", headSuffix} {
+		data, err := os.ReadFile(src + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+suffix, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// tamper runs SQL on the file directly, as someone with a DuckDB shell would.
+func tamper(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(context.Background(), s); err != nil {
+			t.Fatalf("tamper %q: %v", s, err)
+		}
+	}
+}
+
+// rebuild rewrites audit_log from a temp copy with a SELECT over t, so that
+// rows can be moved, renumbered or inserted whatever the primary key says.
+func rebuild(selectFromT string) []string {
+	return []string{
+		"CREATE TEMP TABLE t AS SELECT * FROM audit_log",
+		"DELETE FROM audit_log",
+		"INSERT INTO audit_log " + selectFromT,
+	}
+}
+
+func TestAuditVerifyNamesTheFirstTamperedRow(t *testing.T) {
+	const n = 1000
+	pristine := auditLogOf(t, n)
+	cases := []struct {
+		name    string
+		stmts   []string
+		row     int64
+		problem string
+		// atOpen says the cheap open-time check already refuses writes.
+		atOpen bool
+	}{
+		{name: "edit request text", stmts: []string{"UPDATE audit_log SET request = 'nothing to see' WHERE seq = 500"}, row: 500, problem: "edited"},
+		{name: "edit row count", stmts: []string{"UPDATE audit_log SET rows_affected = 0 WHERE seq = 500"}, row: 500, problem: "edited"},
+		{name: "edit user", stmts: []string{"UPDATE audit_log SET os_user = 'someone-else' WHERE seq = 731"}, row: 731, problem: "edited"},
+		{name: "edit patients", stmts: []string{"UPDATE audit_log SET patient_ids = [] WHERE seq = 12"}, row: 12, problem: "edited"},
+		{name: "redact without forget", stmts: []string{"UPDATE audit_log SET request = NULL, salt = NULL, redacted_at = now() WHERE seq = 64"}, row: 64, problem: "no forget"},
+		{name: "delete a row", stmts: []string{"DELETE FROM audit_log WHERE seq = 500"}, row: 500, problem: "missing", atOpen: true},
+		{name: "delete and renumber", stmts: rebuild("SELECT * REPLACE (CASE WHEN seq > 500 THEN seq - 1 ELSE seq END AS seq) FROM t WHERE seq <> 500"), row: 500, problem: "does not match its hash", atOpen: true},
+		{name: "reorder two rows", stmts: rebuild("SELECT * REPLACE (CASE seq WHEN 500 THEN 501 WHEN 501 THEN 500 ELSE seq END AS seq) FROM t"), row: 500, problem: "does not match its hash"},
+		{name: "insert a copy", stmts: rebuild("SELECT * REPLACE (CASE WHEN seq >= 500 THEN seq + 1 ELSE seq END AS seq) FROM t UNION ALL SELECT * REPLACE (500 AS seq) FROM t WHERE seq = 499"), row: 500, problem: "", atOpen: true},
+		{name: "insert without hash", stmts: []string{"INSERT INTO audit_log (seq, logged_at, os_user, host, channel, action, patient_ids, rows_affected, outcome) VALUES (1001, now(), 'x', 'y', 'cli', '{}', [], 0, 'ok')"}, row: 1001, problem: "no hash", atOpen: true},
+		{name: "truncate", stmts: []string{"DELETE FROM audit_log WHERE seq > 900"}, row: 901, problem: "truncated", atOpen: true},
+		{name: "truncate log and tree", stmts: []string{"DELETE FROM audit_log WHERE seq > 900", fmt.Sprintf("DELETE FROM audit_tree WHERE idx >= %d", tlog.StoredHashCount(900))}, row: 901, problem: "truncated", atOpen: true},
+		{name: "empty the log", stmts: []string{"DELETE FROM audit_log", "DELETE FROM audit_tree"}, row: 1, problem: "truncated", atOpen: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := copyDB(t, pristine)
+			tamper(t, path, c.stmts...)
+			ctx := context.Background()
+			st, err := Open(ctx, path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			_, err = st.VerifyAudit(ctx)
+			var bad *AuditIntegrityError
+			if !errors.As(err, &bad) {
+				t.Fatalf("verify: got %v, want an integrity error", err)
+			}
+			if bad.Row != c.row || !strings.Contains(bad.Error(), c.problem) {
+				t.Errorf("verify: %v; want row %d and %q", bad, c.row, c.problem)
+			}
+			if got := st.AuditBroken() != nil; got != c.atOpen {
+				t.Errorf("open-time check refused writes: %v, want %v (%v)", got, c.atOpen, st.AuditBroken())
+			}
+			if c.atOpen {
+				err := st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: "{}"}, nil, 0, OutcomeOK, "")
+				if !errors.Is(err, ErrAuditBroken) || !strings.Contains(err.Error(), "carebook audit verify") {
+					t.Errorf("append after a failed check: %v", err)
+				}
+			}
+		})
+	}
+
+	t.Run("untouched copy verifies", func(t *testing.T) {
+		path := copyDB(t, pristine)
+		st, err := Open(context.Background(), path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		rep, err := st.VerifyAudit(context.Background())
+		if err != nil || rep.Rows != n || st.AuditBroken() != nil {
+			t.Fatalf("verify %+v: %v (open: %v)", rep, err, st.AuditBroken())
+		}
+	})
+}
+
+// A head file removed, or replaced by one from another database, is loud.
+func TestAuditHeadFileMissingOrForeign(t *testing.T) {
+	a := auditLogOf(t, 20)
+	b := auditLogOf(t, 20)
+
+	missing := copyDB(t, a)
+	os.Remove(missing + headSuffix)
+	foreign := copyDB(t, a)
+	data, _ := os.ReadFile(b + headSuffix)
+	os.WriteFile(foreign+headSuffix, data, 0o600)
+
+	for name, path := range map[string]string{"missing": missing, "foreign": foreign} {
+		st, err := Open(context.Background(), path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.AuditBroken() == nil {
+			t.Errorf("%s head file: the open-time check passed", name)
+		}
+		st.Close()
+	}
+}
+
+// A crash between a commit and the head write leaves the head behind; the
+// next open checks the newer rows and catches it up.
+func TestAuditHeadCatchesUpAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	path := auditLogOf(t, 10)
+	old, _ := os.ReadFile(path + headSuffix)
+	st, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: "{}"}, nil, 0, OutcomeOK, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	os.WriteFile(path+headSuffix, old, 0o600) // the crash
+
+	st, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.AuditBroken(); err != nil {
+		t.Fatalf("a head one write behind was treated as tampering: %v", err)
+	}
+	head, err := ReadHead(path)
+	if err != nil || head.Size != 13 {
+		t.Fatalf("head after catch-up: %+v %v", head, err)
+	}
+	fi, _ := os.Stat(path + headSuffix)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("head file mode %o", fi.Mode().Perm())
+	}
+}
+
+// The tree computed from the rows alone is tlog's tree over stored hashes.
+func TestTreeOfMatchesTlog(t *testing.T) {
+	var stored []tlog.Hash
+	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = stored[x]
+		}
+		return out, nil
+	})
+	var leaves []tlog.Hash
+	for n := range int64(70) {
+		leaf := tlog.RecordHash([]byte(fmt.Sprint(n)))
+		leaves = append(leaves, leaf)
+		hs, err := tlog.StoredHashesForRecordHash(n, leaf, reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, hs...)
+		want, err := tlog.TreeHash(n+1, reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := treeOf(leaves); got != want {
+			t.Fatalf("tree of %d leaves: %v, tlog says %v", n+1, got, want)
+		}
+	}
+}
+
+// Rows written by schema version 1 are sealed on upgrade and verify.
+func TestLegacyAuditRowsAreSealed(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.duckdb")
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := append([]string{"CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)"}, splitStatements(migrations[0])...)
+	stmts = append(stmts, "INSERT INTO schema_version VALUES (1, now())",
+		`INSERT INTO audit_log (seq, logged_at, os_user, host, channel, request, action, patient_ids, rows_affected, outcome)
+		 VALUES (1, '2026-01-02 03:04:05.123456', 'u', 'h', 'cli', 'tag vip', '{"tool":"tag"}', [1, 2], 2, 'ok'),
+		        (2, '2026-01-02 03:04:06', 'u', 'h', 'ask', NULL, '{"tool":"find"}', [], 0, 'error')`)
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	db.Close()
+
+	st, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.AuditBroken(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: "{}"}, nil, 0, OutcomeOK, ""); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := st.VerifyAudit(ctx)
+	if err != nil || rep.Rows != 3 {
+		t.Fatalf("verify after upgrade: %+v %v", rep, err)
+	}
+}
+
+// Concurrent appends from one process chain in order.
+func TestConcurrentAppendsChain(t *testing.T) {
+	st, _ := openTemp(t)
+	ctx := context.Background()
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			errs <- st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: fmt.Sprint(i)}, nil, 0, OutcomeOK, "")
+		}()
+	}
+	for range 40 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep, err := st.VerifyAudit(ctx); err != nil || rep.Rows != 40 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+}
