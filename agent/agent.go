@@ -75,6 +75,18 @@ type Agent struct {
 
 	mu   sync.Mutex
 	info *ModelInfo // set by the first successful check
+
+	// refused is the guard's verdict on the endpoint, when it refused it
+	// before any client was made: every call returns it.
+	refused error
+}
+
+// Refused returns an agent that refuses every call with err. The factory
+// builds one when the guard refuses the configured endpoint, so that the
+// refusal reaches the caller, and the audit log, the way a failed call does;
+// no HTTP client exists to send anything.
+func Refused(model string, err error) *Agent {
+	return &Agent{model: model, refused: err}
 }
 
 // New returns an agent that asks model through client (see NewClient).
@@ -100,21 +112,51 @@ type ModelInfo struct {
 	Capabilities []string
 }
 
+// CloudModelError says the model runs in Ollama's cloud: the local server
+// would forward the prompt, patient data and all.
+type CloudModelError struct {
+	Model string
+	Why   string
+}
+
+func (e *CloudModelError) Error() string {
+	return fmt.Sprintf("refused: model %s runs in Ollama's cloud (%s), so requests would leave this machine; choose a model that runs locally (ollama list)", e.Model, e.Why)
+}
+
+// CloudName reports a model name of Ollama's cloud models (gpt-oss:120b-cloud,
+// qwen3-coder:480b-cloud, …:cloud).
+func CloudName(model string) bool {
+	return strings.HasSuffix(strings.ToLower(strings.TrimSpace(model)), "cloud")
+}
+
+func remoteOf(host string) string {
+	if host == "" {
+		return "a remote host"
+	}
+	return host
+}
+
 // Check makes sure Ollama is running and has the model, and that the model
 // runs on this machine. The first success is remembered; a failure is not,
 // so that a REPL recovers once Ollama is started or the model pulled.
 func (a *Agent) Check(ctx context.Context) (ModelInfo, error) {
+	if a.refused != nil {
+		return ModelInfo{}, a.refused
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.info != nil {
 		return *a.info, nil
 	}
+	if CloudName(a.model) {
+		return ModelInfo{}, &CloudModelError{Model: a.model, Why: "its name ends in cloud"}
+	}
 	show, err := a.client.Show(ctx, &api.ShowRequest{Model: a.model})
 	if err != nil {
 		return ModelInfo{}, callError(ctx, a.model, err)
 	}
-	if show.RemoteHost != "" || strings.HasSuffix(a.model, "-cloud") || strings.HasSuffix(a.model, ":cloud") {
-		return ModelInfo{}, fmt.Errorf("model %s runs in Ollama's cloud, so requests would leave this machine; choose a model that runs locally", a.model)
+	if show.RemoteHost != "" || show.RemoteModel != "" {
+		return ModelInfo{}, &CloudModelError{Model: a.model, Why: "Ollama reports that it is served from " + remoteOf(show.RemoteHost)}
 	}
 	list, err := a.client.List(ctx)
 	if err != nil {
@@ -268,6 +310,9 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 	}
 	var answer strings.Builder
 	err := a.client.Chat(ctx, req, func(r api.ChatResponse) error {
+		if r.RemoteHost != "" || r.RemoteModel != "" {
+			return &CloudModelError{Model: a.model, Why: "the answer came from " + remoteOf(r.RemoteHost)}
+		}
 		answer.WriteString(r.Message.Content)
 		if r.Done {
 			d.PromptTokens += r.PromptEvalCount
@@ -277,6 +322,10 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 		}
 		return nil
 	})
+	var cloud *CloudModelError
+	if errors.As(err, &cloud) {
+		return "", cloud
+	}
 	if err != nil {
 		return "", callError(ctx, a.model, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+
+	"github.com/carebook/carebook/guard"
 )
 
 // DefaultBaseURL is where a local Ollama listens.
@@ -37,6 +39,31 @@ type ClientOptions struct {
 	// ConnectTimeout. This is the guard's seam: it supplies a dialer that
 	// checks the address actually dialled, after DNS.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// CheckURL vets every request's URL before anything is dialled: the
+	// guard refuses https to unlisted hosts and Ollama's cloud there.
+	CheckURL func(*url.URL) error
+}
+
+// checkedTransport runs CheckURL before each round trip.
+type checkedTransport struct {
+	check func(*url.URL) error
+	next  http.RoundTripper
+}
+
+func (t checkedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.check(req.URL); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	return t.next.RoundTrip(req)
+}
+
+func (t checkedTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // NewHTTPClient builds the HTTP client for Ollama: proxy variables are
@@ -61,8 +88,12 @@ func NewHTTPClient(o ClientOptions) *http.Client {
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   false,
 	}
+	var rt http.RoundTripper = transport
+	if o.CheckURL != nil {
+		rt = checkedTransport{check: o.CheckURL, next: transport}
+	}
 	return &http.Client{
-		Transport: transport,
+		Transport: rt,
 		Timeout:   o.Timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			return fmt.Errorf("Ollama answered with a redirect to %s; Carebook does not follow redirects", req.URL.Redacted())
@@ -73,12 +104,9 @@ func NewHTTPClient(o ClientOptions) *http.Client {
 // DefaultHTTPClient is NewHTTPClient with the default options.
 func DefaultHTTPClient() *http.Client { return NewHTTPClient(ClientOptions{}) }
 
-// NewClient builds the Ollama API client. It is the one place Carebook
-// makes one; a nil hc means DefaultHTTPClient.
+// NewClient builds the Ollama API client over hc, which the caller builds
+// with the guard (cmdutil.Factory.NewAgent is the one place that does).
 func NewClient(base *url.URL, hc *http.Client) *api.Client {
-	if hc == nil {
-		hc = DefaultHTTPClient()
-	}
 	return api.NewClient(base, hc)
 }
 
@@ -106,6 +134,14 @@ func (e *ModelMissingError) Error() string {
 func callError(ctx context.Context, model string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("the model call was stopped: %w", ctxErr)
+	}
+	var refused *guard.RefusedError
+	if errors.As(err, &refused) {
+		var ue *url.Error
+		if refused.Endpoint == "" && errors.As(err, &ue) {
+			refused.Endpoint = baseOf(ue.URL)
+		}
+		return refused
 	}
 	var se api.StatusError
 	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {

@@ -705,6 +705,18 @@ func (tx *Tx) redactAudit(ctx context.Context, p Patient) (int, error) {
 	return len(seqs), nil
 }
 
+// NamedIn reports whether text names the patient: their full name, email,
+// phone (in any punctuation), MRN, or last name. Forget scrubs REPL history
+// lines this matches; a line about a namesake goes too, which is the safe
+// side.
+func (p Patient) NamedIn(text string) bool {
+	needles := identifyingText(p)
+	if last := strings.ToLower(strings.TrimSpace(p.LastName)); len(last) >= 3 {
+		needles = append(needles, last)
+	}
+	return mentions(needles, text)
+}
+
 // identifyingText is what in a free-text field would name the patient.
 func identifyingText(p Patient) []string {
 	var out []string

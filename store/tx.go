@@ -178,6 +178,7 @@ type AuditQuery struct {
 	Since       time.Time
 	Until       time.Time // exclusive
 	User        string
+	Channel     string
 	Disclosures bool // exports logged as disclosures only
 }
 
@@ -196,6 +197,9 @@ func (r Reader) FindAudit(ctx context.Context, q AuditQuery) ([]AuditRow, error)
 	}
 	if q.User != "" {
 		w.add("os_user = ?", q.User)
+	}
+	if q.Channel != "" {
+		w.add("channel = ?", q.Channel)
 	}
 	if q.Disclosures {
 		w.add("channel = 'export' AND starts_with(coalesce(message, ''), 'disclosure:')")

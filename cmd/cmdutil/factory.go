@@ -7,12 +7,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"net"
+	"net/url"
 	"os"
 	"os/user"
+	"path/filepath"
 	"time"
 
+	"github.com/ollama/ollama/api"
+
 	"github.com/carebook/carebook/agent"
+	"github.com/carebook/carebook/config"
+	"github.com/carebook/carebook/guard"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -33,8 +39,10 @@ type Factory struct {
 	OllamaHostFlag string
 	ModelFlag      string
 
-	// HTTPClient, when set, replaces the Ollama HTTP client; tests use it.
-	HTTPClient *http.Client
+	// Resolver and Dial, when set, replace DNS and the network beneath the
+	// guard (which still checks every address); tests use them.
+	Resolver guard.Resolver
+	Dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // New returns a factory for the real process.
@@ -74,8 +82,20 @@ func ClockFromEnv(getenv func(string) string) (func() time.Time, error) {
 	return func() time.Time { return t }, nil
 }
 
+// Config reads the configuration file (carebook.toml beside the database,
+// else $XDG_CONFIG_HOME/carebook/config.toml). No file is no error.
+func (f *Factory) Config() (config.Config, error) {
+	abs, err := filepath.Abs(f.DatabasePath())
+	if err != nil {
+		return config.Config{}, err
+	}
+	return config.Load(abs, f.Getenv)
+}
+
 // OllamaHost is the Ollama base URL and where it came from: --ollama-host,
-// else $CAREBOOK_OLLAMA_HOST, else $OLLAMA_HOST, else the local default.
+// else $CAREBOOK_OLLAMA_HOST, else $OLLAMA_HOST, else the configuration
+// file, else the local default. A configuration file that cannot be read is
+// NewAgent's and doctor's to report.
 func (f *Factory) OllamaHost() (host, source string) {
 	switch {
 	case f.OllamaHostFlag != "":
@@ -85,29 +105,83 @@ func (f *Factory) OllamaHost() (host, source string) {
 	case f.Getenv("OLLAMA_HOST") != "":
 		return f.Getenv("OLLAMA_HOST"), "$OLLAMA_HOST"
 	}
+	if cfg, err := f.Config(); err == nil && cfg.OllamaHost != "" {
+		return cfg.OllamaHost, cfg.Path
+	}
 	return agent.DefaultBaseURL, "default"
 }
 
-// Model is the model to ask: --model, else $CAREBOOK_MODEL, else the default.
-func (f *Factory) Model() string {
+// Model is the model to ask and where the name came from: --model, else
+// $CAREBOOK_MODEL, else the configuration file, else the default.
+func (f *Factory) Model() (model, source string) {
 	switch {
 	case f.ModelFlag != "":
-		return f.ModelFlag
+		return f.ModelFlag, "--model"
 	case f.Getenv("CAREBOOK_MODEL") != "":
-		return f.Getenv("CAREBOOK_MODEL")
+		return f.Getenv("CAREBOOK_MODEL"), "$CAREBOOK_MODEL"
 	}
-	return agent.DefaultModel
+	if cfg, err := f.Config(); err == nil && cfg.Model != "" {
+		return cfg.Model, cfg.Path
+	}
+	return agent.DefaultModel, "default"
 }
 
-// NewAgent builds the agent for --ollama-host and --model. It is the one
-// place commands get a model client from.
-func (f *Factory) NewAgent() (*agent.Agent, error) {
+// Guard is the network policy: loopback, plus the private hosts the
+// configuration file lists.
+func (f *Factory) Guard() (guard.Policy, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return guard.Policy{}, err
+	}
+	return guard.Policy{AllowedHosts: cfg.AllowedHosts, Resolver: f.Resolver, Dial: f.Dial}, nil
+}
+
+// OllamaURL is the checked-for-syntax Ollama base URL.
+func (f *Factory) OllamaURL() (*url.URL, error) {
 	raw, source := f.OllamaHost()
 	base, err := agent.ParseBaseURL(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
-	return agent.New(agent.NewClient(base, f.HTTPClient), f.Model(), agent.Options{}), nil
+	return base, nil
+}
+
+// OllamaAPI is the one client that may leave the process: to Ollama,
+// through the guard, with proxies ignored and redirects refused. A refused
+// endpoint is a *guard.RefusedError, returned before any client exists:
+// Ollama's client does work of its own for some hosts (it signs requests to
+// ollama.com with ~/.ollama's key).
+func (f *Factory) OllamaAPI() (*api.Client, error) {
+	base, err := f.OllamaURL()
+	if err != nil {
+		return nil, err
+	}
+	policy, err := f.Guard()
+	if err != nil {
+		return nil, err
+	}
+	if err := policy.CheckURL(base); err != nil {
+		return nil, err
+	}
+	hc := agent.NewHTTPClient(agent.ClientOptions{Dialer: policy.DialContext, CheckURL: policy.CheckURL})
+	return agent.NewClient(base, hc), nil
+}
+
+// NewAgent builds the agent for --ollama-host and --model. It is the one
+// place commands get a model client from. A refused endpoint is not an
+// error here: the agent refuses its first call, so that the refusal is
+// audited like any failed call.
+func (f *Factory) NewAgent() (*agent.Agent, error) {
+	model, _ := f.Model()
+	client, err := f.OllamaAPI()
+	var refused *guard.RefusedError
+	if errors.As(err, &refused) {
+		return agent.Refused(model, err), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return agent.New(client, model, agent.Options{}), nil
 }
 
 // Actor is the OS user, recorded in the audit log and on every change.

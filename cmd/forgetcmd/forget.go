@@ -4,11 +4,13 @@ package forgetcmd
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/history"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -19,6 +21,8 @@ type Options struct {
 	OpenStore func(context.Context) (*store.Store, error)
 	// Compact rewrites the closed database file.
 	Compact func(context.Context) error
+	// HistoryFile is the REPL history file to scrub ("" for none).
+	HistoryFile string
 
 	Patient tools.PatientRef
 	Yes     bool
@@ -30,6 +34,7 @@ func NewCmdForget(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Compact: func(ctx context.Context) error {
 		return store.Compact(ctx, f.DatabasePath(), store.Options{})
 	}}
+
 	cmd := &cobra.Command{
 		Use:   "forget PATIENT",
 		Short: "Delete a patient and everything about them, for good",
@@ -37,12 +42,19 @@ func NewCmdForget(f *cmdutil.Factory, runF func(context.Context, *Options) error
 transaction, then rewrite the database file so that the deleted bytes are gone
 from the disk, not just unlinked. The audit log records the deletion by a hash of
 the MRN and row counts, never the name. This cannot be undone (except from a
-backup made before).`,
+backup made before). Earlier audit rows about the patient keep their place
+and hashes but lose their text, and lines of REPL history that name them
+are removed.`,
 		Example: `  carebook forget P1002
   carebook forget "Jon Smyth" --yes`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Patient.Match = args[0]
+			// The history file is scrubbed whether or not history is on
+			// now: it may have been on before.
+			if abs, err := filepath.Abs(f.DatabasePath()); err == nil {
+				opts.HistoryFile = history.Path(abs)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -103,6 +115,14 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := st.Close(); err != nil {
 		return err
 	}
+	scrubbed := 0
+	if opts.HistoryFile != "" {
+		n, err := history.Scrub(opts.HistoryFile, p.NamedIn)
+		if err != nil {
+			return fmt.Errorf("the patient is deleted, but their lines could not be removed from the REPL history: %w", err)
+		}
+		scrubbed = n
+	}
 	// The deletion is committed; only the rewrite is left. It must not be
 	// skipped because of a late Ctrl-C.
 	if err := opts.Compact(context.WithoutCancel(ctx)); err != nil {
@@ -112,12 +132,15 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, struct {
 			store.Forgotten
-			Compacted bool    `json:"compacted"`
-			Seconds   float64 `json:"seconds"`
-		}{gone, true, elapsed.Seconds()})
+			HistoryLines int     `json:"history_lines_removed"`
+			Compacted    bool    `json:"compacted"`
+			Seconds      float64 `json:"seconds"`
+		}{gone, scrubbed, true, elapsed.Seconds()})
 	}
-	fmt.Fprintf(opts.IO.Out, "Forgotten: removed %s, %s and %s; the database file was rewritten (%.1fs). The audit log records MRN hash %s.\n",
+	fmt.Fprintf(opts.IO.Out, "Forgotten: removed %s, %s and %s; redacted %s and removed %s; the database file was rewritten (%.1fs). The audit log records MRN hash %s.\n",
 		cmdutil.Plural(gone.Tags, "tag", "tags"), cmdutil.Plural(gone.Appointments, "appointment", "appointments"),
-		cmdutil.Plural(gone.Interactions, "interaction", "interactions"), elapsed.Seconds(), gone.MRNHash[:16])
+		cmdutil.Plural(gone.Interactions, "interaction", "interactions"),
+		cmdutil.Plural(gone.AuditRows, "earlier audit row", "earlier audit rows"),
+		cmdutil.Plural(scrubbed, "history line", "history lines"), elapsed.Seconds(), gone.MRNHash[:16])
 	return nil
 }

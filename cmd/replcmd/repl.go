@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/cmd/session"
+	"github.com/carebook/carebook/history"
 	"github.com/carebook/carebook/store"
 )
 
@@ -37,6 +39,9 @@ type Options struct {
 	// Interrupts delivers Ctrl-C while a request is in flight. Nil means
 	// the process's SIGINT.
 	Interrupts <-chan os.Signal
+	// HistoryFile keeps history across sessions when set (history = true
+	// in the configuration); empty keeps it in memory only.
+	HistoryFile func() (string, error)
 }
 
 // NewCmdREPL builds `carebook repl`.
@@ -47,7 +52,9 @@ func NewCmdREPL(f *cmdutil.Factory, runCommand func(context.Context, []string) e
 		Short: "Start an interactive session (the default on a terminal)",
 		Long: `Type requests in plain language, or slash commands (/help lists them) that
 work without a model. Ctrl-C stops the request in flight, Ctrl-D or /bye
-leaves. History lives in memory only and is gone when the session ends.`,
+leaves. History lives in memory only and is gone when the session ends,
+unless the configuration file says history = true: then it is kept beside
+the database (mode 0600), and forget removes the lines that name a patient.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return Run(cmd.Context(), opts)
@@ -58,7 +65,18 @@ leaves. History lives in memory only and is gone when the session ends.`,
 // NewOptions builds the REPL's options from the factory.
 func NewOptions(f *cmdutil.Factory, runCommand func(context.Context, []string) error) *Options {
 	return &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Clock: f.Clock,
-		NewDecider: func() (session.Decider, error) { return f.NewAgent() }, RunCommand: runCommand}
+		NewDecider: func() (session.Decider, error) { return f.NewAgent() }, RunCommand: runCommand,
+		HistoryFile: func() (string, error) {
+			cfg, err := f.Config()
+			if err != nil || !cfg.History {
+				return "", err
+			}
+			abs, err := filepath.Abs(f.DatabasePath())
+			if err != nil {
+				return "", err
+			}
+			return history.Path(abs), nil
+		}}
 }
 
 // slashCommands are the plain commands the REPL offers, mapped to the
@@ -86,6 +104,18 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	st.Close()
 
+	historyFile := ""
+	if opts.HistoryFile != nil {
+		if historyFile, err = opts.HistoryFile(); err != nil {
+			return err
+		}
+		if historyFile != "" {
+			if err := history.Prepare(historyFile); err != nil {
+				return err
+			}
+		}
+	}
+
 	comp := &completer{open: opts.OpenStore}
 	stdin, ok := opts.IO.In.(io.ReadCloser)
 	if !ok {
@@ -93,7 +123,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	cfg := &readline.Config{
 		Prompt:         "carebook> ",
-		HistoryFile:    "", // in memory only: requests name patients
+		HistoryFile:    historyFile, // "" keeps it in memory: requests name patients
 		HistoryLimit:   500,
 		AutoComplete:   comp,
 		Stdin:          stdin,

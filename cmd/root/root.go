@@ -12,6 +12,7 @@ import (
 	"github.com/carebook/carebook/cmd/backupcmd"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/democmd"
+	"github.com/carebook/carebook/cmd/doctorcmd"
 	"github.com/carebook/carebook/cmd/evalcmd"
 	"github.com/carebook/carebook/cmd/exportcmd"
 	"github.com/carebook/carebook/cmd/forgetcmd"
@@ -77,6 +78,7 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		scancmd.NewCmdScan(f, nil),
 		forgetcmd.NewCmdForget(f, nil),
 		auditcmd.NewCmdAudit(f),
+		doctorcmd.NewCmdDoctor(f, nil),
 		backupcmd.NewCmdBackup(f),
 		backupcmd.NewCmdRestore(f),
 		askcmd.NewCmdAsk(f, nil),

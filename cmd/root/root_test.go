@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/carebook/carebook/guard"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +25,10 @@ type practice struct {
 	t   *testing.T
 	db  string
 	env map[string]string
+	// resolver and dial, when set, stand in for DNS and the network under
+	// the guard, so that private-network cases run on one machine.
+	resolver guard.Resolver
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 type outcome struct {
@@ -47,11 +53,20 @@ func (p *practice) run(stdin string, tty bool, args ...string) outcome {
 	in.WriteString(stdin)
 	ios.SetStdinTTY(tty)
 	ios.SetStdoutTTY(tty)
-	f := &cmdutil.Factory{IOStreams: ios, Version: "test", Getenv: func(k string) string { return p.env[k] }}
+	f := &cmdutil.Factory{IOStreams: ios, Version: "test", Getenv: func(k string) string { return p.env[k] },
+		Resolver: p.resolver, Dial: p.dial}
 	cmd := NewCmdRoot(f)
 	cmd.SetArgs(append([]string{"--db", p.db}, args...))
 	code := cmdutil.ExitCode(cmd.ExecuteContext(context.Background()), errOut)
 	return outcome{code, out.String(), errOut.String()}
+}
+
+// writeConfig writes carebook.toml beside the database.
+func (p *practice) writeConfig(content string) {
+	p.t.Helper()
+	if err := os.WriteFile(filepath.Join(filepath.Dir(p.db), "carebook.toml"), []byte(content), 0o600); err != nil {
+		p.t.Fatal(err)
+	}
 }
 
 func (p *practice) mustRun(args ...string) string {

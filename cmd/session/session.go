@@ -13,6 +13,7 @@ import (
 	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
+	"github.com/carebook/carebook/guard"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -95,6 +96,14 @@ func (s *Session) Ask(ctx context.Context, request string, opts Options) (*Outco
 		outcome := store.OutcomeError
 		if errors.Is(err, context.Canceled) {
 			outcome, msg = store.OutcomeRefused, "cancelled by the user"
+		}
+		// A request the guard stopped never left the machine; its audit
+		// row says so and carries no request text, only the rule.
+		var refused *guard.RefusedError
+		var cloud *agent.CloudModelError
+		if errors.As(err, &refused) || errors.As(err, &cloud) {
+			outcome = store.OutcomeRefused
+			audit.Request, audit.Action = "", ""
 		}
 		if lerr := st.LogOutcome(context.WithoutCancel(ctx), audit, nil, 0, outcome, msg); lerr != nil {
 			err = errors.Join(err, lerr)

@@ -30,6 +30,13 @@ type Server struct {
 	Block bool
 	// Remote makes /api/show report a cloud model.
 	Remote bool
+	// RemoteChat makes chat answers carry remote_host, as a cloud model's do.
+	RemoteChat bool
+	// CloudEnabled makes /api/status report cloud features on; the default
+	// is OLLAMA_NO_CLOUD=1's answer.
+	CloudEnabled bool
+	// Requests counts every request received, of any kind.
+	Requests int
 	// Chats are the chat requests received, in order.
 	Chats []api.ChatRequest
 }
@@ -49,6 +56,13 @@ func (s *Server) Script(answers ...string) {
 	s.mu.Unlock()
 }
 
+// RequestCount is how many requests of any kind were received.
+func (s *Server) RequestCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Requests
+}
+
 // ChatCount is how many chats were received.
 func (s *Server) ChatCount() int {
 	s.mu.Lock()
@@ -58,7 +72,16 @@ func (s *Server) ChatCount() int {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.Requests++
+	s.mu.Unlock()
 	switch r.URL.Path {
+	case "/api/status":
+		status := api.StatusResponse{Cloud: api.CloudStatus{Disabled: true, Source: "env"}}
+		if s.CloudEnabled {
+			status.Cloud = api.CloudStatus{Disabled: false, Source: "none"}
+		}
+		writeJSON(w, http.StatusOK, status)
 	case "/api/version":
 		writeJSON(w, http.StatusOK, map[string]string{"version": "0.17.4"})
 	case "/api/show":
@@ -101,11 +124,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 			return
 		}
-		writeJSON(w, http.StatusOK, api.ChatResponse{
+		resp := api.ChatResponse{
 			Model: s.Model, CreatedAt: time.Now(), Message: api.Message{Role: "assistant", Content: answer},
 			Done: true, DoneReason: "stop",
 			Metrics: api.Metrics{PromptEvalCount: 100, EvalCount: 20, TotalDuration: time.Millisecond},
-		})
+		}
+		if s.RemoteChat {
+			resp.RemoteHost = "https://ollama.com:443"
+		}
+		writeJSON(w, http.StatusOK, resp)
 	default:
 		http.NotFound(w, r)
 	}

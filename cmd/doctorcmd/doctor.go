@@ -1,0 +1,441 @@
+// Package doctorcmd is `carebook doctor`: the practice's security posture
+// in one screen, each line ok, warn or fail, with the fix.
+package doctorcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ollama/ollama/api"
+	"github.com/spf13/cobra"
+
+	"github.com/carebook/carebook/agent"
+	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/config"
+	"github.com/carebook/carebook/guard"
+	"github.com/carebook/carebook/history"
+	"github.com/carebook/carebook/store"
+)
+
+// Status is one line's verdict.
+type Status string
+
+const (
+	OK   Status = "ok"
+	Warn Status = "warn"
+	Fail Status = "fail"
+)
+
+const (
+	encYes     = "encrypted"
+	encNo      = "not encrypted"
+	encUnknown = "unknown"
+)
+
+// Check is one line of the report.
+type Check struct {
+	Name   string `json:"check"`
+	Status Status `json:"status"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// Options holds doctor's dependencies.
+type Options struct {
+	IO         *cmdutil.IOStreams
+	DBPath     string
+	Getenv     func(string) string
+	OllamaHost func() (host, source string)
+	Model      func() (model, source string)
+	Config     func() (config.Config, error)
+	// Ollama is the guarded client, or the guard's refusal.
+	Ollama     func() (*api.Client, error)
+	Encryption func(path string) (state, detail string)
+	Now        func() (time.Time, error)
+	JSON       bool
+}
+
+// NewCmdDoctor builds `carebook doctor`.
+func NewCmdDoctor(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{
+		IO: f.IOStreams, Getenv: f.Getenv, OllamaHost: f.OllamaHost, Model: f.Model, Config: f.Config,
+		Ollama: f.OllamaAPI, Encryption: volumeEncryption,
+		Now: func() (time.Time, error) {
+			clock, err := f.Clock()
+			if err != nil {
+				return time.Time{}, err
+			}
+			return clock(), nil
+		},
+	}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check that patient data stays on this machine, and how well it is kept",
+		Long: `Print the practice's posture, one line per check (ok, warn or fail) with the
+fix: the Ollama endpoint and model, the server's cloud setting, proxy variables,
+the database file's permissions and owner, whether it sits on an encrypted
+volume, DuckDB's hardening, the audit log, history and backups.
+
+The exit code is 1 when any check fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.DBPath = f.DatabasePath()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the checks as JSON")
+	return cmd
+}
+
+// Run performs every check and prints the report.
+func Run(ctx context.Context, opts *Options) error {
+	checks := Diagnose(ctx, opts)
+	failed := false
+	for _, c := range checks {
+		failed = failed || c.Status == Fail
+	}
+	if opts.JSON {
+		if err := cmdutil.WriteJSON(opts.IO.Out, map[string]any{"ok": !failed, "checks": checks}); err != nil {
+			return err
+		}
+	} else {
+		t := cmdutil.NewTable(opts.IO.Out, opts.IO.IsStdoutTTY(), "STATUS", "CHECK", "DETAIL")
+		for _, c := range checks {
+			t.Row(string(c.Status), c.Name, c.Detail)
+			if c.Fix != "" && c.Status != OK {
+				t.Row("", "", "fix: "+c.Fix)
+			}
+		}
+		if err := t.Flush(); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return cmdutil.ErrSilent
+	}
+	return nil
+}
+
+// Diagnose runs the checks in order.
+func Diagnose(ctx context.Context, opts *Options) []Check {
+	var out []Check
+	add := func(c Check) { out = append(out, c) }
+
+	cfg, cfgErr := opts.Config()
+	add(configCheck(cfg, cfgErr))
+	client, endpoint := endpointCheck(ctx, opts, cfg)
+	add(endpoint)
+	add(modelCheck(ctx, opts, client))
+	add(cloudCheck(ctx, client))
+	add(proxyCheck(opts.Getenv))
+	dbChecks, st := databaseChecks(ctx, opts)
+	for _, c := range dbChecks {
+		add(c)
+	}
+	if st != nil {
+		defer st.Close()
+		add(hardeningCheck(ctx, st))
+		add(auditCheck(ctx, st))
+		add(backupCheck(ctx, st, opts))
+	}
+	add(historyCheck(cfg, opts.DBPath))
+	return out
+}
+
+func configCheck(cfg config.Config, err error) Check {
+	c := Check{Name: "configuration", Status: OK}
+	switch {
+	case err != nil:
+		c.Status, c.Detail, c.Fix = Fail, err.Error(), "correct the file; known settings are ollama_host, model, allowed_hosts and history"
+	case cfg.Path == "":
+		c.Detail = "no file; defaults apply (carebook.toml beside the database or $XDG_CONFIG_HOME/carebook/config.toml)"
+	default:
+		c.Detail = cfg.Path
+		if fi, err := os.Stat(cfg.Path); err == nil && fi.Mode().Perm()&0o022 != 0 {
+			c.Status = Warn
+			c.Detail += fmt.Sprintf(" is writable by others (mode %04o): they could point allowed_hosts at their own machine on the LAN", fi.Mode().Perm())
+			c.Fix = "chmod 600 " + cfg.Path
+		}
+	}
+	return c
+}
+
+func endpointCheck(ctx context.Context, opts *Options, cfg config.Config) (*api.Client, Check) {
+	host, source := opts.OllamaHost()
+	c := Check{Name: "ollama endpoint"}
+	client, err := opts.Ollama()
+	var refused *guard.RefusedError
+	if errors.As(err, &refused) {
+		c.Status, c.Detail = Fail, fmt.Sprintf("%s (from %s): %v", host, source, err)
+		c.Fix = "point Carebook at the Ollama on this machine: unset it, or use --ollama-host http://127.0.0.1:11434"
+		return nil, c
+	}
+	if err != nil {
+		c.Status, c.Detail, c.Fix = Fail, fmt.Sprintf("%s (from %s): %v", host, source, err), "correct the address"
+		return nil, c
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	version, err := client.Version(ctx)
+	if err != nil {
+		var refusedAtDial *guard.RefusedError
+		if errors.As(err, &refusedAtDial) {
+			c.Status, c.Detail = Fail, fmt.Sprintf("%s (from %s): %v", host, source, refusedAtDial)
+			c.Fix = "point Carebook at the Ollama on this machine, or list the practice's own GPU box in allowed_hosts"
+			return nil, c
+		}
+		c.Status, c.Detail, c.Fix = Warn, fmt.Sprintf("%s (from %s) is local but not answering", host, source), "start it: ollama serve"
+		return nil, c
+	}
+	c.Status, c.Detail = OK, fmt.Sprintf("%s (from %s): local, Ollama %s", host, source, version)
+	if u, err := agent.ParseBaseURL(host); err == nil && onLAN(u.Hostname(), cfg) {
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("%s (from %s): a private-network host allowed by allowed_hosts, Ollama %s", host, source, version)
+		c.Fix = "reach it only over the practice's own network or VPN, never across the internet"
+	}
+	return client, c
+}
+
+// onLAN reports an endpoint that is not loopback (so was let through by
+// allowed_hosts).
+func onLAN(host string, cfg config.Config) bool {
+	h := strings.ToLower(strings.Trim(host, "[]"))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return false
+	}
+	if ip, err := netip.ParseAddr(h); err == nil {
+		return !ip.Unmap().IsLoopback()
+	}
+	return len(cfg.AllowedHosts) > 0
+}
+
+func modelCheck(ctx context.Context, opts *Options, client *api.Client) Check {
+	model, source := opts.Model()
+	c := Check{Name: "model"}
+	if agent.CloudName(model) {
+		c.Status, c.Detail = Fail, fmt.Sprintf("%s (from %s) runs in Ollama's cloud: requests would leave this machine", model, source)
+		c.Fix = "choose a local model, for example --model " + agent.DefaultModel
+		return c
+	}
+	if client == nil {
+		c.Status, c.Detail = Warn, fmt.Sprintf("%s (from %s): not checked, Ollama is not reachable", model, source)
+		return c
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	show, err := client.Show(ctx, &api.ShowRequest{Model: model})
+	var se api.StatusError
+	switch {
+	case errors.As(err, &se) && se.StatusCode == http.StatusNotFound:
+		c.Status, c.Detail, c.Fix = Fail, fmt.Sprintf("%s (from %s) is not pulled", model, source), "ollama pull "+model
+		return c
+	case err != nil:
+		c.Status, c.Detail = Warn, fmt.Sprintf("%s (from %s): %v", model, source, err)
+		return c
+	case show.RemoteHost != "" || show.RemoteModel != "":
+		c.Status, c.Detail = Fail, fmt.Sprintf("%s (from %s) is served from %s: requests would leave this machine", model, source, show.RemoteHost)
+		c.Fix = "choose a model that runs locally (ollama list)"
+		return c
+	}
+	digest := ""
+	if list, err := client.List(ctx); err == nil {
+		for _, m := range list.Models {
+			if m.Name == model || m.Model == model || m.Name == model+":latest" {
+				digest = m.Digest
+			}
+		}
+	}
+	c.Status, c.Detail = OK, fmt.Sprintf("%s (from %s): local and pulled", model, source)
+	if digest != "" {
+		c.Detail += ", digest " + short(digest)
+	}
+	return c
+}
+
+func short(digest string) string {
+	digest = strings.TrimPrefix(digest, "sha256:")
+	if len(digest) > 12 {
+		return digest[:12]
+	}
+	return digest
+}
+
+func cloudCheck(ctx context.Context, client *api.Client) Check {
+	c := Check{Name: "ollama cloud"}
+	if client == nil {
+		c.Status, c.Detail = Warn, "not checked, Ollama is not reachable"
+		return c
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	status, err := client.CloudStatusExperimental(ctx)
+	if err != nil {
+		c.Status, c.Detail = Warn, "unknown: this Ollama does not report it ("+err.Error()+")"
+		c.Fix = "upgrade Ollama and start it with OLLAMA_NO_CLOUD=1"
+		return c
+	}
+	if status.Cloud.Disabled {
+		c.Status, c.Detail = OK, "disabled (source: "+status.Cloud.Source+")"
+		return c
+	}
+	c.Status, c.Detail = Warn, "enabled: the server can run cloud models and forward prompts to ollama.com"
+	c.Fix = "start Ollama with OLLAMA_NO_CLOUD=1 (Carebook refuses cloud models either way)"
+	return c
+}
+
+func proxyCheck(getenv func(string) string) Check {
+	vars := guard.IgnoredProxyVariables(getenv)
+	if len(vars) == 0 {
+		return Check{Name: "proxy variables", Status: OK, Detail: "none set"}
+	}
+	return Check{Name: "proxy variables", Status: OK, Detail: strings.Join(vars, ", ") + " set, and ignored: Carebook talks to Ollama directly"}
+}
+
+func databaseChecks(ctx context.Context, opts *Options) ([]Check, *store.Store) {
+	path, _ := filepath.Abs(opts.DBPath)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return []Check{{Name: "database", Status: Fail, Detail: fmt.Sprintf("no database at %s", path), Fix: "carebook init, or choose one with --db"}}, nil
+	}
+	var out []Check
+	mode := Check{Name: "database file", Status: OK, Detail: fmt.Sprintf("%s, mode %04o", path, fi.Mode().Perm())}
+	if fi.Mode().Perm()&0o077 != 0 {
+		mode.Status = Warn
+		mode.Detail += ": others on this machine can read patient data"
+		mode.Fix = "chmod 600 " + path
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if int(st.Uid) != os.Getuid() {
+			mode.Status = Warn
+			mode.Detail += fmt.Sprintf(", owned by uid %d, not you (uid %d)", st.Uid, os.Getuid())
+			mode.Fix = strings.TrimPrefix(mode.Fix+"; chown the file to the account that runs Carebook", "; ")
+		} else {
+			mode.Detail += ", owned by you"
+		}
+	}
+	for _, side := range []string{path + ".wal", store.HeadPath(path)} {
+		if sfi, err := os.Stat(side); err == nil && sfi.Mode().Perm()&0o077 != 0 {
+			mode.Status = Warn
+			mode.Detail += fmt.Sprintf("; %s has mode %04o", filepath.Base(side), sfi.Mode().Perm())
+			mode.Fix = strings.TrimPrefix(mode.Fix+"; chmod 600 "+side, "; ")
+		}
+	}
+	if dfi, err := os.Stat(filepath.Dir(path)); err == nil && dfi.Mode().Perm()&0o077 != 0 {
+		mode.Detail += fmt.Sprintf("; its folder has mode %04o", dfi.Mode().Perm())
+	}
+	out = append(out, mode)
+
+	state, detail := opts.Encryption(path)
+	enc := Check{Name: "encryption at rest", Detail: state + ": " + detail}
+	switch state {
+	case encYes:
+		enc.Status = OK
+	case encNo:
+		enc.Status, enc.Fix = Warn, encryptionFix
+	default:
+		enc.Status, enc.Fix = Warn, "confirm that the disk holding the database is encrypted; "+encryptionFix
+	}
+	out = append(out, enc)
+
+	st, err := store.Open(ctx, path, store.Options{LockTimeout: 2 * time.Second})
+	if err != nil {
+		out = append(out, Check{Name: "database", Status: Fail, Detail: err.Error(), Fix: "close other carebook sessions and run doctor again"})
+		return out, nil
+	}
+	return out, st
+}
+
+// hardening is what DuckDB must read back as, on every connection.
+var hardening = []struct{ setting, want string }{
+	{"enable_external_access", "false"},
+	{"autoinstall_known_extensions", "false"},
+	{"autoload_known_extensions", "false"},
+	{"lock_configuration", "true"},
+}
+
+func hardeningCheck(ctx context.Context, st *store.Store) Check {
+	var got []string
+	c := Check{Name: "duckdb hardening", Status: OK}
+	for _, h := range hardening {
+		v, err := st.Setting(ctx, h.setting)
+		if err != nil || v != h.want {
+			c.Status = Fail
+			c.Fix = "this build of Carebook is broken; reinstall it"
+		}
+		got = append(got, h.setting+"="+v)
+	}
+	c.Detail = strings.Join(got, ", ")
+	return c
+}
+
+func auditCheck(ctx context.Context, st *store.Store) Check {
+	c := Check{Name: "audit log"}
+	if err := st.AuditBroken(); err != nil {
+		c.Status, c.Detail, c.Fix = Fail, err.Error(), "carebook audit verify"
+		return c
+	}
+	counts, err := st.Reader().Counts(ctx)
+	if err != nil {
+		c.Status, c.Detail = Warn, err.Error()
+		return c
+	}
+	c.Status, c.Detail = OK, fmt.Sprintf("%d rows; the head file matches (run `carebook audit verify` for a full check)", counts.AuditRows)
+	return c
+}
+
+func backupCheck(ctx context.Context, st *store.Store, opts *Options) Check {
+	c := Check{Name: "backups"}
+	now, err := opts.Now()
+	if err != nil {
+		now = time.Now()
+	}
+	rows, err := st.Reader().FindAudit(ctx, store.AuditQuery{Channel: "backup"})
+	if err != nil {
+		c.Status, c.Detail = Warn, err.Error()
+		return c
+	}
+	var last time.Time
+	for _, r := range rows {
+		if r.Outcome == store.OutcomeOK {
+			last = r.At
+		}
+	}
+	switch {
+	case last.IsZero():
+		c.Status, c.Detail = Warn, "no backup has been made"
+		c.Fix = "carebook backup /path/on/another/disk/carebook-backup.age (encrypted), and schedule it daily"
+	case now.Sub(last) > 7*24*time.Hour:
+		c.Status, c.Detail = Warn, fmt.Sprintf("the last backup is %d days old (%s)", int(now.Sub(last).Hours()/24), last.Format("2006-01-02"))
+		c.Fix = "carebook backup FILE, and schedule it daily"
+	default:
+		c.Status, c.Detail = OK, "last encrypted backup "+last.Local().Format("2006-01-02 15:04")
+	}
+	return c
+}
+
+func historyCheck(cfg config.Config, dbPath string) Check {
+	c := Check{Name: "repl history", Status: OK}
+	if !cfg.History {
+		c.Detail = "kept in memory only (history = false)"
+		return c
+	}
+	abs, _ := filepath.Abs(dbPath)
+	path := history.Path(abs)
+	c.Detail = "kept in " + path + ", scrubbed by forget"
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		c.Status, c.Fix = Warn, "chmod 600 "+path
+		c.Detail += fmt.Sprintf(", but its mode is %04o", fi.Mode().Perm())
+	}
+	return c
+}

@@ -1,0 +1,316 @@
+// Package guard keeps patient data on the machine. Every connection Carebook
+// opens goes to Ollama through Policy.DialContext, which resolves the name
+// itself and checks every address it is about to dial: loopback is always
+// allowed, a private-network address only when the practice listed it in
+// allowed_hosts, and nothing else, whatever the configuration, the
+// environment or a DNS answer says.
+//
+// The check runs at dial time, on the address actually dialled, so a name
+// that resolved to loopback when it was configured and resolves to a public
+// address now is still refused; and it runs before the socket connects, so a
+// refused request sends no byte.
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Rule names why an address was refused.
+type Rule string
+
+const (
+	RulePublic      Rule = "not a local address"
+	RulePrivate     Rule = "a private-network address not listed in allowed_hosts"
+	RuleLinkLocal   Rule = "a link-local address (cloud metadata services live there)"
+	RuleUnspecified Rule = "the unspecified address (it means any address, not this machine)"
+	RuleOddSpelling Rule = "an unusual spelling of an IP address"
+	RuleCloud       Rule = "Ollama's cloud"
+	RuleHTTPS       Rule = "https to a host not listed in allowed_hosts (the local Ollama speaks http)"
+	RuleMixed       Rule = "a name that also resolves to addresses that are not local"
+	RuleNoAddress   Rule = "a name that resolves to no address"
+	RuleScheme      Rule = "not an http address"
+)
+
+// RefusedError says the guard refused an endpoint before sending anything.
+type RefusedError struct {
+	Endpoint string // as configured, e.g. http://203.0.113.7:11434
+	Address  string // the address refused: an IP, or the host name
+	Rule     Rule
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("refused: %s is %s; Carebook only talks to Ollama on this machine (see allowed_hosts)", e.Address, e.Rule)
+}
+
+// Resolver looks names up. net.DefaultResolver is one; tests use a fake.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// Policy is what the guard allows.
+type Policy struct {
+	// AllowedHosts are the practice's own private hosts: names, IPs or
+	// CIDR prefixes, from the configuration file. A public address listed
+	// here is still refused.
+	AllowedHosts []string
+	// Resolver looks up names; nil means net.DefaultResolver.
+	Resolver Resolver
+	// Dial connects to an address that passed the check; nil means a
+	// net.Dialer with ConnectTimeout. Tests record calls through it.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// ConnectTimeout bounds one dial; zero means 5 seconds.
+	ConnectTimeout time.Duration
+}
+
+var (
+	privatePrefixes = []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("172.16.0.0/12"),
+		netip.MustParsePrefix("192.168.0.0/16"),
+		netip.MustParsePrefix("fc00::/7"),
+	}
+	cloudDomains = []string{"ollama.com", "ollama.ai"}
+)
+
+// Classify says what kind of address ip is, for Check and for doctor.
+func Classify(ip netip.Addr) (Rule, bool) {
+	ip = ip.Unmap() // ::ffff:8.8.8.8 is 8.8.8.8
+	switch {
+	case !ip.IsValid():
+		return RuleNoAddress, false
+	case ip.IsLoopback():
+		return "", true
+	case ip.IsUnspecified():
+		return RuleUnspecified, false
+	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
+		return RuleLinkLocal, false
+	}
+	for _, p := range privatePrefixes {
+		if p.Contains(ip) {
+			return RulePrivate, false
+		}
+	}
+	return RulePublic, false
+}
+
+// allowedPrivate reports whether a private address is listed, by itself, by
+// a prefix holding it, or by the name it was reached through.
+func (p Policy) allowedPrivate(host string, ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, entry := range p.AllowedHosts {
+		entry = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(entry), "."))
+		if pfx, err := netip.ParsePrefix(entry); err == nil && pfx.Contains(ip) {
+			return true
+		}
+		if a, err := netip.ParseAddr(entry); err == nil && a.Unmap() == ip {
+			return true
+		}
+		if host != "" && entry == host {
+			return true
+		}
+	}
+	return false
+}
+
+// listed reports whether host itself appears in allowed_hosts.
+func (p Policy) listed(host string) bool {
+	for _, entry := range p.AllowedHosts {
+		if strings.ToLower(strings.TrimSuffix(strings.TrimSpace(entry), ".")) == host {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckAddr decides one address reached through host ("" for a literal).
+func (p Policy) CheckAddr(host string, ip netip.Addr) *RefusedError {
+	rule, ok := Classify(ip)
+	if ok {
+		return nil
+	}
+	if rule == RulePrivate && p.allowedPrivate(host, ip) {
+		return nil
+	}
+	return &RefusedError{Address: ip.String(), Rule: rule}
+}
+
+// normalHost lowercases a host and drops a trailing dot and IPv6 brackets.
+func normalHost(h string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.Trim(h, "[]")), ".")
+}
+
+// oddSpelling reports hosts that some resolvers read as IP addresses but
+// that are not written the one canonical way: 2130706433, 0x7f.1, 127.1,
+// 0177.0.0.1. Each resolver reads them differently, so none is trusted.
+func oddSpelling(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return false
+	}
+	if host == "" {
+		return false
+	}
+	for _, r := range host {
+		if !(r >= '0' && r <= '9' || r == '.' || r == 'x' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	// Only digits, dots and hex letters: a real DNS name of that shape
+	// (say "cafe.be") has a top-level label with a non-hex letter or is not
+	// all hex digits; anything starting with a digit or 0x is a number.
+	first := strings.Split(host, ".")[0]
+	last := host[strings.LastIndex(host, ".")+1:]
+	startsNumeric := first != "" && first[0] >= '0' && first[0] <= '9'
+	lastNumeric := last != "" && strings.Trim(last, "0123456789x") == "" || strings.HasPrefix(last, "0x")
+	return startsNumeric || lastNumeric
+}
+
+// CheckURL is the check before any connection: the scheme, Ollama's cloud,
+// https, odd spellings and literal addresses. Names are checked again, with
+// the addresses they resolve to, when dialled.
+func (p Policy) CheckURL(u *url.URL) error {
+	endpoint := u.Redacted()
+	refuse := func(addr string, rule Rule) error {
+		return &RefusedError{Endpoint: endpoint, Address: addr, Rule: rule}
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return refuse(u.String(), RuleScheme)
+	}
+	host := normalHost(u.Hostname())
+	for _, d := range cloudDomains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return refuse(host, RuleCloud)
+		}
+	}
+	if oddSpelling(host) {
+		return refuse(host, RuleOddSpelling)
+	}
+	if u.Scheme == "https" && !p.listed(host) {
+		if ip, err := netip.ParseAddr(host); err != nil || !p.allowedPrivate("", ip) {
+			return refuse(host, RuleHTTPS)
+		}
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if r := p.CheckAddr("", ip); r != nil {
+			r.Endpoint = endpoint
+			return r
+		}
+	}
+	return nil
+}
+
+// DialContext resolves addr's host, refuses it unless every address it
+// resolves to is allowed, and dials the first that answers. It is the
+// http.Transport's DialContext.
+func (p Policy) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	hostPort, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("guard: %w", err)
+	}
+	host := normalHost(hostPort)
+	for _, d := range cloudDomains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return nil, &RefusedError{Address: host, Rule: RuleCloud}
+		}
+	}
+	if oddSpelling(host) {
+		return nil, &RefusedError{Address: host, Rule: RuleOddSpelling}
+	}
+	ips, err := p.resolve(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	// Every answer must be allowed, not just one: a mixed answer is how a
+	// rebinding attack would slip a public address in.
+	for _, ip := range ips {
+		if r := p.CheckAddr(host, ip); r != nil {
+			if len(ips) > 1 {
+				r.Rule = RuleMixed
+				r.Address = fmt.Sprintf("%s (resolves to %s)", host, ip)
+			}
+			return nil, r
+		}
+	}
+	dial := p.Dial
+	if dial == nil {
+		timeout := p.ConnectTimeout
+		if timeout == 0 {
+			timeout = 5 * time.Second
+		}
+		d := &net.Dialer{Timeout: timeout, Control: p.control(host)}
+		dial = d.DialContext
+	}
+	var firstErr error
+	for _, ip := range ips {
+		conn, err := dial(ctx, network, net.JoinHostPort(ip.String(), port))
+		if err == nil {
+			return conn, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
+}
+
+// control checks the address once more in the socket's own hands, just
+// before connect(2): the last point where a byte can still be withheld.
+func (p Policy) control(host string) func(network, address string, c syscall.RawConn) error {
+	return func(network, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return fmt.Errorf("guard: cannot read the address %q", address)
+		}
+		if r := p.CheckAddr(host, ap.Addr()); r != nil {
+			return r
+		}
+		return nil
+	}
+}
+
+func (p Policy) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip}, nil
+	}
+	// localhost is loopback by definition (RFC 6761); no lookup, so no
+	// hosts file or DNS server can point it elsewhere.
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+	}
+	r := p.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	ips, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+			return nil, &RefusedError{Address: host, Rule: RuleNoAddress}
+		}
+		return nil, fmt.Errorf("look up %s: %w", host, err)
+	}
+	if len(ips) == 0 {
+		return nil, &RefusedError{Address: host, Rule: RuleNoAddress}
+	}
+	return slices.Compact(ips), nil
+}
+
+// IgnoredProxyVariables lists proxy variables set in the environment, which
+// the guarded client ignores, for doctor.
+func IgnoredProxyVariables(getenv func(string) string) []string {
+	var out []string
+	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"} {
+		if getenv(k) != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -1,0 +1,79 @@
+// Package history keeps the REPL's history file, when the practice turns it
+// on (history = true in the configuration): beside the database, mode 0600,
+// and scrubbed of a patient's lines when they are forgotten. Off, history
+// lives in the REPL's memory only, because requests name patients.
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Path is the history file for the database at dbPath.
+func Path(dbPath string) string { return dbPath + ".history" }
+
+// Prepare makes sure the file exists and only its owner can read it, before
+// the line editor opens it (which would create it 0666 less the umask).
+func Prepare(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("history file %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("history file %s: %w", path, err)
+	}
+	return nil
+}
+
+// Scrub removes every line for which names reports true, by writing the
+// rest to a new file and renaming it over the old one. A missing file has
+// nothing to scrub.
+func Scrub(path string, names func(line string) bool) (removed int, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("scrub history %s: %w", path, err)
+	}
+	var kept bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		if names(sc.Text()) {
+			removed++
+			continue
+		}
+		kept.Write(sc.Bytes())
+		kept.WriteByte('\n')
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("scrub history %s: %w", path, err)
+	}
+	if removed == 0 {
+		return 0, nil
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("scrub history %s: %w", path, err)
+	}
+	if _, err := f.Write(kept.Bytes()); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return 0, fmt.Errorf("scrub history %s: %w", path, err)
+	}
+	return removed, nil
+}

@@ -1,0 +1,36 @@
+package history
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPrepareAndScrub(t *testing.T) {
+	path := Path(filepath.Join(t.TempDir(), "p.duckdb"))
+	if err := Prepare(path); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %o", fi.Mode().Perm())
+	}
+	os.WriteFile(path, []byte("tag Jon Smyth vip\nhow many have diabetes\nshow P1002\n"), 0o644)
+	if err := Prepare(path); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Scrub(path, func(l string) bool { return strings.Contains(l, "Smyth") || strings.Contains(l, "P1002") })
+	if err != nil || n != 2 {
+		t.Fatalf("removed %d: %v", n, err)
+	}
+	data, _ := os.ReadFile(path)
+	if string(data) != "how many have diabetes\n" {
+		t.Errorf("left %q", data)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after scrub %o", fi.Mode().Perm())
+	}
+	if n, err := Scrub(filepath.Join(t.TempDir(), "none"), func(string) bool { return true }); n != 0 || err != nil {
+		t.Errorf("missing file: %d %v", n, err)
+	}
+}
