@@ -1,80 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/carebook/carebook/internal/ollamatest"
+	"github.com/carebook/carebook/internal/ptytest"
 )
 
 const fixtureDir = "../../../shared/fixtures/clinic"
-
-// openPTY opens a pseudo-terminal pair with the kernel's own ioctls, so the
-// test needs no extra module.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	unlock := 0
-	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, m.Fd(), unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); errno != 0 {
-		t.Fatalf("unlock pty: %v", errno)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatalf("pty number: %v", err)
-	}
-	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open pty slave: %v", err)
-	}
-	return m, s
-}
-
-// screen collects what the program writes to the terminal.
-type screen struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *screen) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-// waitFor waits until the screen, after mark, shows want.
-func (s *screen) waitFor(t *testing.T, mark int, want string) int {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		out := s.String()
-		if i := strings.Index(out[mark:], want); i >= 0 {
-			return mark + i + len(want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("the terminal never showed %q; it showed:\n%s", want, s.String()[mark:])
-	return 0
-}
 
 // TestREPLInPseudoTerminal drives the real binary's REPL through a real
 // terminal: line editing, history, completion, Ctrl-C and Ctrl-D.
@@ -100,28 +37,11 @@ func TestREPLInPseudoTerminal(t *testing.T) {
 		}
 	}
 
-	master, slave := openPTY(t)
-	defer master.Close()
 	cmd := exec.Command(bin) // no arguments on a terminal: the REPL
 	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	scr := &screen{}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			scr.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
-	send := func(keys string) { master.Write([]byte(keys)) }
+	term := ptytest.Start(t, cmd)
+	send := term.Send
+	scr := waiter{term}
 
 	at := scr.waitFor(t, 0, "carebook> ")
 	send("/tags\r")
@@ -166,15 +86,15 @@ func TestREPLInPseudoTerminal(t *testing.T) {
 	// Ctrl-D leaves with status 0.
 	at = scr.waitFor(t, at, "carebook> ")
 	send("\x04")
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("the REPL exited with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("the REPL did not leave on Ctrl-D:\n%s", scr.String()[at:])
+	if err := term.Wait(10 * time.Second); err != nil {
+		t.Fatalf("the REPL did not leave cleanly on Ctrl-D (%v):\n%s", err, term.Screen()[at:])
 	}
+}
+
+// waiter keeps the test's waits short: everything here is local.
+type waiter struct{ *ptytest.Terminal }
+
+func (w waiter) waitFor(t *testing.T, mark int, want string) int {
+	t.Helper()
+	return w.WaitFor(t, mark, want, 20*time.Second)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/carebook/carebook/cmd/importcmd"
 	"github.com/carebook/carebook/cmd/initcmd"
 	"github.com/carebook/carebook/cmd/logcmd"
+	"github.com/carebook/carebook/cmd/migratecmd"
 	"github.com/carebook/carebook/cmd/patientscmd"
 	"github.com/carebook/carebook/cmd/replcmd"
 	"github.com/carebook/carebook/cmd/runcmd"
@@ -76,6 +77,7 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		logcmd.NewCmdLog(f, nil),
 		exportcmd.NewCmdExport(f, nil),
 		scancmd.NewCmdScan(f, nil),
+		migratecmd.NewCmdMigrate(f, nil),
 		forgetcmd.NewCmdForget(f, nil),
 		auditcmd.NewCmdAudit(f),
 		doctorcmd.NewCmdDoctor(f, nil),
