@@ -509,3 +509,211 @@ func TestMergeRules(t *testing.T) {
 		t.Errorf("a row with nothing to identify it: %v", err)
 	}
 }
+
+// TestSameEmailDifferentDOB: families share an email address, so rows with
+// the same email but different dates of birth stay separate patients and
+// are listed; no merge, direct or through other rows, puts two different
+// dates of birth into one patient.
+func TestSameEmailDifferentDOB(t *testing.T) {
+	const direct = "same email, different dates of birth"
+	const through = "same email, but rows merged with them have different dates of birth"
+	ref := func(row int) RowRef { return RowRef{"contacts.csv", row} }
+	for _, tc := range []struct {
+		name   string
+		csv    string
+		groups [][]int // each patient's rows
+		merges []Merge
+		apart  []NotMerged
+		// mixed: a record id already joins two dates of birth.
+		mixed bool
+	}{
+		{
+			name: "different dates of birth: two patients, listed",
+			csv: "First Name,Email,Phone,DOB\n" +
+				"Pat,fam@example.com,,1980-01-01\n" +
+				"Kit, FAM@Example.com ,,2015-05-05\n",
+			groups: [][]int{{2}, {3}},
+			apart:  []NotMerged{{Rows: []RowRef{ref(2), ref(3)}, Key: KeyEmail, Reason: direct}},
+		},
+		{
+			name: "one date of birth missing: merged",
+			csv: "First Name,Email,Phone,DOB\n" +
+				"Pat,fam@example.com,,1980-01-01\n" +
+				"Pat,fam@example.com,,\n",
+			groups: [][]int{{2, 3}},
+			merges: []Merge{{Row: ref(3), With: ref(2), Into: ref(2), Key: KeyEmail}},
+		},
+		{
+			name: "both dates of birth missing: merged",
+			csv: "First Name,Email,Phone,DOB\n" +
+				"Pat,fam@example.com,,\n" +
+				"Pat,fam@example.com,,\n",
+			groups: [][]int{{2, 3}},
+			merges: []Merge{{Row: ref(3), With: ref(2), Into: ref(2), Key: KeyEmail}},
+		},
+		{
+			name: "same date of birth: merged",
+			csv: "First Name,Email,Phone,DOB\n" +
+				"Pat,fam@example.com,,1980-01-01\n" +
+				"Pat,fam@example.com,,01/01/1980\n",
+			groups: [][]int{{2, 3}},
+			merges: []Merge{{Row: ref(3), With: ref(2), Into: ref(2), Key: KeyEmail}},
+		},
+		{
+			name: "a parent and two children: three patients",
+			csv: "First Name,Email,Phone,DOB\n" +
+				"Pat,fam@example.com,,1980-01-01\n" +
+				"Kit,fam@example.com,,2015-05-05\n" +
+				"Pat,fam@example.com,,\n" +
+				"Lou,fam@example.com,,2017-07-07\n" +
+				"Kit,fam@example.com,,2015-05-05\n",
+			groups: [][]int{{2, 4}, {3, 6}, {5}},
+			merges: []Merge{
+				{Row: ref(4), With: ref(2), Into: ref(2), Key: KeyEmail},
+				{Row: ref(6), With: ref(3), Into: ref(3), Key: KeyEmail},
+			},
+			apart: []NotMerged{
+				{Rows: []RowRef{ref(2), ref(3)}, Key: KeyEmail, Reason: direct},
+				{Rows: []RowRef{ref(2), ref(5)}, Key: KeyEmail, Reason: direct},
+			},
+		},
+		{
+			// A and B share the email, B and C the phone and date of birth.
+			name: "transitive: email, then phone and date of birth",
+			csv: "First Name,Email,Phone,DOB\n" +
+				"Pat,fam@example.com,,1980-01-01\n" +
+				"Kit,fam@example.com,555-010-5001,2015-05-05\n" +
+				"Kit,kit@example.com,555-010-5001,2015-05-05\n",
+			groups: [][]int{{2}, {3, 4}},
+			merges: []Merge{{Row: ref(4), With: ref(3), Into: ref(3), Key: KeyPhoneDOB}},
+			apart:  []NotMerged{{Rows: []RowRef{ref(2), ref(3)}, Key: KeyEmail, Reason: direct}},
+		},
+		{
+			// The phone+dob group comes first; a row with no date of birth
+			// joins the parent, never both.
+			name: "transitive: phone and date of birth first, a row without one",
+			csv: "First Name,Email,Phone,DOB\n" +
+				"Kit,kit@example.com,555-010-5001,2015-05-05\n" +
+				"Pat,fam@example.com,,\n" +
+				"Pat,fam@example.com,,1980-01-01\n" +
+				"Kit,fam@example.com,555-010-5001,2015-05-05\n",
+			groups: [][]int{{2, 5}, {3, 4}},
+			merges: []Merge{
+				{Row: ref(4), With: ref(3), Into: ref(3), Key: KeyEmail},
+				{Row: ref(5), With: ref(2), Into: ref(2), Key: KeyPhoneDOB},
+			},
+			apart: []NotMerged{{Rows: []RowRef{ref(4), ref(5)}, Key: KeyEmail, Reason: direct}},
+		},
+		{
+			// B has no date of birth, but its record id joins it to C's.
+			name: "transitive: through a record id",
+			csv: "Record ID,First Name,Email,Phone,DOB\n" +
+				"1,Pat,fam@example.com,,1980-01-01\n" +
+				"2,Kit,fam@example.com,,\n" +
+				"2,Kit,,,2015-05-05\n",
+			groups: [][]int{{2}, {3, 4}},
+			merges: []Merge{{Row: ref(4), With: ref(3), Into: ref(3), Key: KeyRecordID}},
+			apart:  []NotMerged{{Rows: []RowRef{ref(2), ref(3)}, Key: KeyEmail, Reason: through}},
+		},
+		{
+			// Record id 9 is one patient with two dates of birth (listed
+			// as a disagreement, as before); it takes no one else.
+			name: "transitive: a record id with two dates of birth",
+			csv: "Record ID,First Name,Email,Phone,DOB\n" +
+				",Pat,fam@example.com,,\n" +
+				"9,Pat,fam@example.com,,1980-01-01\n" +
+				"9,Pat,,,1990-01-01\n" +
+				",Pat,fam@example.com,,1980-01-01\n",
+			groups: [][]int{{2, 3, 4}, {5}},
+			merges: []Merge{
+				{Row: ref(3), With: ref(2), Into: ref(2), Key: KeyEmail},
+				{Row: ref(4), With: ref(3), Into: ref(2), Key: KeyRecordID},
+			},
+			apart: []NotMerged{{Rows: []RowRef{ref(3), ref(5)}, Key: KeyEmail, Reason: through}},
+			mixed: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "contacts.csv")
+			write(t, path, tc.csv)
+			res, err := inspect(t, path).Resolve(now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var groups [][]int
+			for _, p := range res.Patients {
+				var g []int
+				for _, r := range p.Rows {
+					g = append(g, r.Row)
+				}
+				groups = append(groups, g)
+			}
+			if !slices.EqualFunc(groups, tc.groups, slices.Equal) {
+				t.Errorf("patients %v, want %v", groups, tc.groups)
+			}
+			if !slices.Equal(res.Merges, tc.merges) {
+				t.Errorf("merges\n got %+v\nwant %+v", res.Merges, tc.merges)
+			}
+			if !slices.EqualFunc(res.NotMerged, tc.apart, func(a, b NotMerged) bool {
+				return slices.Equal(a.Rows, b.Rows) && a.Key == b.Key && a.Reason == b.Reason
+			}) {
+				t.Errorf("not merged\n got %+v\nwant %+v", res.NotMerged, tc.apart)
+			}
+			if res.Merged() != len(res.Merges) {
+				t.Errorf("%d rows merged, %d merges listed", res.Merged(), len(res.Merges))
+			}
+			// No two patients share an MRN, and none has rows with two
+			// dates of birth unless a record id joined them.
+			mrns := map[string]bool{}
+			for _, p := range res.Patients {
+				if mrns[strings.ToUpper(p.MRN)] {
+					t.Errorf("two patients have the MRN %s", p.MRN)
+				}
+				mrns[strings.ToUpper(p.MRN)] = true
+			}
+			if !tc.mixed {
+				for _, c := range res.Conflicts {
+					if c.Field == FieldDOB {
+						t.Errorf("a patient has two dates of birth: %+v", c)
+					}
+				}
+			}
+			// The summary says which rows and why, never who.
+			out := res.summary()
+			b, _ := json.Marshal(out.NotMerged)
+			for _, secret := range []string{"fam", "example", "1980", "2015", "Pat", "Kit"} {
+				if strings.Contains(string(b), secret) {
+					t.Errorf("not_merged mentions %q: %s", secret, b)
+				}
+			}
+			if len(tc.apart) == 0 && (out.NotMerged == nil || len(out.NotMerged) != 0) {
+				t.Errorf("not_merged should be an empty list: %#v", out.NotMerged)
+			}
+		})
+	}
+
+	// A family without MRNs or record ids: each patient's MRN comes from
+	// the email and its date of birth, whatever the order of the rows.
+	dir := t.TempDir()
+	mrnsOf := func(text string) map[string]string {
+		path := filepath.Join(dir, "family.csv")
+		write(t, path, text)
+		res, err := inspect(t, path).Resolve(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, p := range res.Patients {
+			out[p.FirstName] = p.MRN
+		}
+		if len(res.IDRules) != 1 || res.IDRules[0].Rule != "email+dob" || res.IDRules[0].Patients != 2 {
+			t.Errorf("MRN rules %+v", res.IDRules)
+		}
+		return out
+	}
+	a := mrnsOf("First Name,Email,DOB\nPat,fam@example.com,1980-01-01\nKit,fam@example.com,2015-05-05\n")
+	b := mrnsOf("First Name,Email,DOB\nKit,fam@example.com,2015-05-05\nPat,fam@example.com,1980-01-01\n")
+	if !mapsEqual(a, b) || a["Pat"] == a["Kit"] || a["Pat"] == importer.EmailMRN("fam@example.com") {
+		t.Errorf("MRNs %v and %v", a, b)
+	}
+}

@@ -38,6 +38,16 @@ type Merge struct {
 	Key  string `json:"key"`
 }
 
+// NotMerged is two rows that matched on Key but were kept as separate
+// patients, because merging them would give one patient two different
+// dates of birth (as a parent and a child sharing an email address). Rows
+// holds the two rows, earlier first; Reason names no value.
+type NotMerged struct {
+	Rows   []RowRef `json:"rows"`
+	Key    string   `json:"key"`
+	Reason string   `json:"reason"`
+}
+
 // Conflict is a field on which merged rows disagree: the value of Kept was
 // kept, the rows in Others had another one.
 type Conflict struct {
@@ -94,6 +104,7 @@ type Resolution struct {
 	Rows          int
 	Patients      []*Patient
 	Merges        []Merge
+	NotMerged     []NotMerged
 	Conflicts     []Conflict
 	IDRules       []IDRule
 	Notes         int // notes to keep, after identical notes of one patient are kept once
@@ -314,10 +325,22 @@ func yesNo(b bool) string {
 }
 
 // merge groups rows that are the same person and builds one patient each.
+//
+// It merges in two passes. The first joins rows with the same own MRN: the
+// same MRN or record id is one record of the CRM, and must be one patient
+// (a derived phone or row MRN implies the same phone and date of birth, or
+// the same row). The second joins rows with the same email or the same
+// phone and date of birth, but never makes a merge that would put two
+// different dates of birth into one patient: families often share an email
+// address. Such rows stay apart and are listed in NotMerged.
 func (res *Resolution) merge(rows []*row) {
 	parent := make([]int, len(rows))
-	for i := range parent {
+	dobs := make([][]string, len(rows)) // the distinct dates of birth of each root's group
+	for i, r := range rows {
 		parent[i] = i
+		if d := r.vals[FieldDOB]; d != "" {
+			dobs[i] = []string{d}
+		}
 	}
 	var find func(int) int
 	find = func(i int) int {
@@ -327,14 +350,62 @@ func (res *Resolution) merge(rows []*row) {
 		}
 		return i
 	}
-	first := map[string]int{} // key to the first row that had it
+	// apart reports whether joining the groups of roots a and b would put
+	// two different dates of birth into one patient.
+	apart := func(a, b int) bool {
+		da, db := dobs[a], dobs[b]
+		return len(da) > 0 && len(db) > 0 && !(len(da) == 1 && len(db) == 1 && da[0] == db[0])
+	}
 	type edge struct {
 		row, with int
 		key       string
 	}
 	var edges []edge
+	// union joins the groups of rows i and j, the earlier root absorbing the
+	// later one, unless they are one group already.
+	union := func(i, j int, key string) {
+		a, b := find(i), find(j)
+		if a == b {
+			return
+		}
+		if b < a {
+			a, b = b, a
+		}
+		parent[b] = a
+		for _, d := range dobs[b] {
+			if !slices.Contains(dobs[a], d) {
+				dobs[a] = append(dobs[a], d)
+			}
+		}
+		dobs[b] = nil
+		// The later row of the two is the one merged.
+		if i < j {
+			i, j = j, i
+		}
+		edges = append(edges, edge{i, j, key})
+	}
+	holders := map[string][]int{} // key to the rows that have it, in the order seen
+
+	// Pass 1: own MRNs that are an identity.
 	for i, r := range rows {
-		keys := [][2]string{{ownKey(r), "mrn:" + strings.ToUpper(r.mrn)}}
+		if r.rule == "email" {
+			continue
+		}
+		k := "mrn:" + strings.ToUpper(r.mrn)
+		for _, j := range holders[k] {
+			union(i, j, ownKey(r))
+		}
+		holders[k] = append(holders[k], i)
+	}
+	// Pass 2: email, and phone with date of birth. Row i joins every group
+	// holding the key that it can join without mixing dates of birth.
+	var guarded []string // the email and phone+dob keys, in the order seen
+	keyName := map[string]string{}
+	for i, r := range rows {
+		var keys [][2]string
+		if r.rule == "email" {
+			keys = append(keys, [2]string{KeyEmail, "mrn:" + strings.ToUpper(r.mrn)})
+		}
 		if e := r.vals[FieldEmail]; e != "" {
 			keys = append(keys, [2]string{KeyEmail, "email:" + e})
 		}
@@ -342,22 +413,16 @@ func (res *Resolution) merge(rows []*row) {
 			keys = append(keys, [2]string{KeyPhoneDOB, "phone+dob:" + ph + "|" + dob})
 		}
 		for _, k := range keys {
-			j, seen := first[k[1]]
-			if !seen {
-				first[k[1]] = i
-				continue
+			for _, j := range holders[k[1]] {
+				if a, b := find(i), find(j); a != b && !apart(a, b) {
+					union(i, j, k[0])
+				}
 			}
-			a, b := find(i), find(j)
-			if a == b {
-				continue
+			if _, ok := keyName[k[1]]; !ok && !strings.HasPrefix(k[1], "mrn:") {
+				guarded = append(guarded, k[1])
+				keyName[k[1]] = k[0]
 			}
-			// The earlier row's group absorbs the later one.
-			if a < b {
-				parent[b] = a
-			} else {
-				parent[a] = b
-			}
-			edges = append(edges, edge{i, j, k[0]})
+			holders[k[1]] = append(holders[k[1]], i)
 		}
 	}
 
@@ -376,16 +441,82 @@ func (res *Resolution) merge(rows []*row) {
 	}
 	slices.SortStableFunc(res.Merges, func(a, b Merge) int { return compareRefs(res.Files, a.Row, b.Row) })
 
+	// A key still held by more than one group was a merge refused. List
+	// each later group against the first, by a row of each that has the
+	// key, preferring rows that have a date of birth themselves.
+	split := map[string]bool{} // emails held by more than one patient
+	for _, k := range guarded {
+		var order []int
+		rep := map[int]int{}
+		for _, i := range holders[k] {
+			root := find(i)
+			j, ok := rep[root]
+			if !ok {
+				order = append(order, root)
+				rep[root] = i
+			} else if rows[j].vals[FieldDOB] == "" && rows[i].vals[FieldDOB] != "" {
+				rep[root] = i
+			}
+		}
+		if len(order) < 2 {
+			continue
+		}
+		if e, ok := strings.CutPrefix(k, "email:"); ok {
+			split[e] = true
+		}
+		first := rows[rep[order[0]]]
+		for _, root := range order[1:] {
+			r := rows[rep[root]]
+			a, b := first.vals[FieldDOB], r.vals[FieldDOB]
+			direct := a != "" && b != "" && a != b
+			res.NotMerged = append(res.NotMerged, NotMerged{Rows: []RowRef{first.ref, r.ref}, Key: keyName[k], Reason: notMergedReason(keyName[k], direct)})
+		}
+	}
+	slices.SortStableFunc(res.NotMerged, func(a, b NotMerged) int {
+		if c := compareRefs(res.Files, a.Rows[0], b.Rows[0]); c != 0 {
+			return c
+		}
+		return compareRefs(res.Files, a.Rows[1], b.Rows[1])
+	})
+
 	rules := map[string]int{}
 	var ruleOrder []string
+	derived := map[*Patient]bool{}
 	for _, root := range roots {
 		members := groups[root]
 		p, rule := res.build(rows, members)
+		// Patients apart on one email would share the MRN derived from it:
+		// each derives it from the email and its date of birth instead,
+		// whatever the order of the rows.
+		if e := rows[members[0]].vals[FieldEmail]; rule == "email" && split[e] && !p.DOB.IsZero() {
+			p.MRN, rule = importer.StableID("E-", e, p.DOB.Format(time.DateOnly)), "email+dob"
+		}
+		derived[p] = rule == "email" || rule == "email+dob" || rule == "phone" || rule == "row"
 		res.Patients = append(res.Patients, p)
 		if _, ok := rules[rule]; !ok {
 			ruleOrder = append(ruleOrder, rule)
 		}
 		rules[rule]++
+	}
+	// A last resort: no two patients may share an MRN, as they could when
+	// rows whose dates of birth already disagree (one record id) meet
+	// another group on the same email. A derived MRN taken already gets
+	// the patient's first row hashed in.
+	taken := map[string]bool{}
+	for _, p := range res.Patients {
+		if !derived[p] {
+			taken[strings.ToUpper(p.MRN)] = true
+		}
+	}
+	for _, p := range res.Patients {
+		if !derived[p] {
+			continue
+		}
+		if taken[strings.ToUpper(p.MRN)] {
+			prefix, _, _ := strings.Cut(p.MRN, "-")
+			p.MRN = importer.StableID(prefix+"-", p.MRN, p.Rows[0].String())
+		}
+		taken[strings.ToUpper(p.MRN)] = true
 	}
 	for _, rule := range ruleOrder {
 		res.IDRules = append(res.IDRules, IDRule{Rule: ruleName(rule), Patients: rules[rule], How: ruleHow(rule)})
@@ -395,6 +526,20 @@ func (res *Resolution) merge(rows []*row) {
 			res.YearlessBirthdays++
 		}
 	}
+}
+
+// notMergedReason says why two rows that matched on key were kept apart.
+// direct is when the two rows themselves have different dates of birth;
+// otherwise rows already merged with them do.
+func notMergedReason(key string, direct bool) string {
+	what := key
+	if key == KeyPhoneDOB {
+		what = "phone and date of birth"
+	}
+	if direct {
+		return "same " + what + ", different dates of birth"
+	}
+	return "same " + what + ", but rows merged with them have different dates of birth"
 }
 
 // ownKey labels a match on two rows' own MRNs by where the MRN came from.
@@ -430,6 +575,8 @@ func ruleHow(rule string) string {
 		return "the file's MRN"
 	case "email":
 		return "E-<hash of the email>"
+	case "email+dob":
+		return "E-<hash of the email and date of birth>"
 	case "phone":
 		return "P-<hash of the phone and date of birth>"
 	case "row":

@@ -34,9 +34,12 @@ type Result struct {
 	Unchanged int           `json:"unchanged"`
 	TagLinks  int           `json:"tag_links_added"`
 	// Merged counts rows that went into a patient first seen in another row.
-	Merged    int        `json:"duplicates_merged"`
-	Merges    []Merge    `json:"merges"`
-	Conflicts []Conflict `json:"conflicts"`
+	Merged int     `json:"duplicates_merged"`
+	Merges []Merge `json:"merges"`
+	// NotMerged lists rows that matched but were kept as separate
+	// patients, because they have different dates of birth.
+	NotMerged []NotMerged `json:"not_merged"`
+	Conflicts []Conflict  `json:"conflicts"`
 	// NotesKept counts the notes written as interactions; NotesAlready
 	// those an earlier migration of the same file wrote; RepeatedNotes the
 	// notes identical to another of the same patient, kept once.
@@ -87,7 +90,7 @@ func Write(ctx context.Context, st *store.Store, res *Resolution) (*Result, erro
 func (res *Resolution) summary() *Result {
 	out := &Result{
 		Files: res.FileSummaries, Rows: res.Rows, Patients: len(res.Patients), Merged: res.Merged(),
-		Merges: nonNil(res.Merges), Conflicts: nonNil(res.Conflicts), RepeatedNotes: res.RepeatedNotes,
+		Merges: nonNil(res.Merges), NotMerged: nonNil(res.NotMerged), Conflicts: nonNil(res.Conflicts), RepeatedNotes: res.RepeatedNotes,
 		YearlessBirthdays: res.YearlessBirthdays, IDRules: nonNil(res.IDRules), SkippedColumns: nonNil(res.Skipped),
 	}
 	return out

@@ -46,6 +46,8 @@ in five steps:
      change it (at a terminal), or take it from --map, or accept it with --yes;
   3. merge the same person found twice (same email ignoring case, or same
      phone and date of birth), listing every merge and every disagreement;
+     rows with the same email but different dates of birth (a parent and a
+     child sharing an address) stay separate patients, and are listed;
   4. import everything in one audited transaction: patients, tags, and each
      note kept as a note interaction by "migration". Any error or Ctrl-C
      writes nothing;
@@ -155,6 +157,9 @@ func Run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(opts.IO.Out, "\nReady: %s → %s (%s merged), %s to keep as interactions.\n",
 			cmdutil.Plural(res.Rows, "row", "rows"), cmdutil.Plural(len(res.Patients), "patient", "patients"),
 			cmdutil.Plural(res.Merged(), "duplicate row", "duplicate rows"), cmdutil.Plural(res.Notes, "note", "notes"))
+		if n := len(res.NotMerged); n > 0 {
+			fmt.Fprintf(opts.IO.Out, "%s matched but kept apart (different dates of birth).\n", cmdutil.Plural(n, "pair of rows", "pairs of rows"))
+		}
 		ok, err := opts.IO.Confirm("Import into the practice database?")
 		if err != nil {
 			return askError(err)
@@ -334,6 +339,9 @@ func printSummary(ios *cmdutil.IOStreams, r *migrate.Result) {
 		}
 		fmt.Fprintf(w, "  %s merged into %s (%s)\n", m.Row, m.Into, how)
 	}
+	for _, n := range r.NotMerged {
+		fmt.Fprintf(w, "Not merged (%s): %s\n", n.Reason, pairText(n.Rows))
+	}
 	if len(r.Conflicts) > 0 {
 		fmt.Fprintln(w, "Disagreements (the first non-empty value was kept):")
 		for _, c := range r.Conflicts {
@@ -378,6 +386,23 @@ func printSummary(ios *cmdutil.IOStreams, r *migrate.Result) {
 			fmt.Fprintf(w, "  %s: %s\n", f, strings.Join(skipped[f], ", "))
 		}
 	}
+}
+
+// pairText names two rows, the file once when they share it: "a.csv row 3
+// and row 7".
+func pairText(rows []migrate.RowRef) string {
+	if len(rows) != 2 {
+		parts := make([]string, len(rows))
+		for i, r := range rows {
+			parts[i] = r.String()
+		}
+		return strings.Join(parts, " and ")
+	}
+	second := rows[1].String()
+	if rows[1].File == rows[0].File {
+		second = fmt.Sprintf("row %d", rows[1].Row)
+	}
+	return rows[0].String() + " and " + second
 }
 
 // nextSteps are the marketing list and the clean-up of the cloud CRM.

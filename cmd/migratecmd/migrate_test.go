@@ -253,3 +253,50 @@ func TestNextStepsQuoteDB(t *testing.T) {
 		t.Errorf("%q", next[0])
 	}
 }
+
+func TestMigrateSameEmailDifferentDOB(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "family.csv")
+	os.WriteFile(csvPath, []byte("First Name,Email,DOB\nPat,fam@example.com,1980-01-01\nKit,fam@example.com,2015-05-05\nPat,fam@example.com,\n"), 0o600)
+
+	r := runMigrate(t, filepath.Join(dir, "p.duckdb"), "", false, csvPath, "--yes")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.log)
+	}
+	for _, want := range []string{
+		"Patients imported:  2 (2 new",
+		"family.csv row 4 merged into family.csv row 2 (same email)",
+		"Not merged (same email, different dates of birth): family.csv row 2 and row 3\n",
+		"MRNs:               2 from E-<hash of the email and date of birth>",
+	} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.out)
+		}
+	}
+
+	r = runMigrate(t, filepath.Join(dir, "q.duckdb"), "", false, csvPath, "--yes", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.log)
+	}
+	var got struct {
+		Patients  int
+		NotMerged []struct {
+			Rows   []migrate.RowRef
+			Key    string
+			Reason string
+		} `json:"not_merged"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, r.out)
+	}
+	if got.Patients != 2 || len(got.NotMerged) != 1 || got.NotMerged[0].Key != "email" ||
+		got.NotMerged[0].Reason != "same email, different dates of birth" ||
+		len(got.NotMerged[0].Rows) != 2 || got.NotMerged[0].Rows[1] != (migrate.RowRef{File: "family.csv", Row: 3}) {
+		t.Errorf("JSON %+v", got)
+	}
+	for _, secret := range []string{"Pat", "Kit", "fam@", "1980", "2015"} {
+		if strings.Contains(r.out+r.log, secret) {
+			t.Errorf("the output mentions %q", secret)
+		}
+	}
+}
