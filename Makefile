@@ -1,5 +1,6 @@
 # Carebook. `make demo` builds the binary and shows it working on a demo
-# practice; `make test` runs every test (what CI runs).
+# practice; `make test` runs every test, end to end against a real Ollama
+# included (what CI runs); `make bench` prints the benchmark table.
 
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -13,7 +14,7 @@ export CAREBOOK_NOW ?= 2026-06-15T10:00:00Z
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/carebook
 
-test: lint unit
+test: lint unit e2e
 
 unit:
 	$(GO) test -count=1 ./...
@@ -40,6 +41,17 @@ demo: build
 # it on a free loopback port with a generated tiny model, and runs ./e2e.
 e2e:
 	e2e/ollama.sh build && e2e/ollama.sh run -- $(GO) test -tags e2e -count=1 ./e2e/
+
+# bench builds a 100k-patient demo database once (bench/out, gitignored),
+# runs the testing.B micro-benchmarks (benchstat-friendly, bench/out/bench.txt)
+# and the driver, which prints the table; the model rows run against the e2e
+# harness's real server. Timings never fail `make test`.
+BENCH_DB := bench/out/demo-100k.duckdb
+bench: build
+	@mkdir -p bench/out
+	@[ -f $(BENCH_DB) ] || $(BIN) --db $(BENCH_DB) demo --patients 100000 --seed 1
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./bench | tee bench/out/bench.txt
+	e2e/ollama.sh build && e2e/ollama.sh run -- $(GO) run ./bench/driver -bin $(BIN) -db $(BENCH_DB)
 
 eval: build
 	$(BIN) eval ../shared/eval/dev.jsonl --fixture ../shared/fixtures/clinic --actions tools/testdata/dev_gold.jsonl

@@ -371,3 +371,14 @@ func RequestTurn(now time.Time, v store.Vocabulary, request string) string {
 	b.WriteString("Request: " + request)
 	return b.String()
 }
+
+// StaticPromptBytes is the size of the prompt's stable prefix (the system
+// prompt and the examples), which Ollama caches between requests: make
+// bench fails when it outgrows its budget.
+func StaticPromptBytes() int {
+	n := 0
+	for _, m := range prefix() {
+		n += len(m.Content)
+	}
+	return n
+}

@@ -164,9 +164,13 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	}
 	var last sql.NullInt64
 	var prev sql.NullString
-	err := tx.conn.QueryRowContext(ctx, `SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("write audit log: %w", err)
+	if t := tx.store.tail; t.known {
+		last.Int64, prev.String = t.seq, t.hash
+	} else {
+		err := tx.conn.QueryRowContext(ctx, `SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("write audit log: %w", err)
+		}
 	}
 	if len(tx.redacted) > 0 {
 		var act map[string]any
@@ -192,7 +196,7 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	row.actionC = commit("action", salt, row.Action)
 	row.msgC = commit("message", salt, row.Message)
 	leaf := row.leaf().hash()
-	_, err = tx.conn.ExecContext(ctx, `INSERT INTO audit_log
+	_, err := tx.conn.ExecContext(ctx, `INSERT INTO audit_log
 		(seq, logged_at, os_user, host, channel, request, action, patient_ids, rows_affected, outcome, message, model, model_digest,
 		 salt, request_commit, action_commit, message_commit, prev_hash, row_hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?::BIGINT[], ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -202,17 +206,41 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	if err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}
-	if err := storeTreeHashes(ctx, tx.conn, row.Seq-1, leaf); err != nil {
+	// The store's cache of tree hashes is only read here: this transaction
+	// may roll back. What it reads and adds goes to pending, which the
+	// store keeps once the transaction commits.
+	pending := map[int64]tlog.Hash{}
+	if _, err := storeTreeHashesCached(ctx, tx.conn, row.Seq-1, leaf, pending, tx.store.treeCache); err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}
+	tree, err := tlog.TreeHash(row.Seq, cachedReader(treeReader(ctx, tx.conn), pending, tx.store.treeCache))
+	if err != nil {
+		return fmt.Errorf("write audit log: %w", err)
+	}
+	tx.head = &Head{Size: row.Seq, Tree: tree, Last: leaf.String()}
+	tx.treeCache = pending
 	return nil
+}
+
+// auditTail is the last committed audit row.
+type auditTail struct {
+	seq   int64
+	hash  string
+	known bool
 }
 
 // storeTreeHashes adds record n's interior tree hashes to audit_tree.
 func storeTreeHashes(ctx context.Context, q querier, n int64, leaf tlog.Hash) error {
-	hashes, err := tlog.StoredHashesForRecordHash(n, leaf, treeReader(ctx, q))
+	_, err := storeTreeHashesCached(ctx, q, n, leaf, nil)
+	return err
+}
+
+// storeTreeHashesCached is storeTreeHashes reading through cache (nil for
+// none), and returns the hashes it stored, by index.
+func storeTreeHashesCached(ctx context.Context, q querier, n int64, leaf tlog.Hash, cache map[int64]tlog.Hash, committed ...map[int64]tlog.Hash) (map[int64]tlog.Hash, error) {
+	hashes, err := tlog.StoredHashesForRecordHash(n, leaf, cachedReader(treeReader(ctx, q), cache, committed...))
 	if err != nil {
-		return fmt.Errorf("tree hashes: %w", err)
+		return nil, fmt.Errorf("tree hashes: %w", err)
 	}
 	first := tlog.StoredHashIndex(0, n)
 	idx := make([]int64, len(hashes))
@@ -223,9 +251,61 @@ func storeTreeHashes(ctx context.Context, q querier, n int64, leaf tlog.Hash) er
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO audit_tree SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[])`, idx, vals)
 	if err != nil {
-		return fmt.Errorf("tree hashes: %w", err)
+		return nil, fmt.Errorf("tree hashes: %w", err)
 	}
-	return nil
+	stored := make(map[int64]tlog.Hash, len(hashes))
+	for i, h := range hashes {
+		stored[idx[i]] = h
+		if cache != nil {
+			cache[idx[i]] = h
+		}
+	}
+	return stored, nil
+}
+
+// cachedReader answers from cache what it holds and asks next for the rest.
+// The tree's stored hashes never change once written, so a cache of them
+// is never stale; it saves the queries of every append and head.
+//
+// Reads land in cache; committed, when set, is consulted too but never
+// written (it is the store's, and this transaction may roll back).
+func cachedReader(next tlog.HashReader, cache map[int64]tlog.Hash, committed ...map[int64]tlog.Hash) tlog.HashReader {
+	if cache == nil {
+		return next
+	}
+	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		var missing []int64
+		for i, x := range indexes {
+			h, ok := cache[x]
+			for _, c := range committed {
+				if !ok {
+					h, ok = c[x]
+				}
+			}
+			if !ok {
+				missing = append(missing, x)
+				continue
+			}
+			out[i] = h
+		}
+		if len(missing) == 0 {
+			return out, nil
+		}
+		got, err := next.ReadHashes(missing)
+		if err != nil {
+			return nil, err
+		}
+		j := 0
+		for i, x := range indexes {
+			if out[i] == (tlog.Hash{}) && j < len(missing) && missing[j] == x {
+				out[i] = got[j]
+				cache[x] = got[j]
+				j++
+			}
+		}
+		return out, nil
+	})
 }
 
 type querier interface {
@@ -236,7 +316,18 @@ type querier interface {
 
 func treeReader(ctx context.Context, q querier) tlog.HashReader {
 	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		rows, err := q.QueryContext(ctx, `SELECT idx, hash FROM audit_tree WHERE list_contains(?::BIGINT[], idx)`, indexes)
+		// One placeholder per index: an IN list of constants is answered
+		// from the primary-key index, where list_contains would scan the
+		// whole tree table on every audit row.
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(indexes)), ",")
+		args := make([]any, len(indexes))
+		for i, x := range indexes {
+			args[i] = x
+		}
+		if len(indexes) == 0 {
+			return nil, nil
+		}
+		rows, err := q.QueryContext(ctx, `SELECT idx, hash FROM audit_tree WHERE idx IN (`+marks+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -343,12 +434,13 @@ func currentHead(ctx context.Context, q querier) (Head, error) {
 // runs after the commit: a crash in between leaves the head one row behind,
 // which the next open checks and catches up.
 func (s *Store) writeHead(ctx context.Context) error {
-	if s.path == ":memory:" {
-		return nil
-	}
 	h, err := currentHead(ctx, s.db)
 	if err != nil {
 		return err
+	}
+	s.tail = auditTail{seq: h.Size, hash: h.Last, known: true}
+	if s.path == ":memory:" {
+		return nil
 	}
 	return writeFileAtomic(HeadPath(s.path), h.marshal())
 }
@@ -427,6 +519,7 @@ func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
 		}
 		return s.writeHead(ctx)
 	}
+	s.tail = auditTail{seq: head.Size, hash: head.Last, known: true}
 	return nil
 }
 
@@ -697,7 +790,7 @@ func (tx *Tx) redactAudit(ctx context.Context, p Patient) (int, error) {
 		return 0, nil
 	}
 	_, err = tx.conn.ExecContext(ctx, `UPDATE audit_log SET request = NULL, action = NULL, message = NULL, salt = NULL, redacted_at = ?
-		WHERE list_contains(?::BIGINT[], seq)`, tx.Now().UTC(), seqs)
+		WHERE seq IN (SELECT unnest(?::BIGINT[]))`, tx.Now().UTC(), seqs)
 	if err != nil {
 		return 0, fmt.Errorf("redact audit log: %w", err)
 	}

@@ -101,6 +101,39 @@ ALTER TABLE audit_log ADD COLUMN redacted_at TIMESTAMP;
 ALTER TABLE audit_log ALTER COLUMN action DROP NOT NULL;
 CREATE TABLE audit_tree (idx BIGINT PRIMARY KEY, hash VARCHAR NOT NULL);
 `,
+	// 3: the audit log rebuilt whole. DuckDB 1.5 commits an insert into a
+	// table changed by ALTER TABLE five times slower than into one created
+	// with its columns (3 ms against 0.6 ms, measured), and every tool
+	// execution inserts an audit row.
+	`
+CREATE TABLE audit_log_v3 (
+	seq            BIGINT PRIMARY KEY,
+	logged_at      TIMESTAMP NOT NULL,
+	os_user        VARCHAR NOT NULL,
+	host           VARCHAR NOT NULL,
+	channel        VARCHAR NOT NULL,
+	request        VARCHAR,
+	action         VARCHAR,
+	patient_ids    BIGINT[] NOT NULL,
+	rows_affected  BIGINT NOT NULL,
+	outcome        VARCHAR NOT NULL CHECK (outcome IN ('ok', 'refused', 'error')),
+	message        VARCHAR,
+	model          VARCHAR,
+	model_digest   VARCHAR,
+	salt           BLOB,
+	request_commit VARCHAR,
+	action_commit  VARCHAR,
+	message_commit VARCHAR,
+	prev_hash      VARCHAR,
+	row_hash       VARCHAR,
+	redacted_at    TIMESTAMP
+);
+INSERT INTO audit_log_v3 SELECT seq, logged_at, os_user, host, channel, request, action, patient_ids, rows_affected, outcome,
+	message, model, model_digest, salt, request_commit, action_commit, message_commit, prev_hash, row_hash, redacted_at
+	FROM audit_log ORDER BY seq;
+DROP TABLE audit_log;
+ALTER TABLE audit_log_v3 RENAME TO audit_log;
+`,
 }
 
 // SchemaVersion is the schema this build writes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,38 +22,67 @@ type Reader struct {
 	q queryer
 }
 
-const patientColumns = `p.id, p.mrn, p.first_name, p.last_name, p.dob, coalesce(p.sex, ''),
+// patientList selects the patients cond (over alias p) selects, with their
+// tags. The tags are gathered for the selected patients in one grouped join:
+// a subquery per row costs twice as much on a list of thousands.
+func patientList(cond string, limit int) string {
+	q := `WITH sel AS (SELECT * FROM patients p WHERE ` + cond + `),
+	tg AS (SELECT pt.patient_id, list(t.name ORDER BY t.name) AS names FROM patient_tags pt JOIN tags t ON t.id = pt.tag_id
+		WHERE pt.patient_id IN (SELECT id FROM sel) GROUP BY pt.patient_id)
+	SELECT p.id, p.mrn, p.first_name, p.last_name, p.dob, coalesce(p.sex, ''),
 	coalesce(p.email, ''), coalesce(p.phone, ''), coalesce(p.city, ''), coalesce(p.language, ''),
-	p.marketing_consent, p.consent_changed_at, p.status, p.created_at, p.updated_at,
-	coalesce((SELECT list(t.name ORDER BY t.name) FROM patient_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.patient_id = p.id), [])`
+	p.marketing_consent, p.consent_changed_at, p.status, p.created_at, p.updated_at, coalesce(tg.names, [])
+	FROM sel p LEFT JOIN tg ON tg.patient_id = p.id ` + patientOrder
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	return q
+}
 
 // patientOrder is how people expect a list of patients: by name, with the
 // MRN to break ties so that output is stable.
 const patientOrder = `ORDER BY p.last_name, p.first_name, p.mrn`
 
+// scanPatient reads one row of patientList. It scans into plain values and
+// converts them itself: database/sql's reflection-based conversion to typed
+// fields doubled the cost of listing thousands of patients.
 func scanPatient(rows interface{ Scan(...any) error }) (Patient, error) {
-	var (
-		p         Patient
-		dob       sql.NullTime
-		consentAt sql.NullTime
-		tags      []any
-		status    string
-	)
-	err := rows.Scan(&p.ID, &p.MRN, &p.FirstName, &p.LastName, &dob, &p.Sex, &p.Email, &p.Phone, &p.City,
-		&p.Language, &p.MarketingConsent, &consentAt, &status, &p.CreatedAt, &p.UpdatedAt, &tags)
-	if err != nil {
+	return new(patientScanner).scan(rows)
+}
+
+// patientScanner reuses its buffers from row to row.
+type patientScanner struct {
+	v    [16]any
+	ptrs []any
+}
+
+func (ps *patientScanner) scan(rows interface{ Scan(...any) error }) (Patient, error) {
+	if ps.ptrs == nil {
+		ps.ptrs = make([]any, len(ps.v))
+		for i := range ps.v {
+			ps.ptrs[i] = &ps.v[i]
+		}
+	}
+	v := &ps.v
+	if err := rows.Scan(ps.ptrs...); err != nil {
 		return Patient{}, err
 	}
-	p.Status = Status(status)
-	if dob.Valid {
-		p.DOB = dob.Time
+	str := func(x any) string { s, _ := x.(string); return s }
+	tm := func(x any) time.Time { t, _ := x.(time.Time); return t }
+	id, ok := v[0].(int64)
+	if !ok {
+		return Patient{}, fmt.Errorf("patient id is %T, not an integer", v[0])
 	}
-	if consentAt.Valid {
-		p.ConsentChangedAt = consentAt.Time
+	consent, _ := v[10].(bool)
+	p := Patient{
+		ID: id, MRN: str(v[1]), FirstName: str(v[2]), LastName: str(v[3]), DOB: tm(v[4]), Sex: str(v[5]),
+		Email: str(v[6]), Phone: str(v[7]), City: str(v[8]), Language: str(v[9]), MarketingConsent: consent,
+		ConsentChangedAt: tm(v[11]), Status: Status(str(v[12])), CreatedAt: tm(v[13]), UpdatedAt: tm(v[14]),
 	}
+	tags, _ := v[15].([]any)
 	p.Tags = make([]string, 0, len(tags))
 	for _, t := range tags {
-		p.Tags = append(p.Tags, fmt.Sprint(t))
+		p.Tags = append(p.Tags, str(t))
 	}
 	return p, nil
 }
@@ -60,18 +90,16 @@ func scanPatient(rows interface{ Scan(...any) error }) (Patient, error) {
 // FindPatients lists the patients f selects, by name. limit 0 means all.
 func (r Reader) FindPatients(ctx context.Context, f PatientFilter, limit int) ([]Patient, error) {
 	w := f.conditions("p")
-	q := `SELECT ` + patientColumns + ` FROM patients p WHERE ` + w.sql() + ` ` + patientOrder
-	if limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", limit)
-	}
+	q := patientList(w.sql(), limit)
 	rows, err := r.q.QueryContext(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("find patients: %w", err)
 	}
 	defer rows.Close()
 	var out []Patient
+	var sc patientScanner
 	for rows.Next() {
-		p, err := scanPatient(rows)
+		p, err := sc.scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("find patients: %w", err)
 		}
@@ -189,7 +217,7 @@ func (r Reader) groups(ctx context.Context, what, q string, args []any) ([]Group
 
 // PatientByID returns one patient.
 func (r Reader) PatientByID(ctx context.Context, id int64) (Patient, error) {
-	ps, err := r.FindPatients(ctx, PatientFilter{IDs: []int64{id}}, 1)
+	ps, err := r.onePatient(ctx, "id = ?", id)
 	if err != nil {
 		return Patient{}, err
 	}
@@ -197,6 +225,33 @@ func (r Reader) PatientByID(ctx context.Context, id int64) (Patient, error) {
 		return Patient{}, fmt.Errorf("patient %d: %w", id, ErrNotFound)
 	}
 	return ps[0], nil
+}
+
+// onePatient looks one patient up by a unique column (id or mrn) from its
+// index, then their tags: a quarter of the cost of patientList, which
+// gathers tags for a whole list. Batches of single-patient actions live on
+// this path.
+func (r Reader) onePatient(ctx context.Context, cond string, arg any) ([]Patient, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT p.id, p.mrn, p.first_name, p.last_name, p.dob, coalesce(p.sex, ''),
+		coalesce(p.email, ''), coalesce(p.phone, ''), coalesce(p.city, ''), coalesce(p.language, ''),
+		p.marketing_consent, p.consent_changed_at, p.status, p.created_at, p.updated_at,
+		coalesce((SELECT list(t.name ORDER BY t.name) FROM patient_tags pt JOIN tags t ON t.id = pt.tag_id
+			WHERE pt.patient_id = (SELECT id FROM patients WHERE `+cond+`)), [])
+		FROM patients p WHERE p.`+cond, arg, arg)
+	if err != nil {
+		return nil, fmt.Errorf("find patient: %w", err)
+	}
+	defer rows.Close()
+	var out []Patient
+	var sc patientScanner
+	for rows.Next() {
+		p, err := sc.scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find patient: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // PatientMatch says how a free-text reference matched a patient.
@@ -218,7 +273,13 @@ func (r Reader) MatchPatients(ctx context.Context, ref string) ([]Patient, Patie
 	if ref == "" {
 		return nil, "", nil
 	}
-	ps, err := r.FindPatients(ctx, PatientFilter{MRNs: []string{ref}}, 0)
+	// The MRN as typed is answered from the unique index; only a miss pays
+	// for the case-insensitive scan.
+	ps, err := r.onePatient(ctx, "mrn = ?", ref)
+	if err != nil || len(ps) > 0 {
+		return ps, MatchMRN, err
+	}
+	ps, err = r.FindPatients(ctx, PatientFilter{MRNs: []string{ref}}, 0)
 	if err != nil || len(ps) > 0 {
 		return ps, MatchMRN, err
 	}
@@ -240,7 +301,7 @@ func (r Reader) MatchPatients(ctx context.Context, ref string) ([]Patient, Patie
 }
 
 func (r Reader) findWhere(ctx context.Context, cond string, args ...any) ([]Patient, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+patientColumns+` FROM patients p WHERE `+cond+` `+patientOrder, args...)
+	rows, err := r.q.QueryContext(ctx, patientList(cond, 0), args...)
 	if err != nil {
 		return nil, fmt.Errorf("match patient: %w", err)
 	}
@@ -267,21 +328,42 @@ type Vocabulary struct {
 	Staff            []string
 }
 
-// Vocabulary reads the distinct names in use.
-func (r Reader) Vocabulary(ctx context.Context) (Vocabulary, error) {
+// VocabPart is one list of a Vocabulary.
+type VocabPart int
+
+const (
+	VocabTags VocabPart = iota
+	VocabProviders
+	VocabAppointmentTypes
+	VocabCities
+	VocabLanguages
+	VocabStaff
+)
+
+// Vocabulary reads the distinct names in use: the parts asked for, or all
+// of them when called with none (an empty, non-nil list reads nothing). Some lists scan a large table (staff, a million interactions), so
+// a tool reads only what its action mentions.
+func (r Reader) Vocabulary(ctx context.Context, parts ...VocabPart) (Vocabulary, error) {
 	var v Vocabulary
 	lists := []struct {
-		dst *[]string
-		q   string
+		part VocabPart
+		dst  *[]string
+		q    string
 	}{
-		{&v.Tags, `SELECT name FROM tags ORDER BY name`},
-		{&v.Providers, `SELECT DISTINCT provider FROM appointments WHERE provider <> '' ORDER BY 1`},
-		{&v.AppointmentTypes, `SELECT DISTINCT type FROM appointments WHERE type <> '' ORDER BY 1`},
-		{&v.Cities, `SELECT DISTINCT city FROM patients WHERE coalesce(city, '') <> '' ORDER BY 1`},
-		{&v.Languages, `SELECT DISTINCT language FROM patients WHERE coalesce(language, '') <> '' ORDER BY 1`},
-		{&v.Staff, `SELECT DISTINCT staff FROM interactions WHERE staff <> '' ORDER BY 1`},
+		{VocabTags, &v.Tags, `SELECT name FROM tags ORDER BY name`},
+		{VocabProviders, &v.Providers, `SELECT DISTINCT provider FROM appointments WHERE provider <> '' ORDER BY 1`},
+		{VocabAppointmentTypes, &v.AppointmentTypes, `SELECT DISTINCT type FROM appointments WHERE type <> '' ORDER BY 1`},
+		{VocabCities, &v.Cities, `SELECT DISTINCT city FROM patients WHERE coalesce(city, '') <> '' ORDER BY 1`},
+		{VocabLanguages, &v.Languages, `SELECT DISTINCT language FROM patients WHERE coalesce(language, '') <> '' ORDER BY 1`},
+		{VocabStaff, &v.Staff, `SELECT DISTINCT staff FROM interactions WHERE staff <> '' ORDER BY 1`},
+	}
+	if parts != nil && len(parts) == 0 {
+		return v, nil
 	}
 	for _, l := range lists {
+		if len(parts) > 0 && !slices.Contains(parts, l.part) {
+			continue
+		}
 		vals, err := r.strings(ctx, l.q)
 		if err != nil {
 			return Vocabulary{}, fmt.Errorf("read vocabulary: %w", err)
@@ -328,7 +410,7 @@ func (r Reader) Counts(ctx context.Context) (Counts, error) {
 
 // MRNs maps patient ids to their MRNs, for reports on bulk writes.
 func (r Reader) MRNs(ctx context.Context, ids []int64) (map[int64]string, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT id, mrn FROM patients WHERE list_contains(?::BIGINT[], id)`, ids)
+	rows, err := r.q.QueryContext(ctx, `SELECT id, mrn FROM patients WHERE id IN (SELECT unnest(?::BIGINT[]))`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read MRNs: %w", err)
 	}

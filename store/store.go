@@ -22,6 +22,7 @@ import (
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // DefaultLockTimeout is how long Open waits for another process to release
@@ -61,6 +62,13 @@ type Store struct {
 	// auditBroken is set when the open-time check fails; every later audit
 	// append returns it.
 	auditBroken *AuditBrokenError
+	// tail is the last committed audit row, kept so that appending a row
+	// does not look it up: this process holds the file, so nothing else
+	// appends.
+	tail auditTail
+	// treeCache holds audit tree hashes already read or written: they never
+	// change, and appending a row needs O(log n) of them.
+	treeCache map[int64]tlog.Hash
 
 	closed bool
 }

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"maps"
+
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"golang.org/x/mod/sumdb/tlog"
 	"time"
 )
 
@@ -38,6 +41,10 @@ type Tx struct {
 	// redacted lists audit rows this unit of work redacted; the audit row
 	// names them, so verification can tell a forget from tampering.
 	redacted []int64
+	// head is the tree head once this unit's audit row is appended, and
+	// treeCache the tree hashes it read or wrote, to be kept when it commits.
+	head      *Head
+	treeCache map[int64]tlog.Hash
 }
 
 // Touch records patients this unit of work read or changed, for the audit row.
@@ -90,9 +97,7 @@ func (s *Store) Write(ctx context.Context, entry AuditEntry, fn func(*Tx) error)
 		rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
-	// A head that fails to write (a full disk) is caught up on the next
-	// open; the change itself is committed and must not be reported lost.
-	_ = s.writeHead(context.WithoutCancel(ctx))
+	s.committed(tx)
 	return nil
 }
 
@@ -134,8 +139,25 @@ func (s *Store) appendAuditOnly(ctx context.Context, entry AuditEntry, patients 
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return fmt.Errorf("audit: commit: %w", err)
 	}
-	_ = s.writeHead(context.WithoutCancel(ctx))
+	s.committed(tx)
 	return nil
+}
+
+// committed records a committed audit row: the new tail, and the head file.
+// A head that fails to write (a full disk) is caught up on the next open;
+// the change itself is committed and must not be reported lost.
+func (s *Store) committed(tx *Tx) {
+	if tx.head == nil {
+		return
+	}
+	s.tail = auditTail{seq: tx.head.Size, hash: tx.head.Last, known: true}
+	if s.treeCache == nil {
+		s.treeCache = map[int64]tlog.Hash{}
+	}
+	maps.Copy(s.treeCache, tx.treeCache)
+	if s.path != ":memory:" {
+		_ = writeFileAtomic(HeadPath(s.path), tx.head.marshal())
+	}
 }
 
 func nullable(s string) any {

@@ -37,7 +37,7 @@ func (tx *Tx) AddTag(ctx context.Context, tag string, ids []int64) ([]int64, err
 	}
 	added, err := tx.idList(ctx, `INSERT INTO patient_tags (patient_id, tag_id, added_by, added_at)
 		SELECT p.id, ?, ?, ? FROM patients p
-		WHERE list_contains(?::BIGINT[], p.id)
+		WHERE p.id IN (SELECT unnest(?::BIGINT[]))
 		  AND p.id NOT IN (SELECT patient_id FROM patient_tags WHERE tag_id = ?)
 		RETURNING patient_id`, tagID, tx.store.actor, tx.Now().UTC(), ids, tagID)
 	if err != nil {
@@ -52,7 +52,7 @@ func (tx *Tx) AddTag(ctx context.Context, tag string, ids []int64) ([]int64, err
 // those it untagged. The tag itself stays, even with no patients left.
 func (tx *Tx) RemoveTag(ctx context.Context, tag string, ids []int64) ([]int64, error) {
 	removed, err := tx.idList(ctx, `DELETE FROM patient_tags
-		WHERE tag_id = (SELECT id FROM tags WHERE name = ?) AND list_contains(?::BIGINT[], patient_id)
+		WHERE tag_id = (SELECT id FROM tags WHERE name = ?) AND patient_id IN (SELECT unnest(?::BIGINT[]))
 		RETURNING patient_id`, tag, ids)
 	if err != nil {
 		return nil, fmt.Errorf("untag %s: %w", tag, err)
@@ -81,7 +81,7 @@ func (tx *Tx) LogInteraction(ctx context.Context, in NewInteraction, ids []int64
 		return nil, fmt.Errorf("log interaction: unknown direction %q", in.Direction)
 	}
 	newIDs, err := tx.idList(ctx, `INSERT INTO interactions (patient_id, occurred_at, channel, direction, staff, summary)
-		SELECT p.id, ?, ?, ?, ?, ? FROM patients p WHERE list_contains(?::BIGINT[], p.id) ORDER BY p.id
+		SELECT p.id, ?, ?, ?, ?, ? FROM patients p WHERE p.id IN (SELECT unnest(?::BIGINT[])) ORDER BY p.id
 		RETURNING id`, Wall(in.At), string(in.Channel), string(in.Direction), in.Staff, in.Summary, ids)
 	if err != nil {
 		return nil, fmt.Errorf("log interaction: %w", err)
@@ -89,7 +89,7 @@ func (tx *Tx) LogInteraction(ctx context.Context, in NewInteraction, ids []int64
 	// Logged interactions get an external id too, so that an export
 	// re-imported into this database updates them rather than copying them.
 	if _, err := tx.conn.ExecContext(ctx, `UPDATE interactions SET external_id = 'CB-I' || id
-		WHERE list_contains(?::BIGINT[], id) AND external_id IS NULL`, newIDs); err != nil {
+		WHERE id IN (SELECT unnest(?::BIGINT[])) AND external_id IS NULL`, newIDs); err != nil {
 		return nil, fmt.Errorf("log interaction: %w", err)
 	}
 	tx.Touch(ids...)

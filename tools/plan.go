@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -121,7 +122,8 @@ func resolveSelection(ctx context.Context, r store.Reader, tool string, ref *Pat
 		}
 		return selection{filter: store.PatientFilter{IDs: []int64{p.ID}}, ids: []int64{p.ID}}, nil
 	}
-	vocab, err := r.Vocabulary(ctx)
+	whereJSON, _ := json.Marshal(where)
+	vocab, err := r.Vocabulary(ctx, vocabFor(whereJSON)...)
 	if err != nil {
 		return selection{}, err
 	}

@@ -78,7 +78,7 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 		return nil, invalidf(`"interactions" filters interaction rows; to select patients by their contacts use where.has_interaction`)
 	}
 
-	vocab, err := r.Vocabulary(ctx)
+	vocab, err := r.Vocabulary(ctx, vocabFor(a.Args)...)
 	if err != nil {
 		return nil, err
 	}

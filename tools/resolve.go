@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -318,4 +319,22 @@ func IsUserError(err error) bool {
 	var a *AmbiguousError
 	var n *NotFoundError
 	return errors.As(err, &v) || errors.As(err, &a) || errors.As(err, &n)
+}
+
+// vocabFor is the part of the vocabulary that validating the names in args
+// (an action's JSON arguments) needs, and no more: each list is a query, and
+// providers and appointment types scan every appointment. An action that
+// names none needs none.
+func vocabFor(args []byte) []store.VocabPart {
+	parts := []store.VocabPart{}
+	if bytes.Contains(args, []byte(`"tag`)) || bytes.Contains(args, []byte(`tags"`)) {
+		parts = append(parts, store.VocabTags)
+	}
+	if bytes.Contains(args, []byte(`"provider"`)) {
+		parts = append(parts, store.VocabProviders)
+	}
+	if bytes.Contains(args, []byte(`"type"`)) {
+		parts = append(parts, store.VocabAppointmentTypes)
+	}
+	return parts
 }

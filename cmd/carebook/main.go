@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/carebook/carebook/cmd/cmdutil"
@@ -24,6 +25,7 @@ func run() int {
 	// makes all of them 0600 and every folder 0700, including the files
 	// DuckDB creates itself.
 	syscall.Umask(0o077)
+	debug.SetGCPercent(cmdutil.GCPercent)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

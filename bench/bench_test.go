@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/carebook/carebook/demo"
+	"github.com/carebook/carebook/store"
+)
+
+// openDemo copies the cached demo database twice: one copy for the store,
+// one for hand-written SQL on the raw driver (DuckDB lets one process hold a
+// file once).
+func openDemo(b *testing.B) (*store.Store, *sql.DB) {
+	b.Helper()
+	src := filepath.Join("..", DemoPath())
+	if _, err := os.Stat(src); err != nil {
+		b.Skipf("no demo database at %s: run make bench", src)
+	}
+	dir := b.TempDir()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	head, _ := os.ReadFile(src + ".audit-head")
+	for _, name := range []string{"tool.duckdb", "sql.duckdb"} {
+		os.WriteFile(filepath.Join(dir, name), data, 0o600)
+		if head != nil {
+			os.WriteFile(filepath.Join(dir, name+".audit-head"), head, 0o600)
+		}
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "tool.duckdb"), store.Options{Now: func() time.Time { return Now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	raw, err := sql.Open("duckdb", filepath.Join(dir, "sql.duckdb"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw.SetMaxOpenConns(1)
+	b.Cleanup(func() { raw.Close() })
+	return st, raw
+}
+
+// BenchmarkQuery compares each case's tool execution (audit row included)
+// with its hand-written SQL. Compare with benchstat:
+//
+//	go test -run '^$' -bench Query -count 5 ./bench | tee new.txt
+func BenchmarkQuery(b *testing.B) {
+	st, raw := openDemo(b)
+	ctx := context.Background()
+	for _, c := range Cases {
+		b.Run(c.Name+"/tool", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := RunTool(ctx, st, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.Name+"/sql", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := RunSQL(ctx, raw, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAuditRow is the cost of one audit row: a commit, the tree
+// hashes and the head file.
+func BenchmarkAuditRow(b *testing.B) {
+	st, _ := openDemo(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if err := st.LogOutcome(ctx, store.AuditEntry{Channel: "bench", Action: "{}"}, nil, 0, store.OutcomeOK, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The cases must run against the current tools, and each hand-written query
+// must answer the same question as its tool, even when nobody runs the
+// benchmarks: checked here on a small demo practice.
+func TestCasesAgreeWithHandSQL(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "small.duckdb")
+	st, err := store.Open(ctx, path, store.Options{Now: func() time.Time { return Now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Generate(ctx, st, demo.Options{Patients: 3000, Seed: 1, Now: Now}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	data, _ := os.ReadFile(path)
+	os.WriteFile(filepath.Join(dir, "raw.duckdb"), data, 0o600)
+	st, err = store.Open(ctx, path, store.Options{Now: func() time.Time { return Now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	raw, err := sql.Open("duckdb", filepath.Join(dir, "raw.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, c := range Cases {
+		nTool, err := RunTool(ctx, st, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nSQL, err := RunSQL(ctx, raw, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nTool != nSQL || nTool == 0 {
+			t.Errorf("%s: the tool counts %d, the hand SQL %d", c.Name, nTool, nSQL)
+		}
+	}
+}

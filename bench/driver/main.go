@@ -1,0 +1,377 @@
+// Command driver prints Carebook's benchmark table (make bench): query
+// latency of the tools against hand-written SQL, import, bulk tag, a batch,
+// CLI cold starts, agent overhead against an instant scripted Ollama, and
+// model time on the real server when the e2e harness provides one.
+//
+// It needs the carebook binary (-bin) and the cached demo database
+// (-db, built by make bench). Exit status 1 means a target was missed
+// that is a hard limit (the static prompt size).
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/carebook/carebook/agent"
+	"github.com/carebook/carebook/bench"
+	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/guard"
+	"github.com/carebook/carebook/internal/ollamatest"
+	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
+)
+
+// staticPromptBudget is the most bytes the prompt's stable prefix (system
+// prompt, examples and the action schema) may grow to. Every byte is paid
+// on the first request of a session, and a cache miss pays it again.
+const staticPromptBudget = 14_000
+
+func main() {
+	bin := flag.String("bin", "./carebook", "the carebook binary")
+	db := flag.String("db", bench.DemoPath(), "the 100k-patient demo database")
+	runs := flag.Int("runs", 50, "runs per query")
+	flag.Parse()
+	// The same garbage-collector setting as the carebook binary, whose
+	// tools this process runs.
+	debug.SetGCPercent(cmdutil.GCPercent)
+	d := &driver{bin: *bin, demo: *db, runs: *runs, work: must(os.MkdirTemp("", "carebook-bench-"))}
+	defer os.RemoveAll(d.work)
+	ok := d.all(context.Background())
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+type driver struct {
+	bin, demo, work string
+	runs            int
+	rows            [][]string
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	return v
+}
+
+func (d *driver) row(cells ...string) {
+	d.rows = append(d.rows, cells)
+	fmt.Fprintln(os.Stderr, "  "+strings.Join(cells, " | "))
+}
+
+// copyDemo copies the demo database (and its head file) so that a
+// measurement that writes starts from the same state.
+func (d *driver) copyDemo(name string) string {
+	dst := filepath.Join(d.work, name+".duckdb")
+	for _, suffix := range []string{"", ".audit-head"} {
+		data, err := os.ReadFile(d.demo + suffix)
+		if err != nil {
+			continue
+		}
+		must(0, os.WriteFile(dst+suffix, data, 0o600))
+	}
+	return dst
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(float64(len(s)-1)*p)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func (d *driver) all(ctx context.Context) bool {
+	ok := true
+	fmt.Fprintln(os.Stderr, "bench: query latency")
+	d.queries(ctx)
+	fmt.Fprintln(os.Stderr, "bench: import, bulk tag, batch")
+	d.importCSV()
+	d.bulkTag(ctx)
+	d.batch()
+	fmt.Fprintln(os.Stderr, "bench: CLI")
+	d.cli()
+	d.agentOverhead()
+	ok = d.model(ctx) && ok
+	d.print()
+	return ok
+}
+
+func (d *driver) queries(ctx context.Context) {
+	toolDB, sqlDB := d.copyDemo("tool"), d.copyDemo("sql")
+	st := must(store.Open(ctx, toolDB, store.Options{Now: func() time.Time { return bench.Now }}))
+	defer st.Close()
+	raw := must(sql.Open("duckdb", sqlDB))
+	defer raw.Close()
+	raw.SetMaxOpenConns(1)
+	for _, c := range bench.Cases {
+		// Warm both once, and check they answer the same question.
+		nTool := must(bench.RunTool(ctx, st, c))
+		nSQL := must(bench.RunSQL(ctx, raw, c))
+		if nTool != nSQL {
+			fmt.Fprintf(os.Stderr, "bench: %s: the tool counts %d, the hand SQL %d\n", c.Name, nTool, nSQL)
+			os.Exit(2)
+		}
+		var tool, hand, audit []time.Duration
+		for range d.runs {
+			t0 := time.Now()
+			must(bench.RunTool(ctx, st, c))
+			tool = append(tool, time.Since(t0))
+			t0 = time.Now()
+			must(bench.RunSQL(ctx, raw, c))
+			hand = append(hand, time.Since(t0))
+			t0 = time.Now()
+			must(0, st.LogOutcome(ctx, store.AuditEntry{Channel: "bench", Action: c.Action}, nil, 0, store.OutcomeOK, ""))
+			audit = append(audit, time.Since(t0))
+		}
+		t50, h50, a50 := percentile(tool, .5), percentile(hand, .5), percentile(audit, .5)
+		ratio := float64(t50) / float64(h50)
+		query := float64(t50-a50) / float64(h50)
+		d.row("query: "+c.Name, fmt.Sprintf("%d rows", nTool),
+			fmt.Sprintf("tool p50 %s p95 %s", ms(t50), ms(percentile(tool, .95))),
+			fmt.Sprintf("SQL p50 %s p95 %s", ms(h50), ms(percentile(hand, .95))),
+			fmt.Sprintf("ratio %.2f (without the audit row's %s: %.2f)", ratio, ms(a50), query),
+			verdict(query <= 1.3))
+	}
+}
+
+func (d *driver) cmd(env []string, args ...string) (time.Duration, string) {
+	cmd := exec.Command(d.bin, args...)
+	cmd.Env = append(append(os.Environ(), "CAREBOOK_NOW=2026-06-15T10:00:00Z", "HOME="+d.work, "XDG_CONFIG_HOME="+d.work,
+		"CAREBOOK_BACKUP_PASSPHRASE=bench passphrase"), env...)
+	t0 := time.Now()
+	out, err := cmd.CombinedOutput()
+	el := time.Since(t0)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: carebook %s: %v\n%s\n", strings.Join(args, " "), err, out)
+		os.Exit(2)
+	}
+	return el, string(out)
+}
+
+func (d *driver) importCSV() {
+	src := d.copyDemo("export")
+	csv := filepath.Join(d.work, "patients.csv")
+	d.cmd(nil, "--db", src, "export", "patients", "--output", csv)
+	var times []time.Duration
+	for i := range 3 {
+		db := filepath.Join(d.work, fmt.Sprintf("import%d.duckdb", i))
+		d.cmd(nil, "--db", db, "init")
+		el, _ := d.cmd(nil, "--db", db, "import", "patients", csv)
+		times = append(times, el)
+	}
+	med := percentile(times, .5)
+	d.row("import 100k patients (CSV, cold CLI)", "100000 rows", "median of 3: "+ms(med), "target < 3 s", "", verdict(med < 3*time.Second))
+}
+
+func (d *driver) bulkTag(ctx context.Context) {
+	db := d.copyDemo("bulk")
+	// active patients born before 1980: about half the practice.
+	action := `{"tool":"tag","args":{"tag":"bench-bulk","where":{"status":"active","marketing_consent":false}}}`
+	var times []time.Duration
+	count := 0
+	for i := range 3 {
+		if i > 0 {
+			untag := strings.Replace(strings.Replace(action, `"tag":"bench-bulk"`, `"tag":"bench-bulk"`, 1), `"tool":"tag"`, `"tool":"untag"`, 1)
+			f := filepath.Join(d.work, "untag.jsonl")
+			os.WriteFile(f, []byte(untag+"\n"), 0o600)
+			d.cmd(nil, "--db", db, "run", f, "--yes")
+		}
+		st := must(store.Open(ctx, db, store.Options{Now: func() time.Time { return bench.Now }}))
+		t0 := time.Now()
+		n := must(tagWithPreview(ctx, st, action))
+		times = append(times, time.Since(t0))
+		st.Close()
+		count = n
+	}
+	med := percentile(times, .5)
+	d.row("bulk tag (preview + write + audit)", fmt.Sprintf("%d patients", count), "median of 3: "+ms(med), "target < 1 s", "", verdict(med < time.Second))
+}
+
+func (d *driver) batch() {
+	db := d.copyDemo("batch")
+	f := filepath.Join(d.work, "batch.jsonl")
+	var b strings.Builder
+	// Four lines per patient: tag, log a call, count their interactions,
+	// untag. Every line is valid, so the time is the batch's, not errors'.
+	for i := range 10_000 {
+		mrn := fmt.Sprintf("D%06d", 1+((i/4)*7919)%100_000)
+		tag := fmt.Sprintf("batch-%d", (i/4)%5)
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&b, `{"tool":"tag","args":{"tag":%q,"patient":{"match":%q}}}`+"\n", tag, mrn)
+		case 1:
+			fmt.Fprintf(&b, `{"tool":"log_interaction","args":{"patient":{"match":%q},"channel":"call","direction":"outbound","summary":"Reminder call"}}`+"\n", mrn)
+		case 2:
+			fmt.Fprintf(&b, `{"tool":"query","args":{"entity":"interactions","patient":{"match":%q},"output":"count"}}`+"\n", mrn)
+		default:
+			fmt.Fprintf(&b, `{"tool":"untag","args":{"tag":%q,"patient":{"match":%q}}}`+"\n", tag, mrn)
+		}
+	}
+	os.WriteFile(f, []byte(b.String()), 0o600)
+	el, _ := d.cmd(nil, "--db", db, "run", f, "--yes", "--json")
+	d.row("batch: 10k JSONL lines, mixed (run --yes)", "10000 lines", ms(el), "target < 10 s", "", verdict(el < 10*time.Second))
+}
+
+func (d *driver) cli() {
+	var v []time.Duration
+	for range 20 {
+		el, _ := d.cmd(nil, "--version")
+		v = append(v, el)
+	}
+	med := percentile(v, .5)
+	d.row("cold: carebook --version", "", "median of 20: "+ms(med), "target < 20 ms", "", verdict(med < 20*time.Millisecond))
+	db := d.copyDemo("cli")
+	var p []time.Duration
+	for range 10 {
+		el, _ := d.cmd(nil, "--db", db, "patients", "--tag", "vip", "--json")
+		p = append(p, el)
+	}
+	med = percentile(p, .5)
+	d.row("cold: patients --tag vip --json (100k)", "", "median of 10: "+ms(med), "target < 150 ms", "", verdict(med < 150*time.Millisecond))
+}
+
+// timedHandler records how long the scripted server spends on requests.
+type timedHandler struct {
+	next  http.Handler
+	spent time.Duration
+}
+
+func (h *timedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t0 := time.Now()
+	h.next.ServeHTTP(w, r)
+	h.spent += time.Since(t0)
+}
+
+func (d *driver) agentOverhead() {
+	srv := ollamatest.New("bench:latest", `{"tool":"query","args":{"entity":"patients","where":{"tags":["diabetes"]},"output":"count"}}`)
+	defer srv.Close()
+	timed := &timedHandler{next: srv.Config.Handler}
+	srv.Config.Handler = timed
+	db := d.copyDemo("agent")
+	env := []string{"CAREBOOK_OLLAMA_HOST=" + srv.URL, "CAREBOOK_MODEL=bench:latest"}
+	var over, wall []time.Duration
+	for range 10 {
+		timed.spent = 0
+		el, _ := d.cmd(env, "--db", db, "ask", "how many patients have diabetes")
+		wall = append(wall, el)
+		over = append(over, el-timed.spent)
+	}
+	med := percentile(over, .5)
+	d.row("agent overhead: ask, instant scripted Ollama", "", fmt.Sprintf("wall %s, minus server = %s", ms(percentile(wall, .5)), ms(med)),
+		"target < 40 ms", "", verdict(med < 40*time.Millisecond))
+}
+
+// model runs a REPL-like loop of 10 requests against the real server, when
+// the e2e harness set one up, and checks the static prompt size.
+func (d *driver) model(ctx context.Context) bool {
+	static := agent.StaticPromptBytes()
+	ok := static <= staticPromptBudget
+	d.row("static prompt (system + examples + schema)", fmt.Sprintf("%d bytes", static), fmt.Sprintf("budget %d bytes", staticPromptBudget), "", "", verdict(ok))
+	host := os.Getenv("CAREBOOK_OLLAMA_HOST")
+	if host == "" {
+		d.row("model time", "skipped: no server (run make bench, which starts the e2e harness)", "", "", "", "")
+		return ok
+	}
+	model := os.Getenv("CAREBOOK_MODEL")
+	base := must(agent.ParseBaseURL(host))
+	var policy guard.Policy
+	hc := agent.NewHTTPClient(agent.ClientOptions{Dialer: policy.DialContext, CheckURL: policy.CheckURL, Timeout: 10 * time.Minute})
+	a := agent.New(agent.NewClient(base, hc), model, agent.Options{})
+	st := must(store.Open(ctx, d.copyDemo("model"), store.Options{Now: func() time.Time { return bench.Now }}))
+	defer st.Close()
+	requests := []string{
+		"how many patients have diabetes", "list vip patients", "who has a birthday in June",
+		"no-shows in the last 90 days by provider", "tag Jon Smyth as recall-due", "how many emails did we send last month",
+		"patients who have not visited in a year", "count patients by city", "log a call with D000001: left a voicemail",
+		"how many Spanish-speaking patients opted in to marketing",
+	}
+	var firstTokens int
+	var firstEval time.Duration
+	var restTokens []int
+	var restEval []time.Duration
+	for i, r := range requests {
+		dec, err := a.Decide(ctx, st, bench.Env(), r)
+		if dec == nil {
+			fmt.Fprintf(os.Stderr, "bench: model request %d: %v\n", i+1, err)
+			continue
+		}
+		// Only the first attempt's prompt says whether the prefix was
+		// reused; a retry adds its own.
+		if i == 0 {
+			firstTokens, firstEval = dec.PromptTokens, dec.PromptEval
+		} else {
+			restTokens = append(restTokens, dec.PromptTokens)
+			restEval = append(restEval, dec.PromptEval)
+		}
+	}
+	if len(restEval) == 0 {
+		d.row("model time", "no answers", "", "", "", "")
+		return ok
+	}
+	slices.Sort(restTokens)
+	d.row("model: prompt tokens evaluated", fmt.Sprintf("first %d", firstTokens), fmt.Sprintf("next 9: median %d", restTokens[len(restTokens)/2]), "", "", "")
+	reused := percentile(restEval, .5) < firstEval/2
+	d.row("model: prompt-eval time", "first "+ms(firstEval), "next 9: median "+ms(percentile(restEval, .5)), "prefix cache hit: "+fmt.Sprint(reused), "", "")
+	return ok
+}
+
+func (d *driver) print() {
+	w := io.Writer(os.Stdout)
+	fmt.Fprintf(w, "\nCarebook benchmarks (%s; demo: 100k patients, 300k appointments, 1M interactions)\n\n", time.Now().Format("2006-01-02"))
+	width := make([]int, 6)
+	for _, r := range d.rows {
+		for i, c := range r {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	for _, r := range d.rows {
+		for i, c := range r {
+			fmt.Fprintf(w, "%-*s  ", width[i], c)
+		}
+		fmt.Fprintln(w)
+	}
+	b, _ := json.Marshal(d.rows)
+	os.WriteFile(filepath.Join(filepath.Dir(d.demo), "bench.json"), b, 0o600)
+}
+
+// tagWithPreview does what the CLI does for a bulk tag: prepare (count and
+// preview), then write with its audit row.
+func tagWithPreview(ctx context.Context, st *store.Store, action string) (int, error) {
+	a, err := tools.ParseAction([]byte(action))
+	if err != nil {
+		return 0, err
+	}
+	plan, err := tools.Prepare(ctx, st, a, bench.Env())
+	if err != nil {
+		return 0, err
+	}
+	res, err := plan.Execute(ctx, st, store.AuditEntry{Channel: "bench"})
+	if err != nil {
+		return 0, err
+	}
+	return res.Count, nil
+}
