@@ -819,7 +819,7 @@ func decide(rep *FileReport) {
 	switch rep.Recommendation {
 	case RecommendMigrate:
 		say("Identifiers together with health information are PHI, and a cloud CRM or marketing tool may hold them only under a business associate agreement (BAA) with the practice.")
-		say("Move it all to Carebook: import it with carebook import, then delete these records from the cloud CRM.")
+		say("Move it all to Carebook: bring it over with carebook migrate (it keeps the notes and lists every merged duplicate), then delete these records from the cloud CRM.")
 	case RecommendStrip:
 		var strip []string
 		for _, list := range [][]string{others, tagsMention, financial, notesQuiet} {
