@@ -95,7 +95,7 @@ func TestAuditVerifyNamesTheFirstTamperedRow(t *testing.T) {
 		{name: "edit request text", stmts: []string{"UPDATE audit_log SET request = 'nothing to see' WHERE seq = 500"}, row: 500, problem: "edited"},
 		{name: "edit row count", stmts: []string{"UPDATE audit_log SET rows_affected = 0 WHERE seq = 500"}, row: 500, problem: "edited"},
 		{name: "edit user", stmts: []string{"UPDATE audit_log SET os_user = 'someone-else' WHERE seq = 731"}, row: 731, problem: "edited"},
-		{name: "edit patients", stmts: []string{"UPDATE audit_log SET patient_ids = [] WHERE seq = 12"}, row: 12, problem: "edited"},
+		{name: "edit patients", stmts: []string{"UPDATE audit_log SET patient_ids = '' WHERE seq = 12"}, row: 12, problem: "edited"},
 		{name: "redact without forget", stmts: []string{"UPDATE audit_log SET request = NULL, salt = NULL, redacted_at = now() WHERE seq = 64"}, row: 64, problem: "no forget"},
 		{name: "delete a row", stmts: []string{"DELETE FROM audit_log WHERE seq = 500"}, row: 500, problem: "missing", atOpen: true},
 		{name: "delete and renumber", stmts: rebuild("SELECT * REPLACE (CASE WHEN seq > 500 THEN seq - 1 ELSE seq END AS seq) FROM t WHERE seq <> 500"), row: 500, problem: "does not match its hash", atOpen: true},

@@ -209,7 +209,7 @@ func (r Reader) FindAudit(ctx context.Context, q AuditQuery) ([]AuditRow, error)
 	var w where
 	w.add("seq > ?", q.AfterSeq)
 	if q.Patient != 0 {
-		w.add("list_contains(patient_ids, ?)", q.Patient)
+		w.add("contains(',' || patient_ids || ',', ?)", fmt.Sprintf(",%d,", q.Patient))
 	}
 	if !q.Since.IsZero() {
 		w.add("logged_at >= ?", q.Since.UTC())
