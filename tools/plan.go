@@ -107,6 +107,9 @@ func prepareMessage(a Action) (*Plan, error) {
 type selection struct {
 	filter store.PatientFilter
 	ids    []int64
+	// patients holds the resolved patient of a one-patient selection, so
+	// that the preview does not look them up again.
+	patients []store.Patient
 }
 
 func resolveSelection(ctx context.Context, r store.Reader, tool string, ref *PatientRef, where *PatientWhere, env Env) (selection, error) {
@@ -120,7 +123,7 @@ func resolveSelection(ctx context.Context, r store.Reader, tool string, ref *Pat
 		if err != nil {
 			return selection{}, err
 		}
-		return selection{filter: store.PatientFilter{IDs: []int64{p.ID}}, ids: []int64{p.ID}}, nil
+		return selection{filter: store.PatientFilter{IDs: []int64{p.ID}}, ids: []int64{p.ID}, patients: []store.Patient{p}}, nil
 	}
 	whereJSON, _ := json.Marshal(where)
 	vocab, err := r.Vocabulary(ctx, vocabFor(whereJSON)...)
@@ -155,8 +158,13 @@ func (s selection) reselect(ctx context.Context, tx *store.Tx) ([]int64, error) 
 	return ids, nil
 }
 
-func previewTargets(ctx context.Context, r store.Reader, p *Plan, ids []int64) error {
+func previewTargets(ctx context.Context, r store.Reader, p *Plan, sel selection) error {
+	ids := sel.ids
 	p.TargetCount = len(ids)
+	if len(sel.patients) == len(ids) && len(ids) > 0 {
+		p.Targets = sel.patients
+		return nil
+	}
 	first := ids[:min(len(ids), PreviewLimit)]
 	if len(first) == 0 {
 		return nil
@@ -190,11 +198,17 @@ func prepareTag(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 		return nil, invalidf("there is no tag %q to remove", tag)
 	}
 	p := &Plan{Action: a, Tool: a.Tool, Write: true, NewTag: a.Tool == ToolTag && !exists}
-	if err := previewTargets(ctx, r, p, sel.ids); err != nil {
+	if err := previewTargets(ctx, r, p, sel); err != nil {
 		return nil, err
 	}
 	already := 0
-	if exists && len(sel.ids) > 0 {
+	switch {
+	case len(sel.patients) == 1:
+		// The resolved patient carries their tags already.
+		if slices.Contains(sel.patients[0].Tags, tag) {
+			already = 1
+		}
+	case exists && len(sel.ids) > 0:
 		has, err := r.TaggedAmong(ctx, tag, sel.ids)
 		if err != nil {
 			return nil, err
@@ -282,7 +296,7 @@ func prepareLog(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 		return nil, err
 	}
 	p := &Plan{Action: a, Tool: a.Tool, Write: true}
-	if err := previewTargets(ctx, r, p, sel.ids); err != nil {
+	if err := previewTargets(ctx, r, p, sel); err != nil {
 		return nil, err
 	}
 	p.Summary = fmt.Sprintf("Log %s %s %s for %s at %s: %q", article(string(in.Direction)), in.Direction, in.Channel,
