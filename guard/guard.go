@@ -145,7 +145,7 @@ func (p Policy) CheckAddr(host string, ip netip.Addr) *RefusedError {
 
 // normalHost lowercases a host and drops a trailing dot and IPv6 brackets.
 func normalHost(h string) string {
-	return strings.TrimSuffix(strings.ToLower(strings.Trim(h, "[]")), ".")
+	return strings.TrimRight(strings.ToLower(strings.Trim(h, "[]")), ".")
 }
 
 // oddSpelling reports hosts that some resolvers read as IP addresses but

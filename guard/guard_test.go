@@ -150,6 +150,7 @@ func TestEndpoints(t *testing.T) {
 		{"http://ollama.com:11434", nil, guard.RuleCloud},
 		{"https://api.ollama.com", nil, guard.RuleCloud},
 		{"http://OLLAMA.COM.:11434", nil, guard.RuleCloud},
+		{"http://ollama.com..:11434", nil, guard.RuleCloud},
 		{"https://ollama.com", []string{"ollama.com"}, guard.RuleCloud},
 		// Private networks: only when listed.
 		{"http://10.0.0.5:11434", nil, guard.RulePrivate},

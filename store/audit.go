@@ -134,6 +134,9 @@ type storedRow struct {
 	redacted                bool
 	hasHashes               bool
 	badIDs                  bool
+	// hasText says the request, action, message or salt is not NULL: a
+	// redacted row must have none of them.
+	hasText bool
 }
 
 func (r storedRow) leaf() auditLeaf {
@@ -368,17 +371,24 @@ type Head struct {
 	Size int64     `json:"size"`
 	Tree tlog.Hash `json:"tree"`
 	Last string    `json:"last"`
+	// Pending is the hash of the one row being committed when the head was
+	// written: the only row the next open may find beyond Size.
+	Pending string `json:"pending,omitempty"`
 }
 
 const headMagic = "carebook audit head v1"
 
 func (h Head) marshal() []byte {
-	return fmt.Appendf(nil, "%s\nsize %d\ntree %s\nlast %s\n", headMagic, h.Size, h.Tree, h.Last)
+	b := fmt.Appendf(nil, "%s\nsize %d\ntree %s\nlast %s\n", headMagic, h.Size, h.Tree, h.Last)
+	if h.Pending != "" {
+		b = fmt.Appendf(b, "pending %s\n", h.Pending)
+	}
+	return b
 }
 
 func parseHead(data []byte) (Head, error) {
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) != 4 || lines[0] != headMagic {
+	if len(lines) < 4 || len(lines) > 5 || lines[0] != headMagic {
 		return Head{}, errors.New("not a carebook audit head")
 	}
 	var h Head
@@ -392,6 +402,8 @@ func parseHead(data []byte) (Head, error) {
 			h.Tree, err = tlog.ParseHash(v)
 		case "last":
 			h.Last = v
+		case "pending":
+			h.Pending = v
 		default:
 			err = fmt.Errorf("unknown line %q", k)
 		}
@@ -439,10 +451,29 @@ func (s *Store) writeHead(ctx context.Context) error {
 		return err
 	}
 	s.tail = auditTail{seq: h.Size, hash: h.Last, known: true}
+	s.head = h
 	if s.path == ":memory:" {
 		return nil
 	}
 	return writeFileAtomic(HeadPath(s.path), h.marshal())
+}
+
+// announce writes the committed head with the hash of the row about to be
+// committed, before the commit. The next open then accepts that one row
+// beyond the head (a crash between commit and head), and no other: rows
+// appended by anyone else are found. A head that cannot be written (a full
+// disk) refuses the write, so nothing is committed that the head cannot
+// vouch for.
+func (s *Store) announce(tx *Tx) error {
+	if tx.head == nil || s.path == ":memory:" {
+		return nil
+	}
+	h := s.head
+	h.Pending = tx.head.Last
+	if err := writeFileAtomic(HeadPath(s.path), h.marshal()); err != nil {
+		return fmt.Errorf("cannot record the audit log's head beside the database (is the disk full?), so nothing was written: %w", err)
+	}
+	return nil
 }
 
 func writeFileAtomic(path string, data []byte) error {
@@ -478,12 +509,12 @@ func writeFileAtomic(path string, data []byte) error {
 // Edits that leave the stored hashes alone are audit verify's to find: it
 // recomputes every row.
 func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
-	var count, maxSeq int64
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM audit_log`).Scan(&count, &maxSeq); err != nil {
+	var count, minSeq, maxSeq int64
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(min(seq), 1), coalesce(max(seq), 0) FROM audit_log`).Scan(&count, &minSeq, &maxSeq); err != nil {
 		return fmt.Errorf("check audit log: %w", err)
 	}
-	if count != maxSeq {
-		return &AuditIntegrityError{Problem: fmt.Sprintf("it holds %d rows numbered up to %d: rows were deleted", count, maxSeq)}
+	if count != maxSeq || minSeq != 1 {
+		return &AuditIntegrityError{Problem: fmt.Sprintf("it holds %d rows numbered %d to %d: rows were deleted or renumbered", count, minSeq, maxSeq)}
 	}
 	if s.path == ":memory:" {
 		return nil
@@ -512,14 +543,29 @@ func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
 		}
 	}
 	if count > head.Size {
-		// Rows committed after the head was last written: a crash between
-		// commit and head, or a disk that filled. They must chain on.
+		// Only the row announced before a commit may lie beyond the head: a
+		// crash between that commit and the head's update.
+		var next string
+		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(row_hash, '') FROM audit_log WHERE seq = ?`, head.Size+1).Scan(&next); err != nil {
+			return fmt.Errorf("check audit log: %w", err)
+		}
+		if count > head.Size+1 || head.Pending == "" || next != head.Pending {
+			return &AuditIntegrityError{Row: head.Size + 1, Problem: fmt.Sprintf("it lies beyond the head file (%d rows), and Carebook did not announce it (inserted)", head.Size)}
+		}
 		if _, err := verifyRows(ctx, s.db, head.Size, head.Last); err != nil {
 			return err
 		}
 		return s.writeHead(ctx)
 	}
+	if head.Pending != "" {
+		// A commit that was announced but did not happen.
+		head.Pending = ""
+		if err := writeFileAtomic(HeadPath(s.path), head.marshal()); err != nil {
+			return fmt.Errorf("check audit log: %w", err)
+		}
+	}
 	s.tail = auditTail{seq: head.Size, hash: head.Last, known: true}
+	s.head = head
 	return nil
 }
 
@@ -535,7 +581,7 @@ type AuditReport struct {
 // the tree, and compares the result with the stored tree hashes and the head
 // file. The first bad row is named in an *AuditIntegrityError.
 func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
-	rep, err := verifyRows(ctx, s.db, 0, "")
+	rep, leaves, err := verifyLeaves(ctx, s.db, 0, "")
 	if err != nil {
 		return rep, err
 	}
@@ -560,10 +606,20 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 		return rep, &AuditIntegrityError{Row: rep.Rows + 1, Problem: fmt.Sprintf("missing: the head file says %d rows were written, the log ends at row %d (truncated)", head.Size, rep.Rows)}
 	}
 	if head.Size > 0 {
-		sub, err := tlog.TreeHash(head.Size, treeReader(ctx, s.db))
-		if err != nil || sub != head.Tree {
-			return rep, &AuditIntegrityError{Problem: fmt.Sprintf("the first %d rows do not match the head file", head.Size)}
+		// From the recomputed rows, not the stored tree: a rewrite that
+		// left the old tree nodes in place must not pass.
+		if treeOf(leaves[:head.Size]) != head.Tree {
+			return rep, &AuditIntegrityError{Problem: fmt.Sprintf("the first %d rows do not match the head file (rows were rewritten)", head.Size)}
 		}
+		if leaves[head.Size-1].String() != head.Last {
+			return rep, &AuditIntegrityError{Row: head.Size, Problem: "its hash does not match the head file (rows were rewritten)"}
+		}
+	}
+	if rep.Rows > head.Size+1 || rep.Rows == head.Size+1 && leaves[head.Size].String() != head.Pending {
+		return rep, &AuditIntegrityError{Row: head.Size + 1, Problem: fmt.Sprintf("it lies beyond the head file (%d rows), and Carebook did not announce it (inserted)", head.Size)}
+	}
+	if s.auditBroken != nil {
+		return rep, s.auditBroken.Cause
 	}
 	return rep, nil
 }
@@ -571,10 +627,16 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 // verifyRows checks the rows after seq `after`, whose predecessor's hash is
 // prev, and returns the tree over all rows when after is 0.
 func verifyRows(ctx context.Context, q querier, after int64, prev string) (AuditReport, error) {
+	rep, _, err := verifyLeaves(ctx, q, after, prev)
+	return rep, err
+}
+
+// verifyLeaves is verifyRows, returning the recomputed row hashes too.
+func verifyLeaves(ctx context.Context, q querier, after int64, prev string) (AuditReport, []tlog.Hash, error) {
 	var rep AuditReport
 	rows, err := q.QueryContext(ctx, auditSelect+` WHERE seq > ? ORDER BY seq`, after)
 	if err != nil {
-		return rep, fmt.Errorf("verify audit log: %w", err)
+		return rep, nil, fmt.Errorf("verify audit log: %w", err)
 	}
 	defer rows.Close()
 	var leaves []tlog.Hash
@@ -583,10 +645,10 @@ func verifyRows(ctx context.Context, q querier, after int64, prev string) (Audit
 	for rows.Next() {
 		r, err := scanStored(rows)
 		if err != nil {
-			return rep, fmt.Errorf("verify audit log: %w", err)
+			return rep, leaves, fmt.Errorf("verify audit log: %w", err)
 		}
 		if bad := checkRow(r, want, prev); bad != nil {
-			return rep, bad
+			return rep, leaves, bad
 		}
 		h, _ := tlog.ParseHash(r.Hash)
 		leaves = append(leaves, h)
@@ -604,16 +666,16 @@ func verifyRows(ctx context.Context, q querier, after int64, prev string) (Audit
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return rep, fmt.Errorf("verify audit log: %w", err)
+		return rep, leaves, fmt.Errorf("verify audit log: %w", err)
 	}
 	if len(redacted) > 0 && after == 0 {
 		first := slices.Min(slices.Collect(maps.Keys(redacted)))
-		return rep, &AuditIntegrityError{Row: first, Problem: "its text was removed, but no forget recorded it (edited)"}
+		return rep, leaves, &AuditIntegrityError{Row: first, Problem: "its text was removed, but no forget recorded it (edited)"}
 	}
 	if after == 0 {
 		rep.Tree = treeOf(leaves)
 	}
-	return rep, nil
+	return rep, leaves, nil
 }
 
 // redactedBy lists the rows that row r, a forget, redacted.
@@ -622,9 +684,10 @@ func redactedBy(r storedRow) []int64 {
 		return nil
 	}
 	var act struct {
+		Tool     string  `json:"tool"`
 		Redacted []int64 `json:"redacted_rows"`
 	}
-	if json.Unmarshal([]byte(r.Action), &act) != nil {
+	if json.Unmarshal([]byte(r.Action), &act) != nil || act.Tool != "forget" {
 		return nil
 	}
 	return act.Redacted
@@ -642,6 +705,9 @@ func checkRow(r storedRow, want int64, prev string) *AuditIntegrityError {
 		return &AuditIntegrityError{Row: r.Seq, Problem: "has no hash (inserted by hand)"}
 	case r.badIDs:
 		return &AuditIntegrityError{Row: r.Seq, Problem: "its patient ids are malformed (edited)"}
+	}
+	if r.redacted && r.hasText {
+		return &AuditIntegrityError{Row: r.Seq, Problem: "a forget removed its text, but there is text in it again (edited)"}
 	}
 	if !r.redacted {
 		if commit("request", r.salt, r.Request) != r.requestC ||
@@ -694,6 +760,7 @@ func scanStored(rows scanner) (storedRow, error) {
 		return r, err
 	}
 	r.Request, r.Action, r.Message = request.String, action.String, message.String
+	r.hasText = request.Valid || action.Valid || message.Valid || r.salt != nil
 	r.Hash, r.hasHashes = hash.String, hash.Valid
 	r.Redacted = r.redacted
 	r.Outcome = Outcome(outcome)
@@ -819,6 +886,11 @@ func (tx *Tx) redactAudit(ctx context.Context, p Patient) (int, error) {
 			return 0, fmt.Errorf("redact audit log: row %d: %w", seq, err)
 		}
 		touched, among := slices.Contains(ids, p.ID), len(ids)
+		if strings.Contains(action, `"tool":"forget"`) {
+			// A forget's row names nobody (an MRN hash, row numbers), and
+			// the rows it lists must stay listed.
+			continue
+		}
 		// A row that addressed a few patients, the forgotten one among them,
 		// may name them in ways no pattern catches ("the Garcia boy"); one
 		// over a whole cohort or an import does not, and keeps its text

@@ -96,7 +96,9 @@ func TestAuditVerifyNamesTheFirstTamperedRow(t *testing.T) {
 		{name: "edit row count", stmts: []string{"UPDATE audit_log SET rows_affected = 0 WHERE seq = 500"}, row: 500, problem: "edited"},
 		{name: "edit user", stmts: []string{"UPDATE audit_log SET os_user = 'someone-else' WHERE seq = 731"}, row: 731, problem: "edited"},
 		{name: "edit patients", stmts: []string{"UPDATE audit_log SET patient_ids = '' WHERE seq = 12"}, row: 12, problem: "edited"},
-		{name: "redact without forget", stmts: []string{"UPDATE audit_log SET request = NULL, salt = NULL, redacted_at = now() WHERE seq = 64"}, row: 64, problem: "no forget"},
+		{name: "redact without forget", stmts: []string{"UPDATE audit_log SET request = NULL, action = NULL, message = NULL, salt = NULL, redacted_at = now() WHERE seq = 64"}, row: 64, problem: "no forget"},
+		{name: "text in a redacted row", stmts: []string{"UPDATE audit_log SET redacted_at = now(), request = 'made up' WHERE seq = 65"}, row: 65, problem: "text in it again"},
+		{name: "row numbered 0", stmts: []string{"UPDATE audit_log SET seq = 0 WHERE seq = 3", "DELETE FROM audit_log WHERE seq = 1000"}, row: 3, problem: "missing", atOpen: true},
 		{name: "delete a row", stmts: []string{"DELETE FROM audit_log WHERE seq = 500"}, row: 500, problem: "missing", atOpen: true},
 		{name: "delete and renumber", stmts: rebuild("SELECT * REPLACE (CASE WHEN seq > 500 THEN seq - 1 ELSE seq END AS seq) FROM t WHERE seq <> 500"), row: 500, problem: "does not match its hash", atOpen: true},
 		{name: "reorder two rows", stmts: rebuild("SELECT * REPLACE (CASE seq WHEN 500 THEN 501 WHEN 501 THEN 500 ELSE seq END AS seq) FROM t"), row: 500, problem: "does not match its hash"},
@@ -173,39 +175,106 @@ func TestAuditHeadFileMissingOrForeign(t *testing.T) {
 	}
 }
 
-// A crash between a commit and the head write leaves the head behind; the
-// next open checks the newer rows and catches it up.
-func TestAuditHeadCatchesUpAfterCrash(t *testing.T) {
+// A crash between a commit and the head's update leaves the head one row
+// behind, with that row announced: the next open checks it and catches up.
+// A row nobody announced (appended with a DuckDB shell, hashes and all) is
+// tampering, and so is a second one.
+func TestAuditHeadCatchesUpAfterCrashOnly(t *testing.T) {
 	ctx := context.Background()
-	path := auditLogOf(t, 10)
-	old, _ := os.ReadFile(path + headSuffix)
+	pristine := auditLogOf(t, 10)
+	old, err := ReadHead(pristine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRows := func(path string, n int) []AuditRow {
+		st, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		for range n {
+			if err := st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: "{}"}, nil, 0, OutcomeOK, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows, _ := st.Reader().AuditLog(ctx, 10)
+		return rows
+	}
+	cases := []struct {
+		name    string
+		rows    int
+		pending func(rows []AuditRow) string
+		broken  bool
+	}{
+		{"announced row", 1, func(r []AuditRow) string { return r[0].Hash }, false},
+		{"unannounced row", 1, func([]AuditRow) string { return "" }, true},
+		{"announcement of another row", 1, func([]AuditRow) string { return old.Last }, true},
+		{"two rows beyond", 2, func(r []AuditRow) string { return r[0].Hash }, true},
+		{"announced, never committed", 0, func([]AuditRow) string { return "c2FtZQ==" }, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := copyDB(t, pristine)
+			rows := appendRows(path, c.rows)
+			crashed := old
+			crashed.Pending = c.pending(rows)
+			os.WriteFile(path+headSuffix, crashed.marshal(), 0o600)
+			st, err := Open(ctx, path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if got := st.AuditBroken() != nil; got != c.broken {
+				t.Fatalf("broken = %v, want %v (%v)", got, c.broken, st.AuditBroken())
+			}
+			if c.broken {
+				return
+			}
+			head, err := ReadHead(path)
+			if err != nil || head.Size != int64(10+c.rows) || head.Pending != "" {
+				t.Fatalf("head after catch-up: %+v %v", head, err)
+			}
+			if err := st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: "{}"}, nil, 0, OutcomeOK, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.VerifyAudit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	fi, _ := os.Stat(pristine + headSuffix)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("head file mode %o", fi.Mode().Perm())
+	}
+}
+
+// A head file that cannot be written refuses the write: nothing is
+// committed that the head does not announce.
+func TestAuditRefusesWhenHeadCannotBeWritten(t *testing.T) {
+	ctx := context.Background()
+	path := auditLogOf(t, 3)
 	st, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
-		if err := st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: "{}"}, nil, 0, OutcomeOK, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st.Close()
-	os.WriteFile(path+headSuffix, old, 0o600) // the crash
-
-	st, err = Open(ctx, path, Options{})
-	if err != nil {
+	defer st.Close()
+	// A directory where the temporary head file goes stands in for a full disk.
+	if err := os.Mkdir(HeadPath(path)+".tmp", 0o700); err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	if err := st.AuditBroken(); err != nil {
-		t.Fatalf("a head one write behind was treated as tampering: %v", err)
+	err = st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: "{}"}, nil, 0, OutcomeOK, "")
+	if err == nil || !strings.Contains(err.Error(), "nothing was written") {
+		t.Fatalf("append with no head file: %v", err)
 	}
-	head, err := ReadHead(path)
-	if err != nil || head.Size != 13 {
-		t.Fatalf("head after catch-up: %+v %v", head, err)
+	os.Remove(HeadPath(path) + ".tmp")
+	if rows, _ := st.Reader().AuditLog(ctx, 0); len(rows) != 3 {
+		t.Fatalf("%d rows after a refused append, want 3", len(rows))
 	}
-	fi, _ := os.Stat(path + headSuffix)
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("head file mode %o", fi.Mode().Perm())
+	if err := st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: "{}"}, nil, 0, OutcomeOK, ""); err != nil {
+		t.Fatalf("append after the disk recovered: %v", err)
+	}
+	if _, err := st.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

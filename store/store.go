@@ -66,6 +66,8 @@ type Store struct {
 	// does not look it up: this process holds the file, so nothing else
 	// appends.
 	tail auditTail
+	// head is the last committed tree head, which an announcement repeats.
+	head Head
 	// treeCache holds audit tree hashes already read or written: they never
 	// change, and appending a row needs O(log n) of them.
 	treeCache map[int64]tlog.Hash

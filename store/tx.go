@@ -93,6 +93,10 @@ func (s *Store) Write(ctx context.Context, entry AuditEntry, fn func(*Tx) error)
 		rollback()
 		return err
 	}
+	if err := s.announce(tx); err != nil {
+		rollback()
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		rollback()
 		return fmt.Errorf("commit: %w", err)
@@ -135,6 +139,10 @@ func (s *Store) appendAuditOnly(ctx context.Context, entry AuditEntry, patients 
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
 	}
+	if err := s.announce(tx); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return fmt.Errorf("audit: commit: %w", err)
@@ -144,13 +152,15 @@ func (s *Store) appendAuditOnly(ctx context.Context, entry AuditEntry, patients 
 }
 
 // committed records a committed audit row: the new tail, and the head file.
-// A head that fails to write (a full disk) is caught up on the next open;
-// the change itself is committed and must not be reported lost.
+// A head that fails to write now is caught up on the next open, from the
+// announcement written before the commit; the change itself is committed
+// and must not be reported lost.
 func (s *Store) committed(tx *Tx) {
 	if tx.head == nil {
 		return
 	}
 	s.tail = auditTail{seq: tx.head.Size, hash: tx.head.Last, known: true}
+	s.head = *tx.head
 	if s.treeCache == nil {
 		s.treeCache = map[int64]tlog.Hash{}
 	}
