@@ -363,3 +363,39 @@ func TestConcurrentAppendsChain(t *testing.T) {
 		t.Fatalf("%+v %v", rep, err)
 	}
 }
+
+// A forget's own row names nobody, so a later forget never redacts it, even
+// when the second patient's MRN happens to appear in it: the rows it lists
+// must stay listed, or verification would call the first forget tampering.
+func TestSecondForgetKeepsTheFirstForgetsRow(t *testing.T) {
+	st, _ := openTemp(t)
+	ctx := context.Background()
+	load := func(ps ...Patient) []int64 {
+		var ids []int64
+		err := st.Write(ctx, AuditEntry{Channel: "test", Action: "{}"}, func(tx *Tx) error {
+			var err error
+			ids, err = tx.LoadPatients(ctx, ps)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	a := load(Patient{MRN: "A1", FirstName: "Ada", LastName: "Lovelace", Status: "active"})[0]
+	if err := st.LogOutcome(ctx, AuditEntry{Channel: "ask", Request: "show Ada Lovelace", Action: `{"tool":"query"}`}, []int64{a}, 1, OutcomeOK, ""); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := st.Forget(ctx, "cli", a)
+	if err != nil || gone.AuditRows == 0 {
+		t.Fatalf("first forget: %+v %v", gone, err)
+	}
+	// An MRN that occurs in the first forget's row (its hash of A1).
+	b := load(Patient{MRN: strings.ToUpper(gone.MRNHash[:8]), FirstName: "Bo", LastName: "Zed", Status: "active"})[0]
+	if _, err := st.Forget(ctx, "cli", b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.VerifyAudit(ctx); err != nil {
+		t.Fatalf("verify after two forgets: %v", err)
+	}
+}
