@@ -167,7 +167,7 @@ func agentFor(t *testing.T, raw string) *Agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(NewClient(base, DefaultHTTPClient()), testModel, Options{})
+	return New(NewClient(base, NewHTTPClient(ClientOptions{})), testModel, Options{})
 }
 
 // Seeded patients. Their contact details must never reach the model.
@@ -617,7 +617,7 @@ func TestPromptSize(t *testing.T) {
 
 func TestHTTPClient(t *testing.T) {
 	t.Run("no proxy, no redirects", func(t *testing.T) {
-		hc := DefaultHTTPClient()
+		hc := NewHTTPClient(ClientOptions{})
 		if tr := hc.Transport.(*http.Transport); tr.Proxy != nil {
 			t.Errorf("the transport uses a proxy")
 		}

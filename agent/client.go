@@ -101,9 +101,6 @@ func NewHTTPClient(o ClientOptions) *http.Client {
 	}
 }
 
-// DefaultHTTPClient is NewHTTPClient with the default options.
-func DefaultHTTPClient() *http.Client { return NewHTTPClient(ClientOptions{}) }
-
 // NewClient builds the Ollama API client over hc, which the caller builds
 // with the guard (cmdutil.Factory.NewAgent is the one place that does).
 func NewClient(base *url.URL, hc *http.Client) *api.Client {

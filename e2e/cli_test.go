@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -298,7 +299,7 @@ func TestRemoteModelIsRefused(t *testing.T) {
 	p := newPractice(t)
 	host, _ := ollamaEnv(t)
 	upstream, _ := url.Parse(host)
-	chats := 0
+	var chats atomic.Int64 // counted on the server's goroutines
 	proxy := httputil.NewSingleHostReverseProxy(upstream)
 	proxy.ModifyResponse = func(resp *http.Response) error {
 		if resp.Request.URL.Path != "/api/show" || resp.StatusCode != http.StatusOK {
@@ -318,7 +319,7 @@ func TestRemoteModelIsRefused(t *testing.T) {
 	}
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/chat" {
-			chats++
+			chats.Add(1)
 		}
 		proxy.ServeHTTP(w, r)
 	}))
@@ -328,8 +329,8 @@ func TestRemoteModelIsRefused(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "runs in Ollama's cloud") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	if chats != 0 {
-		t.Errorf("%d chats reached the remote model", chats)
+	if n := chats.Load(); n != 0 {
+		t.Errorf("%d chats reached the remote model", n)
 	}
 	var audit []map[string]any
 	json.Unmarshal([]byte(p.mustRun("audit", "log", "--json")), &audit)

@@ -107,7 +107,7 @@ func Classify(ip netip.Addr) (Rule, bool) {
 func (p Policy) allowedPrivate(host string, ip netip.Addr) bool {
 	ip = ip.Unmap()
 	for _, entry := range p.AllowedHosts {
-		entry = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(entry), "."))
+		entry = normalHost(strings.TrimSpace(entry))
 		if pfx, err := netip.ParsePrefix(entry); err == nil && pfx.Contains(ip) {
 			return true
 		}
@@ -124,11 +124,25 @@ func (p Policy) allowedPrivate(host string, ip netip.Addr) bool {
 // listed reports whether host itself appears in allowed_hosts.
 func (p Policy) listed(host string) bool {
 	for _, entry := range p.AllowedHosts {
-		if strings.ToLower(strings.TrimSuffix(strings.TrimSpace(entry), ".")) == host {
+		if normalHost(strings.TrimSpace(entry)) == host {
 			return true
 		}
 	}
 	return false
+}
+
+// refuseName refuses a host by its name alone, before any lookup: Ollama's
+// cloud, and IP addresses not written the one canonical way.
+func refuseName(host string) *RefusedError {
+	for _, d := range cloudDomains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return &RefusedError{Address: host, Rule: RuleCloud}
+		}
+	}
+	if oddSpelling(host) {
+		return &RefusedError{Address: host, Rule: RuleOddSpelling}
+	}
+	return nil
 }
 
 // CheckAddr decides one address reached through host ("" for a literal).
@@ -185,13 +199,9 @@ func (p Policy) CheckURL(u *url.URL) error {
 		return refuse(u.String(), RuleScheme)
 	}
 	host := normalHost(u.Hostname())
-	for _, d := range cloudDomains {
-		if host == d || strings.HasSuffix(host, "."+d) {
-			return refuse(host, RuleCloud)
-		}
-	}
-	if oddSpelling(host) {
-		return refuse(host, RuleOddSpelling)
+	if r := refuseName(host); r != nil {
+		r.Endpoint = endpoint
+		return r
 	}
 	if u.Scheme == "https" && !p.listed(host) {
 		if ip, err := netip.ParseAddr(host); err != nil || !p.allowedPrivate("", ip) {
@@ -216,13 +226,8 @@ func (p Policy) DialContext(ctx context.Context, network, addr string) (net.Conn
 		return nil, fmt.Errorf("guard: %w", err)
 	}
 	host := normalHost(hostPort)
-	for _, d := range cloudDomains {
-		if host == d || strings.HasSuffix(host, "."+d) {
-			return nil, &RefusedError{Address: host, Rule: RuleCloud}
-		}
-	}
-	if oddSpelling(host) {
-		return nil, &RefusedError{Address: host, Rule: RuleOddSpelling}
+	if r := refuseName(host); r != nil {
+		return nil, r
 	}
 	ips, err := p.resolve(ctx, host)
 	if err != nil {

@@ -446,8 +446,8 @@ func TestFailureMidImportWritesNothing(t *testing.T) {
 		{"ctrl-c", func() error { cancel(); return nil }, context.Canceled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			afterPatients = tc.hook
-			defer func() { afterPatients = nil }()
+			res.afterPatients = tc.hook
+			defer func() { res.afterPatients = nil }()
 			out, err := Write(ctx, st, res)
 			if !errors.Is(err, tc.want) || out.Written {
 				t.Fatalf("got %v, written %v", err, out.Written)

@@ -115,6 +115,11 @@ type Resolution struct {
 	// Carebook cannot keep as a date of birth.
 	YearlessBirthdays int
 	Skipped           []SkippedColumn
+
+	// afterPatients, when set, runs in Write's transaction after the
+	// patients are written and before the notes; tests use it to fail half
+	// way.
+	afterPatients func() error
 }
 
 // row is one data row read and checked.

@@ -53,10 +53,6 @@ type Result struct {
 	Written           bool            `json:"written"`
 }
 
-// afterPatients, when set, runs in the transaction after the patients are
-// written and before the notes; tests use it to fail half way.
-var afterPatients func() error
-
 // Write imports a resolved migration into st in one transaction with one
 // audit entry: patients upserted by MRN, tags added, and each note kept as
 // an inbound note interaction by "migration" at the store's "now". Any
@@ -72,8 +68,8 @@ func Write(ctx context.Context, st *store.Store, res *Resolution) (*Result, erro
 		if err := upsert(ctx, tx, res.Patients, out); err != nil {
 			return err
 		}
-		if afterPatients != nil {
-			if err := afterPatients(); err != nil {
+		if res.afterPatients != nil {
+			if err := res.afterPatients(); err != nil {
 				return err
 			}
 		}

@@ -167,8 +167,8 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	}
 	var last sql.NullInt64
 	var prev sql.NullString
-	if t := tx.store.tail; t.known {
-		last.Int64, prev.String = t.seq, t.hash
+	if h := tx.store.head; tx.store.headKnown {
+		last.Int64, prev.String = h.Size, h.Last
 	} else {
 		err := tx.conn.QueryRowContext(ctx, `SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -213,10 +213,11 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	// may roll back. What it reads and adds goes to pending, which the
 	// store keeps once the transaction commits.
 	pending := map[int64]tlog.Hash{}
-	if _, err := storeTreeHashesCached(ctx, tx.conn, row.Seq-1, leaf, pending, tx.store.treeCache); err != nil {
+	hashes := cachedReader(treeReader(ctx, tx.conn), tx.store.treeCache, pending)
+	if err := storeTreeHashes(ctx, tx.conn, row.Seq-1, leaf, hashes, pending); err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}
-	tree, err := tlog.TreeHash(row.Seq, cachedReader(treeReader(ctx, tx.conn), pending, tx.store.treeCache))
+	tree, err := tlog.TreeHash(row.Seq, hashes)
 	if err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}
@@ -225,25 +226,13 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	return nil
 }
 
-// auditTail is the last committed audit row.
-type auditTail struct {
-	seq   int64
-	hash  string
-	known bool
-}
-
-// storeTreeHashes adds record n's interior tree hashes to audit_tree.
-func storeTreeHashes(ctx context.Context, q querier, n int64, leaf tlog.Hash) error {
-	_, err := storeTreeHashesCached(ctx, q, n, leaf, nil)
-	return err
-}
-
-// storeTreeHashesCached is storeTreeHashes reading through cache (nil for
-// none), and returns the hashes it stored, by index.
-func storeTreeHashesCached(ctx context.Context, q querier, n int64, leaf tlog.Hash, cache map[int64]tlog.Hash, committed ...map[int64]tlog.Hash) (map[int64]tlog.Hash, error) {
-	hashes, err := tlog.StoredHashesForRecordHash(n, leaf, cachedReader(treeReader(ctx, q), cache, committed...))
+// storeTreeHashes adds record n's interior tree hashes to audit_tree,
+// reading earlier ones through r, and records them in keep when it is not
+// nil.
+func storeTreeHashes(ctx context.Context, q querier, n int64, leaf tlog.Hash, r tlog.HashReader, keep map[int64]tlog.Hash) error {
+	hashes, err := tlog.StoredHashesForRecordHash(n, leaf, r)
 	if err != nil {
-		return nil, fmt.Errorf("tree hashes: %w", err)
+		return fmt.Errorf("tree hashes: %w", err)
 	}
 	first := tlog.StoredHashIndex(0, n)
 	idx := make([]int64, len(hashes))
@@ -254,43 +243,36 @@ func storeTreeHashesCached(ctx context.Context, q querier, n int64, leaf tlog.Ha
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO audit_tree SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[])`, idx, vals)
 	if err != nil {
-		return nil, fmt.Errorf("tree hashes: %w", err)
+		return fmt.Errorf("tree hashes: %w", err)
 	}
-	stored := make(map[int64]tlog.Hash, len(hashes))
-	for i, h := range hashes {
-		stored[idx[i]] = h
-		if cache != nil {
-			cache[idx[i]] = h
+	if keep != nil {
+		for i, h := range hashes {
+			keep[idx[i]] = h
 		}
 	}
-	return stored, nil
+	return nil
 }
 
-// cachedReader answers from cache what it holds and asks next for the rest.
-// The tree's stored hashes never change once written, so a cache of them
-// is never stale; it saves the queries of every append and head.
-//
-// Reads land in cache; committed, when set, is consulted too but never
-// written (it is the store's, and this transaction may roll back).
-func cachedReader(next tlog.HashReader, cache map[int64]tlog.Hash, committed ...map[int64]tlog.Hash) tlog.HashReader {
-	if cache == nil {
-		return next
-	}
+// cachedReader answers from committed, then pending, what they hold, and
+// asks next for the rest, which it adds to pending. The tree's stored
+// hashes never change once written, so a cache of them is never stale; it
+// saves the queries of every append. committed (the store's, nil at first)
+// is only read: the transaction using the reader may roll back, and the
+// store keeps pending only once it commits.
+func cachedReader(next tlog.HashReader, committed, pending map[int64]tlog.Hash) tlog.HashReader {
 	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
 		var missing []int64
+		var at []int // positions in out of the missing hashes
 		for i, x := range indexes {
-			h, ok := cache[x]
-			for _, c := range committed {
-				if !ok {
-					h, ok = c[x]
-				}
-			}
-			if !ok {
+			if h, ok := committed[x]; ok {
+				out[i] = h
+			} else if h, ok := pending[x]; ok {
+				out[i] = h
+			} else {
 				missing = append(missing, x)
-				continue
+				at = append(at, i)
 			}
-			out[i] = h
 		}
 		if len(missing) == 0 {
 			return out, nil
@@ -299,13 +281,9 @@ func cachedReader(next tlog.HashReader, cache map[int64]tlog.Hash, committed ...
 		if err != nil {
 			return nil, err
 		}
-		j := 0
-		for i, x := range indexes {
-			if out[i] == (tlog.Hash{}) && j < len(missing) && missing[j] == x {
-				out[i] = got[j]
-				cache[x] = got[j]
-				j++
-			}
+		for k, i := range at {
+			out[i] = got[k]
+			pending[missing[k]] = got[k]
 		}
 		return out, nil
 	})
@@ -450,8 +428,7 @@ func (s *Store) writeHead(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.tail = auditTail{seq: h.Size, hash: h.Last, known: true}
-	s.head = h
+	s.head, s.headKnown = h, true
 	if s.path == ":memory:" {
 		return nil
 	}
@@ -564,8 +541,7 @@ func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
 			return fmt.Errorf("check audit log: %w", err)
 		}
 	}
-	s.tail = auditTail{seq: head.Size, hash: head.Last, known: true}
-	s.head = head
+	s.head, s.headKnown = head, true
 	return nil
 }
 
@@ -848,7 +824,7 @@ func sealLegacyRows(ctx context.Context, q querier) (int, error) {
 			prev_hash = ?, row_hash = ? WHERE seq = ?`, r.salt, r.requestC, r.actionC, r.msgC, r.prev, leaf.String(), all[i].Seq); err != nil {
 			return 0, err
 		}
-		if err := storeTreeHashes(ctx, q, r.Seq-1, leaf); err != nil {
+		if err := storeTreeHashes(ctx, q, r.Seq-1, leaf, treeReader(ctx, q), nil); err != nil {
 			return 0, err
 		}
 		prev = leaf.String()
@@ -941,7 +917,7 @@ func identifyingText(p Patient) []string {
 	add(p.Email)
 	add(p.MRN)
 	add(p.Phone)
-	if d := digits(p.Phone); len(d) >= 7 {
+	if d := Digits(p.Phone); len(d) >= 7 {
 		out = append(out, "#"+d) // matched against the digits of the text
 	}
 	return out
@@ -950,7 +926,7 @@ func identifyingText(p Patient) []string {
 func mentions(needles []string, texts ...string) bool {
 	for _, t := range texts {
 		lt := strings.ToLower(t)
-		dt := digits(t)
+		dt := Digits(t)
 		for _, n := range needles {
 			if d, ok := strings.CutPrefix(n, "#"); ok {
 				if strings.Contains(dt, d) {
@@ -964,19 +940,9 @@ func mentions(needles []string, texts ...string) bool {
 	return false
 }
 
-func digits(s string) string {
-	var b bytes.Buffer
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// ExportRow is one line of an audit export: the row with everything its hash
-// covers, so that the copy verifies on its own.
-type ExportRow struct {
+// AuditRowJSON is an audit row as scripts see it (audit log --json) and as
+// an export begins each line.
+type AuditRowJSON struct {
 	Seq         int64     `json:"seq"`
 	At          time.Time `json:"at"`
 	User        string    `json:"user"`
@@ -991,12 +957,29 @@ type ExportRow struct {
 	Model       string    `json:"model,omitempty"`
 	ModelDigest string    `json:"model_digest,omitempty"`
 	Redacted    bool      `json:"redacted,omitempty"`
-	Salt        string    `json:"salt,omitempty"`
-	RequestC    string    `json:"request_c"`
-	ActionC     string    `json:"action_c"`
-	MessageC    string    `json:"message_c"`
-	Prev        string    `json:"prev"`
 	Hash        string    `json:"hash"`
+}
+
+// JSON is r for scripts.
+func (r AuditRow) JSON() AuditRowJSON {
+	ids := r.PatientIDs
+	if ids == nil {
+		ids = []int64{}
+	}
+	return AuditRowJSON{Seq: r.Seq, At: r.At, User: r.User, Host: r.Host, Channel: r.Channel, Request: r.Request, Action: r.Action,
+		PatientIDs: ids, Rows: r.Rows, Outcome: string(r.Outcome), Message: r.Message, Model: r.Model, ModelDigest: r.ModelDigest,
+		Redacted: r.Redacted, Hash: r.Hash}
+}
+
+// ExportRow is one line of an audit export: the row with everything its hash
+// covers, so that the copy verifies on its own.
+type ExportRow struct {
+	AuditRowJSON
+	Salt     string `json:"salt,omitempty"`
+	RequestC string `json:"request_c"`
+	ActionC  string `json:"action_c"`
+	MessageC string `json:"message_c"`
+	Prev     string `json:"prev"`
 }
 
 func (e ExportRow) stored() (storedRow, error) {
@@ -1038,14 +1021,8 @@ func (s *Store) ExportAudit(ctx context.Context, since time.Time, w io.Writer) (
 		if err != nil {
 			return n, fmt.Errorf("export audit log: %w", err)
 		}
-		ids := r.PatientIDs
-		if ids == nil {
-			ids = []int64{}
-		}
-		e := ExportRow{Seq: r.Seq, At: r.At, User: r.User, Host: r.Host, Channel: r.Channel, Request: r.Request, Action: r.Action,
-			PatientIDs: ids, Rows: r.Rows, Outcome: string(r.Outcome), Message: r.Message, Model: r.Model, ModelDigest: r.ModelDigest,
-			Redacted: r.redacted, Salt: hex.EncodeToString(r.salt), RequestC: r.requestC, ActionC: r.actionC, MessageC: r.msgC,
-			Prev: r.prev, Hash: r.Hash}
+		e := ExportRow{AuditRowJSON: r.AuditRow.JSON(), Salt: hex.EncodeToString(r.salt),
+			RequestC: r.requestC, ActionC: r.actionC, MessageC: r.msgC, Prev: r.prev}
 		if err := enc.Encode(e); err != nil {
 			return n, fmt.Errorf("export audit log: %w", err)
 		}

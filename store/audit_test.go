@@ -163,7 +163,10 @@ func TestAuditHeadFileMissingOrForeign(t *testing.T) {
 	data, _ := os.ReadFile(b + headSuffix)
 	os.WriteFile(foreign+headSuffix, data, 0o600)
 
-	for name, path := range map[string]string{"missing": missing, "foreign": foreign} {
+	garbled := copyDB(t, a)
+	os.WriteFile(garbled+headSuffix, []byte("carebook audit head v1\nsize lots\n"), 0o600)
+
+	for name, path := range map[string]string{"missing": missing, "foreign": foreign, "garbled": garbled} {
 		st, err := Open(context.Background(), path, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -397,5 +400,53 @@ func TestSecondForgetKeepsTheFirstForgetsRow(t *testing.T) {
 	}
 	if _, err := st.VerifyAudit(ctx); err != nil {
 		t.Fatalf("verify after two forgets: %v", err)
+	}
+}
+
+// An offline export verifies against the live log; an edited, shortened or
+// foreign copy does not, and the bad row is named.
+func TestCheckAuditExport(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, auditLogOf(t, 20), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var buf strings.Builder
+	n, err := st.ExportAudit(ctx, time.Time{}, &buf)
+	if err != nil || n != 20 {
+		t.Fatalf("export: %d rows, %v", n, err)
+	}
+	export := buf.String()
+	if got, err := st.CheckAuditExport(ctx, strings.NewReader(export)); err != nil || got != 20 {
+		t.Fatalf("the export itself: %d rows, %v", got, err)
+	}
+	lines := strings.SplitAfter(export, "\n")
+	cases := map[string]struct {
+		text string
+		row  int64
+	}{
+		"edited":   {strings.Replace(export, `"request":"request 7"`, `"request":"request 8"`, 1), 7},
+		"no head":  {strings.Join(lines[:20], ""), 0},
+		"not json": {export + "{\n", 0},
+	}
+	for name, c := range cases {
+		_, err := st.CheckAuditExport(ctx, strings.NewReader(c.text))
+		var bad *AuditIntegrityError
+		switch {
+		case err == nil:
+			t.Errorf("%s: accepted", name)
+		case c.row != 0 && (!errors.As(err, &bad) || bad.Row != c.row):
+			t.Errorf("%s: %v, want row %d named", name, err, c.row)
+		}
+	}
+	// An export of another log does not match this one.
+	other, err := Open(ctx, auditLogOf(t, 20), Options{Now: func() time.Time { return fixedNow.Add(time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.CheckAuditExport(ctx, strings.NewReader(export)); err == nil {
+		t.Error("another log's export was accepted")
 	}
 }

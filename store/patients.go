@@ -43,14 +43,10 @@ func patientList(cond string, limit int) string {
 // MRN to break ties so that output is stable.
 const patientOrder = `ORDER BY p.last_name, p.first_name, p.mrn`
 
-// scanPatient reads one row of patientList. It scans into plain values and
-// converts them itself: database/sql's reflection-based conversion to typed
-// fields doubled the cost of listing thousands of patients.
-func scanPatient(rows interface{ Scan(...any) error }) (Patient, error) {
-	return new(patientScanner).scan(rows)
-}
-
-// patientScanner reuses its buffers from row to row.
+// patientScanner reads rows of patientList's columns. It scans into plain
+// values and converts them itself, reusing its buffers from row to row:
+// database/sql's reflection-based conversion to typed fields doubled the
+// cost of listing thousands of patients.
 type patientScanner struct {
 	v    [16]any
 	ptrs []any
@@ -90,10 +86,15 @@ func (ps *patientScanner) scan(rows interface{ Scan(...any) error }) (Patient, e
 // FindPatients lists the patients f selects, by name. limit 0 means all.
 func (r Reader) FindPatients(ctx context.Context, f PatientFilter, limit int) ([]Patient, error) {
 	w := f.conditions("p")
-	q := patientList(w.sql(), limit)
-	rows, err := r.q.QueryContext(ctx, q, w.args...)
+	return r.queryPatients(ctx, "find patients", patientList(w.sql(), limit), w.args...)
+}
+
+// queryPatients runs a query selecting patientList's columns and reads every
+// row; what names the operation in errors.
+func (r Reader) queryPatients(ctx context.Context, what, q string, args ...any) ([]Patient, error) {
+	rows, err := r.q.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("find patients: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []Patient
@@ -101,12 +102,12 @@ func (r Reader) FindPatients(ctx context.Context, f PatientFilter, limit int) ([
 	for rows.Next() {
 		p, err := sc.scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("find patients: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find patients: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
@@ -232,26 +233,12 @@ func (r Reader) PatientByID(ctx context.Context, id int64) (Patient, error) {
 // gathers tags for a whole list. Batches of single-patient actions live on
 // this path.
 func (r Reader) onePatient(ctx context.Context, cond string, arg any) ([]Patient, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT p.id, p.mrn, p.first_name, p.last_name, p.dob, coalesce(p.sex, ''),
+	return r.queryPatients(ctx, "find patient", `SELECT p.id, p.mrn, p.first_name, p.last_name, p.dob, coalesce(p.sex, ''),
 		coalesce(p.email, ''), coalesce(p.phone, ''), coalesce(p.city, ''), coalesce(p.language, ''),
 		p.marketing_consent, p.consent_changed_at, p.status, p.created_at, p.updated_at,
 		coalesce((SELECT list(t.name ORDER BY t.name) FROM patient_tags pt JOIN tags t ON t.id = pt.tag_id
 			WHERE pt.patient_id = (SELECT id FROM patients WHERE `+cond+`)), [])
 		FROM patients p WHERE p.`+cond, arg, arg)
-	if err != nil {
-		return nil, fmt.Errorf("find patient: %w", err)
-	}
-	defer rows.Close()
-	var out []Patient
-	var sc patientScanner
-	for rows.Next() {
-		p, err := sc.scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("find patient: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // PatientMatch says how a free-text reference matched a patient.
@@ -301,20 +288,7 @@ func (r Reader) MatchPatients(ctx context.Context, ref string) ([]Patient, Patie
 }
 
 func (r Reader) findWhere(ctx context.Context, cond string, args ...any) ([]Patient, error) {
-	rows, err := r.q.QueryContext(ctx, patientList(cond, 0), args...)
-	if err != nil {
-		return nil, fmt.Errorf("match patient: %w", err)
-	}
-	defer rows.Close()
-	var out []Patient
-	for rows.Next() {
-		p, err := scanPatient(rows)
-		if err != nil {
-			return nil, fmt.Errorf("match patient: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return r.queryPatients(ctx, "match patient", patientList(cond, 0), args...)
 }
 
 // Vocabulary is what the practice's data calls things: the model is

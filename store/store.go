@@ -62,12 +62,11 @@ type Store struct {
 	// auditBroken is set when the open-time check fails; every later audit
 	// append returns it.
 	auditBroken *AuditBrokenError
-	// tail is the last committed audit row, kept so that appending a row
-	// does not look it up: this process holds the file, so nothing else
-	// appends.
-	tail auditTail
-	// head is the last committed tree head, which an announcement repeats.
-	head Head
+	// head is the last committed tree head, which an announcement repeats
+	// and whose last row the next one follows. This process holds the file,
+	// so nothing else appends; headKnown is false until it has been read.
+	head      Head
+	headKnown bool
 	// treeCache holds audit tree hashes already read or written: they never
 	// change, and appending a row needs O(log n) of them.
 	treeCache map[int64]tlog.Hash
@@ -157,22 +156,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	db := sql.OpenDB(connector)
 	s := &Store{db: db, path: abs, now: opts.Now, actor: opts.Actor, host: opts.Host}
-	if err := s.harden(ctx); err != nil {
+	if err := s.start(ctx); err != nil {
 		db.Close()
 		return nil, err
-	}
-	sealed, err := s.migrate(ctx)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := s.checkAudit(ctx, sealed); err != nil {
-		var bad *AuditIntegrityError
-		if !errors.As(err, &bad) {
-			db.Close()
-			return nil, err
-		}
-		s.auditBroken = &AuditBrokenError{Cause: bad}
 	}
 	return s, nil
 }
@@ -192,24 +178,32 @@ func OpenMemory(ctx context.Context, opts Options) (*Store, error) {
 	}
 	db := sql.OpenDB(connector)
 	s := &Store{db: db, path: ":memory:", now: opts.Now, actor: opts.Actor, host: opts.Host}
-	if err := s.harden(ctx); err != nil {
+	if err := s.start(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	return s, nil
+}
+
+// start readies a newly opened database: hardening, migrations, and the
+// audit log's open-time check. A failed check is not an error here: the
+// store opens, so that audit verify can explain, and refuses to record.
+func (s *Store) start(ctx context.Context) error {
+	if err := s.harden(ctx); err != nil {
+		return err
+	}
 	sealed, err := s.migrate(ctx)
 	if err != nil {
-		db.Close()
-		return nil, err
+		return err
 	}
 	if err := s.checkAudit(ctx, sealed); err != nil {
 		var bad *AuditIntegrityError
 		if !errors.As(err, &bad) {
-			db.Close()
-			return nil, err
+			return err
 		}
 		s.auditBroken = &AuditBrokenError{Cause: bad}
 	}
-	return s, nil
+	return nil
 }
 
 // prepareFile makes sure the database's folder exists as 0700. It reports

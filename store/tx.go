@@ -151,7 +151,8 @@ func (s *Store) appendAuditOnly(ctx context.Context, entry AuditEntry, patients 
 	return nil
 }
 
-// committed records a committed audit row: the new tail, and the head file.
+// committed records a committed audit row: the new head, in memory and in
+// its file.
 // A head that fails to write now is caught up on the next open, from the
 // announcement written before the commit; the change itself is committed
 // and must not be reported lost.
@@ -159,8 +160,7 @@ func (s *Store) committed(tx *Tx) {
 	if tx.head == nil {
 		return
 	}
-	s.tail = auditTail{seq: tx.head.Size, hash: tx.head.Last, known: true}
-	s.head = *tx.head
+	s.head, s.headKnown = *tx.head, true
 	if s.treeCache == nil {
 		s.treeCache = map[int64]tlog.Hash{}
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -153,4 +154,16 @@ func FormatPhone(digits string) string {
 		return fmt.Sprintf("(%s) %s-%s", digits[:3], digits[3:6], digits[6:])
 	}
 	return digits
+}
+
+// Digits keeps only the ASCII digits of s: how phone numbers are compared,
+// whatever their punctuation.
+func Digits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

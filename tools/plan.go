@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -112,7 +111,8 @@ type selection struct {
 	patients []store.Patient
 }
 
-func resolveSelection(ctx context.Context, r store.Reader, tool string, ref *PatientRef, where *PatientWhere, env Env) (selection, error) {
+func resolveSelection(ctx context.Context, r store.Reader, a Action, ref *PatientRef, where *PatientWhere, env Env) (selection, error) {
+	tool := a.Tool
 	switch {
 	case ref != nil && where != nil:
 		return selection{}, invalidf("%s takes either one patient or a filter (where), not both", tool)
@@ -125,8 +125,7 @@ func resolveSelection(ctx context.Context, r store.Reader, tool string, ref *Pat
 		}
 		return selection{filter: store.PatientFilter{IDs: []int64{p.ID}}, ids: []int64{p.ID}, patients: []store.Patient{p}}, nil
 	}
-	whereJSON, _ := json.Marshal(where)
-	vocab, err := r.Vocabulary(ctx, vocabFor(whereJSON)...)
+	vocab, err := r.Vocabulary(ctx, vocabFor(a.Args)...)
 	if err != nil {
 		return selection{}, err
 	}
@@ -186,7 +185,7 @@ func prepareTag(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 	if !store.ValidTagName(tag) {
 		return nil, invalidf("tag %q is not lowercase-kebab (like refill-overdue)", args.Tag)
 	}
-	sel, err := resolveSelection(ctx, r, a.Tool, args.Patient, args.Where, env)
+	sel, err := resolveSelection(ctx, r, a, args.Patient, args.Where, env)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +290,7 @@ func prepareLog(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 		}
 		in.At = at
 	}
-	sel, err := resolveSelection(ctx, r, a.Tool, args.Patient, args.Where, env)
+	sel, err := resolveSelection(ctx, r, a, args.Patient, args.Where, env)
 	if err != nil {
 		return nil, err
 	}

@@ -108,8 +108,8 @@ func resolveWhere(w *PatientWhere, env Env, vocab store.Vocabulary) (store.Patie
 	f.MRNs = w.MRNs
 	f.NameContains = strings.TrimSpace(w.Name)
 	f.EmailContains = strings.TrimSpace(w.Email)
-	f.PhoneContains = digitsOnly(w.PhoneContains)
-	f.PhoneEndsWith = digitsOnly(w.PhoneEndsWith)
+	f.PhoneContains = store.Digits(w.PhoneContains)
+	f.PhoneEndsWith = store.Digits(w.PhoneEndsWith)
 	if w.PhoneContains != "" && f.PhoneContains == "" || w.PhoneEndsWith != "" && f.PhoneEndsWith == "" {
 		return f, invalidf("a phone filter needs digits")
 	}
@@ -299,16 +299,6 @@ func joinStrings[T ~string](vals []T) string {
 		s[i] = string(v)
 	}
 	return strings.Join(s, ", ")
-}
-
-func digitsOnly(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // IsUserError reports whether err is the user's or the model's to fix (a

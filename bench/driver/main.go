@@ -34,7 +34,6 @@ import (
 	"github.com/carebook/carebook/guard"
 	"github.com/carebook/carebook/internal/ollamatest"
 	"github.com/carebook/carebook/store"
-	"github.com/carebook/carebook/tools"
 )
 
 // staticPromptBudget is the most bytes the prompt's stable prefix (system
@@ -226,7 +225,9 @@ func (d *driver) bulkTag(ctx context.Context) {
 		}
 		st := must(store.Open(ctx, db, store.Options{Now: func() time.Time { return bench.Now }}))
 		t0 := time.Now()
-		n := must(tagWithPreview(ctx, st, action))
+		// A bulk tag as the CLI runs it: prepare (count and preview), then
+		// the write with its audit row.
+		n := must(bench.RunTool(ctx, st, bench.Case{Name: "bulk tag", Action: action}))
 		times = append(times, time.Since(t0))
 		st.Close()
 		count = n
@@ -408,22 +409,4 @@ func (d *driver) print() {
 	}
 	b, _ := json.Marshal(d.rows)
 	os.WriteFile(filepath.Join(filepath.Dir(d.demo), "bench.json"), b, 0o600)
-}
-
-// tagWithPreview does what the CLI does for a bulk tag: prepare (count and
-// preview), then write with its audit row.
-func tagWithPreview(ctx context.Context, st *store.Store, action string) (int, error) {
-	a, err := tools.ParseAction([]byte(action))
-	if err != nil {
-		return 0, err
-	}
-	plan, err := tools.Prepare(ctx, st, a, bench.Env())
-	if err != nil {
-		return 0, err
-	}
-	res, err := plan.Execute(ctx, st, store.AuditEntry{Channel: "bench"})
-	if err != nil {
-		return 0, err
-	}
-	return res.Count, nil
 }

@@ -33,13 +33,7 @@ type Options struct {
 // NewCmdAudit builds `carebook audit` and its subcommands.
 func NewCmdAudit(f *cmdutil.Factory) *cobra.Command {
 	base := func() *Options {
-		return &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Now: func() (time.Time, error) {
-			clock, err := f.Clock()
-			if err != nil {
-				return time.Time{}, err
-			}
-			return clock(), nil
-		}}
+		return &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Now: f.Now}
 	}
 	cmd := &cobra.Command{
 		Use:   "audit",
@@ -175,35 +169,6 @@ an auditor. --since and --until take dates like 2026-01-01, "90 days ago" or
 	return cmd
 }
 
-// RowJSON is an audit row for scripts.
-type RowJSON struct {
-	Seq         int64     `json:"seq"`
-	At          time.Time `json:"at"`
-	User        string    `json:"user"`
-	Host        string    `json:"host"`
-	Channel     string    `json:"channel"`
-	Request     string    `json:"request,omitempty"`
-	Action      string    `json:"action,omitempty"`
-	PatientIDs  []int64   `json:"patient_ids"`
-	Rows        int64     `json:"rows"`
-	Outcome     string    `json:"outcome"`
-	Message     string    `json:"message,omitempty"`
-	Model       string    `json:"model,omitempty"`
-	ModelDigest string    `json:"model_digest,omitempty"`
-	Redacted    bool      `json:"redacted,omitempty"`
-	Hash        string    `json:"hash"`
-}
-
-func rowJSON(r store.AuditRow) RowJSON {
-	ids := r.PatientIDs
-	if ids == nil {
-		ids = []int64{}
-	}
-	return RowJSON{Seq: r.Seq, At: r.At, User: r.User, Host: r.Host, Channel: r.Channel, Request: r.Request, Action: r.Action,
-		PatientIDs: ids, Rows: r.Rows, Outcome: string(r.Outcome), Message: r.Message, Model: r.Model, ModelDigest: r.ModelDigest,
-		Redacted: r.Redacted, Hash: r.Hash}
-}
-
 // RunLog prints the rows the flags select. Reading the log is itself
 // logged: its rows may name patients.
 func RunLog(ctx context.Context, opts *LogOptions) error {
@@ -261,9 +226,9 @@ func RunLog(ctx context.Context, opts *LogOptions) error {
 		return err
 	}
 	if opts.JSON {
-		out := make([]RowJSON, 0, len(rows))
+		out := make([]store.AuditRowJSON, 0, len(rows))
 		for _, r := range rows {
-			out = append(out, rowJSON(r))
+			out = append(out, r.JSON())
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, out)
 	}

@@ -43,6 +43,16 @@ type Factory struct {
 	// guard (which still checks every address); tests use them.
 	Resolver guard.Resolver
 	Dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// loaded is the configuration read for one database path: one command
+	// asks for the host, the model and the guard, which all read it.
+	loaded *loadedConfig
+}
+
+type loadedConfig struct {
+	dbPath string
+	cfg    config.Config
+	err    error
 }
 
 // New returns a factory for the real process.
@@ -68,6 +78,15 @@ func (f *Factory) Clock() (func() time.Time, error) {
 	return ClockFromEnv(f.Getenv)
 }
 
+// Now is the current time by Clock.
+func (f *Factory) Now() (time.Time, error) {
+	clock, err := f.Clock()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return clock(), nil
+}
+
 // ClockFromEnv is Clock for callers without a factory.
 func ClockFromEnv(getenv func(string) string) (func() time.Time, error) {
 	fixed := getenv("CAREBOOK_NOW")
@@ -89,7 +108,11 @@ func (f *Factory) Config() (config.Config, error) {
 	if err != nil {
 		return config.Config{}, err
 	}
-	return config.Load(abs, f.Getenv)
+	if f.loaded == nil || f.loaded.dbPath != abs {
+		cfg, err := config.Load(abs, f.Getenv)
+		f.loaded = &loadedConfig{dbPath: abs, cfg: cfg, err: err}
+	}
+	return f.loaded.cfg, f.loaded.err
 }
 
 // OllamaHost is the Ollama base URL and where it came from: --ollama-host,

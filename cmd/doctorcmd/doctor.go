@@ -68,13 +68,7 @@ func NewCmdDoctor(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	opts := &Options{
 		IO: f.IOStreams, Getenv: f.Getenv, OllamaHost: f.OllamaHost, Model: f.Model, Config: f.Config,
 		Ollama: f.OllamaAPI, Encryption: volumeEncryption,
-		Now: func() (time.Time, error) {
-			clock, err := f.Clock()
-			if err != nil {
-				return time.Time{}, err
-			}
-			return clock(), nil
-		},
+		Now: f.Now,
 	}
 	cmd := &cobra.Command{
 		Use:   "doctor",
