@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/carebook/carebook/internal/atomicfile"
 )
 
 // Path is the history file for the database at dbPath.
@@ -57,22 +59,7 @@ func Scrub(path string, names func(line string) bool) (removed int, err error) {
 	if removed == 0 {
 		return 0, nil
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return 0, fmt.Errorf("scrub history %s: %w", path, err)
-	}
-	if _, err := f.Write(kept.Bytes()); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, kept.Bytes()); err != nil {
 		return 0, fmt.Errorf("scrub history %s: %w", path, err)
 	}
 	return removed, nil

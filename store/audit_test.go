@@ -261,15 +261,24 @@ func TestAuditRefusesWhenHeadCannotBeWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	// A directory where the temporary head file goes stands in for a full disk.
-	if err := os.Mkdir(HeadPath(path)+".tmp", 0o700); err != nil {
+	// A folder in the head file's place, which no file can be renamed
+	// over, stands in for a full disk (root ignores permissions).
+	saved, err := os.ReadFile(HeadPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(HeadPath(path))
+	if err := os.MkdirAll(filepath.Join(HeadPath(path), "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	err = st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: "{}"}, nil, 0, OutcomeOK, "")
 	if err == nil || !strings.Contains(err.Error(), "nothing was written") {
 		t.Fatalf("append with no head file: %v", err)
 	}
-	os.Remove(HeadPath(path) + ".tmp")
+	os.RemoveAll(HeadPath(path))
+	if err := os.WriteFile(HeadPath(path), saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if rows, _ := st.Reader().AuditLog(ctx, 0); len(rows) != 3 {
 		t.Fatalf("%d rows after a refused append, want 3", len(rows))
 	}
@@ -448,5 +457,33 @@ func TestCheckAuditExport(t *testing.T) {
 	defer other.Close()
 	if _, err := other.CheckAuditExport(ctx, strings.NewReader(export)); err == nil {
 		t.Error("another log's export was accepted")
+	}
+}
+
+// Someone who could plant a link at the head file's old fixed temporary
+// name made Carebook overwrite another file with each audit row.
+func TestHeadWriteFollowsNoPlantedLink(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.duckdb")
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, HeadPath(path)+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(ctx, path, Options{Actor: "tester"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: `{"tool":"t"}`}, nil, 0, OutcomeOK, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "precious" {
+		t.Errorf("the linked file now holds %q", got)
+	}
+	if h, err := ReadHead(path); err != nil || h.Size != 1 {
+		t.Errorf("head %+v, %v; want size 1", h, err)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"golang.org/x/mod/sumdb/tlog"
 	"time"
+
+	"github.com/carebook/carebook/internal/atomicfile"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Outcome is how a tool execution ended, as the audit log records it.
@@ -166,7 +168,7 @@ func (s *Store) committed(tx *Tx) {
 	}
 	maps.Copy(s.treeCache, tx.treeCache)
 	if s.path != ":memory:" {
-		_ = writeFileAtomic(HeadPath(s.path), tx.head.marshal())
+		_ = atomicfile.WriteFile(HeadPath(s.path), tx.head.marshal())
 	}
 }
 
@@ -175,79 +177,4 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
-}
-
-// AuditRow is one row of the audit log as stored.
-type AuditRow struct {
-	Seq         int64
-	At          time.Time
-	User        string
-	Host        string
-	Channel     string
-	Request     string
-	Action      string
-	PatientIDs  []int64
-	Rows        int64
-	Outcome     Outcome
-	Message     string
-	Model       string
-	ModelDigest string
-	// Redacted rows had their free text removed when a patient they named
-	// was forgotten. Their hash still verifies.
-	Redacted bool
-	Hash     string
-}
-
-// AuditLog returns the audit rows after seq, oldest first.
-func (r Reader) AuditLog(ctx context.Context, afterSeq int64) ([]AuditRow, error) {
-	return r.FindAudit(ctx, AuditQuery{AfterSeq: afterSeq})
-}
-
-// AuditQuery selects audit rows. Zero fields do not filter.
-type AuditQuery struct {
-	AfterSeq    int64
-	Patient     int64 // rows that read or changed this patient
-	Since       time.Time
-	Until       time.Time // exclusive
-	User        string
-	Channel     string
-	Disclosures bool // exports logged as disclosures only
-}
-
-// FindAudit returns the rows q selects, oldest first.
-func (r Reader) FindAudit(ctx context.Context, q AuditQuery) ([]AuditRow, error) {
-	var w where
-	w.add("seq > ?", q.AfterSeq)
-	if q.Patient != 0 {
-		w.add("contains(',' || patient_ids || ',', ?)", fmt.Sprintf(",%d,", q.Patient))
-	}
-	if !q.Since.IsZero() {
-		w.add("logged_at >= ?", q.Since.UTC())
-	}
-	if !q.Until.IsZero() {
-		w.add("logged_at < ?", q.Until.UTC())
-	}
-	if q.User != "" {
-		w.add("os_user = ?", q.User)
-	}
-	if q.Channel != "" {
-		w.add("channel = ?", q.Channel)
-	}
-	if q.Disclosures {
-		w.add("channel = 'export' AND starts_with(coalesce(message, ''), 'disclosure:')")
-	}
-	rows, err := r.q.QueryContext(ctx, auditSelect+" WHERE "+w.sql()+" ORDER BY seq", w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("read audit log: %w", err)
-	}
-	defer rows.Close()
-	var out []AuditRow
-	for rows.Next() {
-		sr, err := scanStored(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read audit log: %w", err)
-		}
-		out = append(out, sr.AuditRow)
-	}
-	return out, rows.Err()
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/carebook/carebook/backup"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/internal/atomicfile"
 	"github.com/carebook/carebook/store"
 )
 
@@ -151,34 +152,18 @@ func RunBackup(ctx context.Context, opts *Options) error {
 		return err
 	}
 	start := time.Now()
-	tmp, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".*.tmp")
+	tmp, err := atomicfile.Create(abs, atomicfile.Options{})
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
+	defer tmp.Abort()
 	sum, err := backup.Write(ctx, st, tmp, recipient)
 	if err != nil {
 		return fmt.Errorf("backup: %w; nothing was written to %s", err, opts.File)
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := tmp.Commit(); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), abs); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	ok = true
 	fi, _ := os.Stat(abs)
 	fmt.Fprintf(opts.IO.Out, "Backed up %s (%.1f MB, encrypted: %.1f MB) to %s in %.1fs.\n", st.Path(),
 		float64(sum.Bytes)/1e6, float64(fi.Size())/1e6, opts.File, time.Since(start).Seconds())

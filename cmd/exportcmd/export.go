@@ -9,13 +9,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/internal/atomicfile"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -234,7 +234,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		return nil
 	}
-	if err := writeFileAtomic(opts.Output, write); err != nil {
+	if err := atomicfile.Write(opts.Output, atomicfile.Options{}, write); err != nil {
 		return fmt.Errorf("export %s to %s: %w", opts.Entity, opts.Output, err)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Exported %s to %s.\n", cmdutil.Plural(len(rows), strings.TrimSuffix(opts.Entity, "s"), strings.TrimSuffix(opts.Entity, "s")+"s"), opts.Output)
@@ -246,35 +246,6 @@ func destination(path string) string {
 		return "standard output"
 	}
 	return filepath.Base(path)
-}
-
-// writeFileAtomic writes through a temporary file beside path and renames
-// it into place, so that a full disk or Ctrl-C leaves either the old file or
-// the whole new one, never half an export.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return err
-	}
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 var marketingColumns = []string{"First Name", "Last Name", "Email"}

@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// appendAudit writes one row, its tree hashes, in the caller's transaction.
+// The caller holds s.auditMu until it has committed or rolled back, so that
+// the next row sees this one as its predecessor.
+func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome, message string) error {
+	if err := tx.store.auditBroken; err != nil {
+		return err
+	}
+	ids := slices.Clone(tx.touched)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if ids == nil {
+		ids = []int64{}
+	}
+	var last sql.NullInt64
+	var prev sql.NullString
+	if h := tx.store.head; tx.store.headKnown {
+		last.Int64, prev.String = h.Size, h.Last
+	} else {
+		err := tx.conn.QueryRowContext(ctx, `SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("write audit log: %w", err)
+		}
+	}
+	if len(tx.redacted) > 0 {
+		var act map[string]any
+		if err := json.Unmarshal([]byte(entry.Action), &act); err != nil {
+			return fmt.Errorf("write audit log: the action of a redacting write is not JSON: %w", err)
+		}
+		act["redacted_rows"] = tx.redacted
+		b, _ := json.Marshal(act)
+		entry.Action = string(b)
+	}
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	row := storedRow{
+		AuditRow: AuditRow{
+			Seq: last.Int64 + 1, At: tx.store.now().UTC().Truncate(time.Microsecond),
+			User: tx.store.actor, Host: tx.store.host, Channel: entry.Channel,
+			Request: entry.Request, Action: entry.Action, PatientIDs: ids, Rows: tx.rows,
+			Outcome: outcome, Message: message, Model: entry.Model, ModelDigest: entry.ModelDigest,
+		},
+		salt: salt, prev: prev.String,
+	}
+	row.requestC = commit("request", salt, row.Request)
+	row.actionC = commit("action", salt, row.Action)
+	row.msgC = commit("message", salt, row.Message)
+	leaf := row.leaf().hash()
+	_, err := tx.conn.ExecContext(ctx, `INSERT INTO audit_log
+		(seq, logged_at, os_user, host, channel, request, action, patient_ids, rows_affected, outcome, message, model, model_digest,
+		 salt, request_commit, action_commit, message_commit, prev_hash, row_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		row.Seq, row.At, row.User, row.Host, row.Channel, nullable(row.Request), row.Action, formatIDs(ids), row.Rows,
+		string(outcome), nullable(message), nullable(row.Model), nullable(row.ModelDigest),
+		salt, row.requestC, row.actionC, row.msgC, row.prev, leaf.String())
+	if err != nil {
+		return fmt.Errorf("write audit log: %w", err)
+	}
+	// The store's cache of tree hashes is only read here: this transaction
+	// may roll back. What it reads and adds goes to pending, which the
+	// store keeps once the transaction commits.
+	pending := map[int64]tlog.Hash{}
+	hashes := cachedReader(treeReader(ctx, tx.conn), tx.store.treeCache, pending)
+	if err := storeTreeHashes(ctx, tx.conn, row.Seq-1, leaf, hashes, pending); err != nil {
+		return fmt.Errorf("write audit log: %w", err)
+	}
+	tree, err := tlog.TreeHash(row.Seq, hashes)
+	if err != nil {
+		return fmt.Errorf("write audit log: %w", err)
+	}
+	tx.head = &Head{Size: row.Seq, Tree: tree, Last: leaf.String()}
+	tx.treeCache = pending
+	return nil
+}

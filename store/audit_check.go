@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/carebook/carebook/internal/atomicfile"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// checkAudit is the open-time check: cheap (O(log n) reads plus the rows
+// written after the head, if a crash left it behind), and it catches a
+// truncated, shortened, renumbered or rehashed log and a missing head file.
+// Edits that leave the stored hashes alone are audit verify's to find: it
+// recomputes every row.
+func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
+	var count, minSeq, maxSeq int64
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(min(seq), 1), coalesce(max(seq), 0) FROM audit_log`).Scan(&count, &minSeq, &maxSeq); err != nil {
+		return fmt.Errorf("check audit log: %w", err)
+	}
+	if count != maxSeq || minSeq != 1 {
+		return &AuditIntegrityError{Problem: fmt.Sprintf("it holds %d rows numbered %d to %d: rows were deleted or renumbered", count, minSeq, maxSeq)}
+	}
+	if s.path == ":memory:" {
+		return nil
+	}
+	head, err := ReadHead(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		if count == 0 || sealed {
+			return s.writeHead(ctx)
+		}
+		return &AuditIntegrityError{Problem: fmt.Sprintf("the head file %s is missing, but the log holds %d rows", HeadPath(s.path), count)}
+	}
+	if err != nil {
+		return &AuditIntegrityError{Problem: fmt.Sprintf("the head file %s cannot be read: %v", HeadPath(s.path), err)}
+	}
+	if head.Size > count {
+		return &AuditIntegrityError{Row: count + 1, Problem: fmt.Sprintf("missing: the head file says %d rows were written, the log ends at row %d (truncated)", head.Size, count)}
+	}
+	if head.Size > 0 {
+		tree, err := tlog.TreeHash(head.Size, treeReader(ctx, s.db))
+		if err != nil || tree != head.Tree {
+			return &AuditIntegrityError{Problem: fmt.Sprintf("the first %d rows no longer match the head file (rows were rewritten)", head.Size)}
+		}
+		var last string
+		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(row_hash, '') FROM audit_log WHERE seq = ?`, head.Size).Scan(&last); err != nil || last != head.Last {
+			return &AuditIntegrityError{Row: head.Size, Problem: "its hash does not match the head file (rows were rewritten)"}
+		}
+	}
+	if count > head.Size {
+		// Only the row announced before a commit may lie beyond the head: a
+		// crash between that commit and the head's update.
+		var next string
+		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(row_hash, '') FROM audit_log WHERE seq = ?`, head.Size+1).Scan(&next); err != nil {
+			return fmt.Errorf("check audit log: %w", err)
+		}
+		if count > head.Size+1 || head.Pending == "" || next != head.Pending {
+			return &AuditIntegrityError{Row: head.Size + 1, Problem: fmt.Sprintf("it lies beyond the head file (%d rows), and Carebook did not announce it (inserted)", head.Size)}
+		}
+		if _, err := verifyRows(ctx, s.db, head.Size, head.Last); err != nil {
+			return err
+		}
+		return s.writeHead(ctx)
+	}
+	if head.Pending != "" {
+		// A commit that was announced but did not happen.
+		head.Pending = ""
+		if err := atomicfile.WriteFile(HeadPath(s.path), head.marshal()); err != nil {
+			return fmt.Errorf("check audit log: %w", err)
+		}
+	}
+	s.head, s.headKnown = head, true
+	return nil
+}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/carebook/carebook/internal/atomicfile"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// headSuffix names the tree-head file beside the database.
+const headSuffix = ".audit-head"
+
+// HeadPath is the tree-head file for the database at dbPath.
+func HeadPath(dbPath string) string { return dbPath + headSuffix }
+
+// Head is the audit log's tree head: how many rows, the Merkle root over
+// them, and the last row's hash.
+type Head struct {
+	Size int64     `json:"size"`
+	Tree tlog.Hash `json:"tree"`
+	Last string    `json:"last"`
+	// Pending is the hash of the one row being committed when the head was
+	// written: the only row the next open may find beyond Size.
+	Pending string `json:"pending,omitempty"`
+}
+
+const headMagic = "carebook audit head v1"
+
+func (h Head) marshal() []byte {
+	b := fmt.Appendf(nil, "%s\nsize %d\ntree %s\nlast %s\n", headMagic, h.Size, h.Tree, h.Last)
+	if h.Pending != "" {
+		b = fmt.Appendf(b, "pending %s\n", h.Pending)
+	}
+	return b
+}
+
+func parseHead(data []byte) (Head, error) {
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) < 4 || len(lines) > 5 || lines[0] != headMagic {
+		return Head{}, errors.New("not a carebook audit head")
+	}
+	var h Head
+	var err error
+	for _, l := range lines[1:] {
+		k, v, _ := strings.Cut(l, " ")
+		switch k {
+		case "size":
+			h.Size, err = strconv.ParseInt(v, 10, 64)
+		case "tree":
+			h.Tree, err = tlog.ParseHash(v)
+		case "last":
+			h.Last = v
+		case "pending":
+			h.Pending = v
+		default:
+			err = fmt.Errorf("unknown line %q", k)
+		}
+		if err != nil {
+			return Head{}, fmt.Errorf("not a carebook audit head: %w", err)
+		}
+	}
+	return h, nil
+}
+
+// ReadHead reads the tree-head file beside the database at dbPath.
+func ReadHead(dbPath string) (Head, error) {
+	data, err := os.ReadFile(HeadPath(dbPath))
+	if err != nil {
+		return Head{}, err
+	}
+	return parseHead(data)
+}
+
+// currentHead computes the head of the log as the database holds it, from
+// the stored tree hashes: O(log n) reads.
+func currentHead(ctx context.Context, q querier) (Head, error) {
+	var n int64
+	var last sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&n, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Head{}, nil
+	}
+	if err != nil {
+		return Head{}, fmt.Errorf("read audit head: %w", err)
+	}
+	tree, err := tlog.TreeHash(n, treeReader(ctx, q))
+	if err != nil {
+		return Head{}, fmt.Errorf("read audit head: %w", err)
+	}
+	return Head{Size: n, Tree: tree, Last: last.String}, nil
+}
+
+// writeHead records the current head beside the database, atomically. It
+// runs after the commit: a crash in between leaves the head one row behind,
+// which the next open checks and catches up.
+func (s *Store) writeHead(ctx context.Context) error {
+	h, err := currentHead(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	s.head, s.headKnown = h, true
+	if s.path == ":memory:" {
+		return nil
+	}
+	return atomicfile.WriteFile(HeadPath(s.path), h.marshal())
+}
+
+// announce writes the committed head with the hash of the row about to be
+// committed, before the commit. The next open then accepts that one row
+// beyond the head (a crash between commit and head), and no other: rows
+// appended by anyone else are found. A head that cannot be written (a full
+// disk) refuses the write, so nothing is committed that the head cannot
+// vouch for.
+func (s *Store) announce(tx *Tx) error {
+	if tx.head == nil || s.path == ":memory:" {
+		return nil
+	}
+	h := s.head
+	h.Pending = tx.head.Last
+	if err := atomicfile.WriteFile(HeadPath(s.path), h.marshal()); err != nil {
+		return fmt.Errorf("cannot record the audit log's head beside the database (is the disk full?), so nothing was written: %w", err)
+	}
+	return nil
+}
