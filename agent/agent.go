@@ -209,8 +209,13 @@ type Decision struct {
 	PromptEval, Total time.Duration
 }
 
-// Decide asks the model for one action for request and prepares it with
-// tools.Prepare. Nothing is written.
+// PrepareFunc validates and resolves an action against the database
+// (tools.Prepare). The caller opens the database for each call and releases
+// it after, so that nothing is held while the model thinks.
+type PrepareFunc func(ctx context.Context, action tools.Action) (*tools.Plan, error)
+
+// Decide asks the model for one action for request, given the practice's
+// vocabulary, and prepares it with prepare. Nothing is written.
 //
 // An answer that fails validation (not JSON, an unknown tool, an unknown tag,
 // an impossible date, an empty bulk filter…) is handed back to the model with
@@ -220,7 +225,7 @@ type Decision struct {
 // model did its part, and the user must choose. Whenever the model has
 // answered, the Decision is returned too, with a nil Plan on error, so that
 // the caller can record the model and retry with a chosen patient.
-func (a *Agent) Decide(ctx context.Context, st *store.Store, env tools.Env, request string) (*Decision, error) {
+func (a *Agent) Decide(ctx context.Context, vocab store.Vocabulary, env tools.Env, request string, prepare PrepareFunc) (*Decision, error) {
 	request = strings.TrimSpace(request)
 	if request == "" {
 		return nil, &tools.ValidationError{Msg: "the request is empty"}
@@ -232,10 +237,6 @@ func (a *Agent) Decide(ctx context.Context, st *store.Store, env tools.Env, requ
 		env.Now = time.Now()
 	}
 	info, err := a.Check(ctx)
-	if err != nil {
-		return nil, err
-	}
-	vocab, err := st.Reader().Vocabulary(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +256,7 @@ func (a *Agent) Decide(ctx context.Context, st *store.Store, env tools.Env, requ
 			return d, err
 		}
 		d.Attempts++
-		err = a.prepare(ctx, st, env, answer, d)
+		err = d.prepare(ctx, answer, prepare)
 		var invalid *tools.ValidationError
 		switch {
 		case err == nil:
@@ -271,13 +272,13 @@ func (a *Agent) Decide(ctx context.Context, st *store.Store, env tools.Env, requ
 	}
 }
 
-func (a *Agent) prepare(ctx context.Context, st *store.Store, env tools.Env, answer string, d *Decision) error {
+func (d *Decision) prepare(ctx context.Context, answer string, prepare PrepareFunc) error {
 	action, err := tools.ParseAction([]byte(answer))
 	if err != nil {
 		return err
 	}
 	d.Action = action
-	d.Plan, err = tools.Prepare(ctx, st, action, env)
+	d.Plan, err = prepare(ctx, action)
 	return err
 }
 

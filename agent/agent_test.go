@@ -217,6 +217,19 @@ func seedStore(t *testing.T) *store.Store {
 
 var testEnv = tools.Env{Now: testNow, Staff: "tester"}
 
+func vocabOf(t *testing.T, st *store.Store) store.Vocabulary {
+	t.Helper()
+	v, err := st.Reader().Vocabulary(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func prepareWith(st *store.Store, env tools.Env) PrepareFunc {
+	return func(ctx context.Context, a tools.Action) (*tools.Plan, error) { return tools.Prepare(ctx, st, a, env) }
+}
+
 func auditRows(t *testing.T, st *store.Store) int {
 	t.Helper()
 	c, err := st.Reader().Counts(context.Background())
@@ -231,7 +244,7 @@ func TestDecideGoodAction(t *testing.T) {
 	f := newFake(t, `{"tool":"query","args":{"entity":"patients","where":{"tags":["diabetes"]},"output":"count"}}`)
 	a := serve(t, f)
 
-	d, err := a.Decide(context.Background(), st, testEnv, "how many diabetics do we have?")
+	d, err := a.Decide(context.Background(), vocabOf(t, st), testEnv, "how many diabetics do we have?", prepareWith(st, testEnv))
 	if err != nil {
 		t.Fatalf("Decide: %v", err)
 	}
@@ -327,7 +340,7 @@ func TestDecideRejected(t *testing.T) {
 			f := newFake(t, tt.answers...)
 			a := serve(t, f)
 
-			d, err := a.Decide(context.Background(), st, testEnv, "do the thing")
+			d, err := a.Decide(context.Background(), vocabOf(t, st), testEnv, "do the thing", prepareWith(st, testEnv))
 			if err == nil {
 				t.Fatalf("Decide succeeded with %+v", d.Plan)
 			}
@@ -370,7 +383,7 @@ func TestDecideRetrySucceeds(t *testing.T) {
 		`{"tool":"tag","args":{"tag":"refill-overdue","where":{"tags":["diabetes"]}}}`)
 	a := serve(t, f)
 
-	d, err := a.Decide(context.Background(), st, testEnv, "mark the diabetics refill overdue")
+	d, err := a.Decide(context.Background(), vocabOf(t, st), testEnv, "mark the diabetics refill overdue", prepareWith(st, testEnv))
 	if err != nil {
 		t.Fatalf("Decide: %v", err)
 	}
@@ -404,7 +417,7 @@ func TestDecideAmbiguousIsNotRetried(t *testing.T) {
 	f := newFake(t, `{"tool":"tag","args":{"tag":"refill-overdue","patient":{"match":"John Smith"}}}`)
 	a := serve(t, f)
 
-	d, err := a.Decide(context.Background(), st, testEnv, "Tag John Smith as refill-overdue")
+	d, err := a.Decide(context.Background(), vocabOf(t, st), testEnv, "Tag John Smith as refill-overdue", prepareWith(st, testEnv))
 	var amb *tools.AmbiguousError
 	if !errors.As(err, &amb) {
 		t.Fatalf("err = %v, want *tools.AmbiguousError", err)
@@ -424,7 +437,7 @@ func TestDecideNotFoundIsNotRetried(t *testing.T) {
 	st := seedStore(t)
 	f := newFake(t, `{"tool":"tag","args":{"tag":"vip","patient":{"match":"Nobody Known"}}}`)
 	a := serve(t, f)
-	_, err := a.Decide(context.Background(), st, testEnv, "tag Nobody Known as vip")
+	_, err := a.Decide(context.Background(), vocabOf(t, st), testEnv, "tag Nobody Known as vip", prepareWith(st, testEnv))
 	var nf *tools.NotFoundError
 	if !errors.As(err, &nf) || len(f.chatCalls()) != 1 {
 		t.Fatalf("err = %v after %d calls, want *tools.NotFoundError after 1", err, len(f.chatCalls()))
@@ -437,7 +450,7 @@ func TestModelNotPulled(t *testing.T) {
 	f.models = []string{"llama3.2:3b"}
 	a := serve(t, f)
 
-	_, err := a.Decide(context.Background(), st, testEnv, "who is tagged vip?")
+	_, err := a.Decide(context.Background(), vocabOf(t, st), testEnv, "who is tagged vip?", prepareWith(st, testEnv))
 	want := "model qwen3:4b is not available in your Ollama; run: ollama pull qwen3:4b"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %q", err, want)
@@ -457,7 +470,7 @@ func TestOllamaNotRunning(t *testing.T) {
 	addr := srv.URL
 	srv.Close() // nothing listens there any more
 
-	_, err := agentFor(t, addr).Decide(context.Background(), st, testEnv, "who is tagged vip?")
+	_, err := agentFor(t, addr).Decide(context.Background(), vocabOf(t, st), testEnv, "who is tagged vip?", prepareWith(st, testEnv))
 	want := "Ollama is not running at " + addr + "; start it with `ollama serve`"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %q", err, want)
@@ -472,7 +485,7 @@ func TestCloudModelRefused(t *testing.T) {
 	st := seedStore(t)
 	f := newFake(t, `{"tool":"query","args":{"entity":"patients"}}`)
 	f.remote = true
-	_, err := serve(t, f).Decide(context.Background(), st, testEnv, "list patients")
+	_, err := serve(t, f).Decide(context.Background(), vocabOf(t, st), testEnv, "list patients", prepareWith(st, testEnv))
 	if err == nil || !strings.Contains(err.Error(), "runs in Ollama's cloud") {
 		t.Fatalf("err = %v, want a cloud model refused", err)
 	}
@@ -490,7 +503,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := a.Decide(ctx, st, testEnv, "who is tagged vip?")
+	_, err := a.Decide(ctx, vocabOf(t, st), testEnv, "who is tagged vip?", prepareWith(st, testEnv))
 	if elapsed := time.Since(start); elapsed > 2*time.Second {
 		t.Errorf("Decide took %v after cancel", elapsed)
 	}
@@ -504,7 +517,7 @@ func TestModelCheckedOnce(t *testing.T) {
 	f := newFake(t, `{"tool":"query","args":{"entity":"patients"}}`, `{"tool":"query","args":{"entity":"patients"}}`)
 	a := serve(t, f)
 	for range 2 {
-		if _, err := a.Decide(context.Background(), st, testEnv, "list patients"); err != nil {
+		if _, err := a.Decide(context.Background(), vocabOf(t, st), testEnv, "list patients", prepareWith(st, testEnv)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -523,7 +536,7 @@ func TestPrefixIsStable(t *testing.T) {
 	a := serve(t, f)
 	ctx := context.Background()
 
-	if _, err := a.Decide(ctx, st, tools.Env{Now: testNow}, "list everyone"); err != nil {
+	if _, err := a.Decide(ctx, vocabOf(t, st), tools.Env{Now: testNow}, "list everyone", prepareWith(st, tools.Env{Now: testNow})); err != nil {
 		t.Fatal(err)
 	}
 	// Another day, and a new tag in the vocabulary.
@@ -534,7 +547,7 @@ func TestPrefixIsStable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Decide(ctx, st, tools.Env{Now: testNow.AddDate(0, 0, 3)}, "list everyone again"); err != nil {
+	if _, err := a.Decide(ctx, vocabOf(t, st), tools.Env{Now: testNow.AddDate(0, 0, 3)}, "list everyone again", prepareWith(st, tools.Env{Now: testNow.AddDate(0, 0, 3)})); err != nil {
 		t.Fatal(err)
 	}
 

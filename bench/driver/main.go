@@ -34,6 +34,7 @@ import (
 	"github.com/carebook/carebook/guard"
 	"github.com/carebook/carebook/internal/ollamatest"
 	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
 )
 
 // staticPromptBudget is the most bytes the prompt's stable prefix (system
@@ -340,8 +341,13 @@ func (d *driver) model(ctx context.Context) bool {
 	}
 	var tokens []int
 	var evals []time.Duration
+	vocab := must(st.Reader().Vocabulary(ctx))
+	env := bench.Env()
+	prepare := func(ctx context.Context, action tools.Action) (*tools.Plan, error) {
+		return tools.Prepare(ctx, st, action, env)
+	}
 	for i, r := range requests {
-		dec, err := a.Decide(ctx, st, bench.Env(), r)
+		dec, err := a.Decide(ctx, vocab, env, r, prepare)
 		if dec == nil {
 			fmt.Fprintf(os.Stderr, "bench: model request %d: %v\n", i+1, err)
 			continue

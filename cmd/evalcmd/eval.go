@@ -112,7 +112,13 @@ type AgentDecider struct{ Agent *agent.Agent }
 
 // Decide asks the model for the case's request.
 func (a AgentDecider) Decide(ctx context.Context, st *store.Store, env tools.Env, c eval.Case) (*tools.Plan, error) {
-	d, err := a.Agent.Decide(ctx, st, env, c.Request)
+	vocab, err := st.Reader().Vocabulary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := a.Agent.Decide(ctx, vocab, env, c.Request, func(ctx context.Context, action tools.Action) (*tools.Plan, error) {
+		return tools.Prepare(ctx, st, action, env)
+	})
 	if d == nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ import (
 
 // Decider turns a request into a prepared plan: the agent, in production.
 type Decider interface {
-	Decide(ctx context.Context, st *store.Store, env tools.Env, request string) (*agent.Decision, error)
+	Decide(ctx context.Context, vocab store.Vocabulary, env tools.Env, request string, prepare agent.PrepareFunc) (*agent.Decision, error)
 }
 
 // Session holds what every request of one ask, run or REPL needs.
@@ -63,12 +63,28 @@ func (e *MessageError) Error() string { return e.Message }
 func (s *Session) Ask(ctx context.Context, request string, opts Options) (*Outcome, error) {
 	out := &Outcome{}
 	audit := store.AuditEntry{Channel: s.Channel, Request: request}
+	env := cmdutil.Env(s.Now())
+	// The database is open to read the vocabulary and to prepare, never
+	// while the model thinks or a person chooses: other carebook processes
+	// get in between.
 	st, release, err := s.Open(ctx)
 	if err != nil {
 		return out, err
 	}
-	env := cmdutil.Env(s.Now())
-	d, err := s.Decider.Decide(ctx, st, env, request)
+	vocab, err := st.Reader().Vocabulary(ctx)
+	release()
+	if err != nil {
+		return out, err
+	}
+	prepare := func(ctx context.Context, a tools.Action) (*tools.Plan, error) {
+		st, release, err := s.Open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		return tools.Prepare(ctx, st, a, env)
+	}
+	d, err := s.Decider.Decide(ctx, vocab, env, request, prepare)
 	out.Decision = d
 	if d != nil {
 		audit.Model, audit.ModelDigest = d.Model, d.ModelDigest
@@ -80,7 +96,7 @@ func (s *Session) Ask(ctx context.Context, request string, opts Options) (*Outco
 	var amb *tools.AmbiguousError
 	if errors.As(err, &amb) && s.Choose != nil && d != nil {
 		var plan *tools.Plan
-		plan, err = s.choose(ctx, st, env, d.Action, amb)
+		plan, err = s.choose(ctx, prepare, d.Action, amb)
 		if err == nil {
 			d.Plan = plan
 			audit.Action = plan.Action.JSON()
@@ -105,13 +121,11 @@ func (s *Session) Ask(ctx context.Context, request string, opts Options) (*Outco
 			outcome = store.OutcomeRefused
 			audit.Request, audit.Action = "", ""
 		}
-		if lerr := st.LogOutcome(context.WithoutCancel(ctx), audit, nil, 0, outcome, msg); lerr != nil {
+		if lerr := logOutcome(context.WithoutCancel(ctx), s.Open, audit, outcome, msg); lerr != nil {
 			err = errors.Join(err, lerr)
 		}
-		release()
 		return out, err
 	}
-	release()
 	out.Plan = d.Plan
 	return out, s.execute(ctx, out, audit, opts)
 }
@@ -185,7 +199,7 @@ func (s *Session) dryRun(plan *tools.Plan, opts Options) error {
 
 // choose lets the user pick one of several patients, then prepares the
 // action again naming that patient by MRN.
-func (s *Session) choose(ctx context.Context, st *store.Store, env tools.Env, action tools.Action, amb *tools.AmbiguousError) (*tools.Plan, error) {
+func (s *Session) choose(ctx context.Context, prepare agent.PrepareFunc, action tools.Action, amb *tools.AmbiguousError) (*tools.Plan, error) {
 	i, err := s.Choose(ctx, amb.Candidates)
 	if err != nil {
 		return nil, err
@@ -203,5 +217,14 @@ func (s *Session) choose(ctx context.Context, st *store.Store, env tools.Env, ac
 	if err != nil {
 		return nil, fmt.Errorf("rewrite the action: %w", err)
 	}
-	return tools.Prepare(ctx, st, tools.Action{Tool: action.Tool, Args: raw}, env)
+	return prepare(ctx, tools.Action{Tool: action.Tool, Args: raw})
+}
+
+func logOutcome(ctx context.Context, open present.Opener, audit store.AuditEntry, outcome store.Outcome, msg string) error {
+	st, release, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return st.LogOutcome(ctx, audit, nil, 0, outcome, msg)
 }
