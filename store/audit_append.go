@@ -28,9 +28,13 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	}
 	var last sql.NullInt64
 	var prev sql.NullString
-	if h := tx.store.head; tx.store.headKnown {
+	switch h := tx.store.head; {
+	case tx.head != nil:
+		// A group commit: this row follows the group's previous one.
+		last.Int64, prev.String = tx.head.Size, tx.head.Last
+	case tx.store.headKnown:
 		last.Int64, prev.String = h.Size, h.Last
-	} else {
+	default:
 		err := tx.conn.QueryRowContext(ctx, `SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("write audit log: %w", err)
@@ -47,33 +51,41 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	}
 	salt := make([]byte, 16)
 	rand.Read(salt)
+	who := tx.store.identity(entry)
 	row := storedRow{
 		AuditRow: AuditRow{
-			Seq: last.Int64 + 1, At: tx.store.now().UTC().Truncate(time.Microsecond),
-			User: tx.store.actor, Host: tx.store.host, Channel: entry.Channel,
+			// The audit log carries the real clock, whatever "today" is
+			// for relative dates: a fixed CAREBOOK_NOW must not backdate
+			// (or hide) a read. The row says when it was set.
+			Seq: last.Int64 + 1, At: tx.store.auditNow().UTC().Truncate(time.Microsecond),
+			User: who.OSUser, Staff: who.Staff, Mode: who.Mode, Host: who.Host, Channel: entry.Channel,
 			Request: entry.Request, Action: entry.Action, PatientIDs: ids, Rows: tx.rows,
 			Outcome: outcome, Message: message, Model: entry.Model, ModelDigest: entry.ModelDigest,
+			FixedNow: tx.store.fixedNow, LeafV: leafVersion,
 		},
 		salt: salt, prev: prev.String,
 	}
 	row.requestC = commit("request", salt, row.Request)
 	row.actionC = commit("action", salt, row.Action)
 	row.msgC = commit("message", salt, row.Message)
-	leaf := row.leaf().hash()
+	leaf := row.leafHash()
 	_, err := tx.conn.ExecContext(ctx, `INSERT INTO audit_log
-		(seq, logged_at, os_user, host, channel, request, action, patient_ids, rows_affected, outcome, message, model, model_digest,
-		 salt, request_commit, action_commit, message_commit, prev_hash, row_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		row.Seq, row.At, row.User, row.Host, row.Channel, nullable(row.Request), row.Action, formatIDs(ids), row.Rows,
-		string(outcome), nullable(message), nullable(row.Model), nullable(row.ModelDigest),
-		salt, row.requestC, row.actionC, row.msgC, row.prev, leaf.String())
+		(seq, logged_at, os_user, staff, mode, host, channel, request, action, patient_ids, rows_affected, outcome, message,
+		 model, model_digest, fixed_now, leaf_v, salt, request_commit, action_commit, message_commit, prev_hash, row_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		row.Seq, row.At, row.User, nullable(row.Staff), nullable(row.Mode), row.Host, row.Channel, nullable(row.Request), row.Action,
+		formatIDs(ids), row.Rows, string(outcome), nullable(message), nullable(row.Model), nullable(row.ModelDigest),
+		nullable(row.FixedNow), row.LeafV, salt, row.requestC, row.actionC, row.msgC, row.prev, leaf.String())
 	if err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}
 	// The store's cache of tree hashes is only read here: this transaction
 	// may roll back. What it reads and adds goes to pending, which the
 	// store keeps once the transaction commits.
-	pending := map[int64]tlog.Hash{}
+	pending := tx.treeCache
+	if pending == nil {
+		pending = map[int64]tlog.Hash{}
+	}
 	hashes := cachedReader(treeReader(ctx, tx.conn), tx.store.treeCache, pending)
 	if err := storeTreeHashes(ctx, tx.conn, row.Seq-1, leaf, hashes, pending); err != nil {
 		return fmt.Errorf("write audit log: %w", err)
@@ -84,5 +96,6 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	}
 	tx.head = &Head{Size: row.Seq, Tree: tree, Last: leaf.String()}
 	tx.treeCache = pending
+	tx.appended++
 	return nil
 }

@@ -50,13 +50,13 @@ func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
 		}
 	}
 	if count > head.Size {
-		// Only the row announced before a commit may lie beyond the head: a
-		// crash between that commit and the head's update.
-		var next string
-		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(row_hash, '') FROM audit_log WHERE seq = ?`, head.Size+1).Scan(&next); err != nil {
+		// Only the rows announced before a commit may lie beyond the head:
+		// a crash between that commit and the head's update.
+		var last string
+		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(row_hash, '') FROM audit_log WHERE seq = ?`, count).Scan(&last); err != nil {
 			return fmt.Errorf("check audit log: %w", err)
 		}
-		if count > head.Size+1 || head.Pending == "" || next != head.Pending {
+		if count != head.Size+head.pendingRows() || last != head.Pending {
 			return &AuditIntegrityError{Row: head.Size + 1, Problem: fmt.Sprintf("it lies beyond the head file (%d rows), and Carebook did not announce it (inserted)", head.Size)}
 		}
 		if _, err := verifyRows(ctx, s.db, head.Size, head.Last); err != nil {
@@ -66,7 +66,7 @@ func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
 	}
 	if head.Pending != "" {
 		// A commit that was announced but did not happen.
-		head.Pending = ""
+		head.Pending, head.PendingRows = "", 0
 		if err := atomicfile.WriteFile(HeadPath(s.path), head.marshal()); err != nil {
 			return fmt.Errorf("check audit log: %w", err)
 		}

@@ -20,6 +20,8 @@ type AuditRowJSON struct {
 	Seq         int64     `json:"seq"`
 	At          time.Time `json:"at"`
 	User        string    `json:"user"`
+	Staff       string    `json:"staff,omitempty"`
+	Mode        string    `json:"mode,omitempty"`
 	Host        string    `json:"host"`
 	Channel     string    `json:"channel"`
 	Request     string    `json:"request,omitempty"`
@@ -30,6 +32,8 @@ type AuditRowJSON struct {
 	Message     string    `json:"message,omitempty"`
 	Model       string    `json:"model,omitempty"`
 	ModelDigest string    `json:"model_digest,omitempty"`
+	FixedNow    string    `json:"fixed_now,omitempty"`
+	LeafV       int       `json:"leaf_v"`
 	Redacted    bool      `json:"redacted,omitempty"`
 	Hash        string    `json:"hash"`
 }
@@ -40,9 +44,9 @@ func (r AuditRow) JSON() AuditRowJSON {
 	if ids == nil {
 		ids = []int64{}
 	}
-	return AuditRowJSON{Seq: r.Seq, At: r.At, User: r.User, Host: r.Host, Channel: r.Channel, Request: r.Request, Action: r.Action,
-		PatientIDs: ids, Rows: r.Rows, Outcome: string(r.Outcome), Message: r.Message, Model: r.Model, ModelDigest: r.ModelDigest,
-		Redacted: r.Redacted, Hash: r.Hash}
+	return AuditRowJSON{Seq: r.Seq, At: r.At, User: r.User, Staff: r.Staff, Mode: r.Mode, Host: r.Host, Channel: r.Channel,
+		Request: r.Request, Action: r.Action, PatientIDs: ids, Rows: r.Rows, Outcome: string(r.Outcome), Message: r.Message,
+		Model: r.Model, ModelDigest: r.ModelDigest, FixedNow: r.FixedNow, LeafV: r.LeafV, Redacted: r.Redacted, Hash: r.Hash}
 }
 
 // ExportRow is one line of an audit export: the row with everything its hash
@@ -61,10 +65,15 @@ func (e ExportRow) stored() (storedRow, error) {
 	if err != nil {
 		return storedRow{}, err
 	}
+	leafV := e.LeafV
+	if leafV == 0 {
+		leafV = 1 // exports made before leaf versions were recorded
+	}
 	return storedRow{
-		AuditRow: AuditRow{Seq: e.Seq, At: e.At.UTC(), User: e.User, Host: e.Host, Channel: e.Channel, Request: e.Request,
-			Action: e.Action, PatientIDs: e.PatientIDs, Rows: e.Rows, Outcome: Outcome(e.Outcome), Message: e.Message,
-			Model: e.Model, ModelDigest: e.ModelDigest, Redacted: e.Redacted, Hash: e.Hash},
+		AuditRow: AuditRow{Seq: e.Seq, At: e.At.UTC(), User: e.User, Staff: e.Staff, Mode: e.Mode, Host: e.Host, Channel: e.Channel,
+			Request: e.Request, Action: e.Action, PatientIDs: e.PatientIDs, Rows: e.Rows, Outcome: Outcome(e.Outcome),
+			Message: e.Message, Model: e.Model, ModelDigest: e.ModelDigest, FixedNow: e.FixedNow, LeafV: leafV,
+			Redacted: e.Redacted, Hash: e.Hash},
 		salt: salt, requestC: e.RequestC, actionC: e.ActionC, msgC: e.MessageC, prev: e.Prev,
 		redacted: e.Redacted, hasHashes: e.Hash != "",
 	}, nil

@@ -25,9 +25,19 @@ type Head struct {
 	Size int64     `json:"size"`
 	Tree tlog.Hash `json:"tree"`
 	Last string    `json:"last"`
-	// Pending is the hash of the one row being committed when the head was
-	// written: the only row the next open may find beyond Size.
-	Pending string `json:"pending,omitempty"`
+	// Pending is the hash of the last row being committed when the head
+	// was written, and PendingRows how many rows that commit adds (one,
+	// or a group): the only rows the next open may find beyond Size.
+	Pending     string `json:"pending,omitempty"`
+	PendingRows int64  `json:"pending_rows,omitempty"`
+}
+
+// pendingRows is how many rows the announced commit adds.
+func (h Head) pendingRows() int64 {
+	if h.Pending == "" {
+		return 0
+	}
+	return max(h.PendingRows, 1)
 }
 
 const headMagic = "carebook audit head v1"
@@ -36,13 +46,16 @@ func (h Head) marshal() []byte {
 	b := fmt.Appendf(nil, "%s\nsize %d\ntree %s\nlast %s\n", headMagic, h.Size, h.Tree, h.Last)
 	if h.Pending != "" {
 		b = fmt.Appendf(b, "pending %s\n", h.Pending)
+		if h.PendingRows > 1 {
+			b = fmt.Appendf(b, "pending_rows %d\n", h.PendingRows)
+		}
 	}
 	return b
 }
 
 func parseHead(data []byte) (Head, error) {
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) < 4 || len(lines) > 5 || lines[0] != headMagic {
+	if len(lines) < 4 || len(lines) > 6 || lines[0] != headMagic {
 		return Head{}, errors.New("not a carebook audit head")
 	}
 	var h Head
@@ -52,12 +65,20 @@ func parseHead(data []byte) (Head, error) {
 		switch k {
 		case "size":
 			h.Size, err = strconv.ParseInt(v, 10, 64)
+			if err == nil && h.Size < 0 {
+				err = fmt.Errorf("size %d is not a row count", h.Size)
+			}
 		case "tree":
 			h.Tree, err = tlog.ParseHash(v)
 		case "last":
 			h.Last = v
 		case "pending":
 			h.Pending = v
+		case "pending_rows":
+			h.PendingRows, err = strconv.ParseInt(v, 10, 64)
+			if err == nil && h.PendingRows < 1 {
+				err = fmt.Errorf("pending_rows %d is not a row count", h.PendingRows)
+			}
 		default:
 			err = fmt.Errorf("unknown line %q", k)
 		}
@@ -111,10 +132,10 @@ func (s *Store) writeHead(ctx context.Context) error {
 	return atomicfile.WriteFile(HeadPath(s.path), h.marshal())
 }
 
-// announce writes the committed head with the hash of the row about to be
-// committed, before the commit. The next open then accepts that one row
-// beyond the head (a crash between commit and head), and no other: rows
-// appended by anyone else are found. A head that cannot be written (a full
+// announce writes the committed head with the hash of the last row about to
+// be committed and their number, before the commit. The next open then
+// accepts those rows beyond the head (a crash between commit and head), and
+// no other: rows appended by anyone else are found. A head that cannot be written (a full
 // disk) refuses the write, so nothing is committed that the head cannot
 // vouch for.
 func (s *Store) announce(tx *Tx) error {
@@ -122,7 +143,7 @@ func (s *Store) announce(tx *Tx) error {
 		return nil
 	}
 	h := s.head
-	h.Pending = tx.head.Last
+	h.Pending, h.PendingRows = tx.head.Last, int64(tx.appended)
 	if err := atomicfile.WriteFile(HeadPath(s.path), h.marshal()); err != nil {
 		return fmt.Errorf("cannot record the audit log's head beside the database (is the disk full?), so nothing was written: %w", err)
 	}

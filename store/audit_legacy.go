@@ -9,7 +9,7 @@ import (
 // sealLegacyRows hashes rows written before the log was hash-chained
 // (schema version 1), in the migration's transaction.
 func sealLegacyRows(ctx context.Context, q querier) (int, error) {
-	rows, err := q.QueryContext(ctx, auditSelect+` ORDER BY seq`)
+	rows, err := q.QueryContext(ctx, auditSelectV1+` ORDER BY seq`)
 	if err != nil {
 		return 0, err
 	}
@@ -37,7 +37,7 @@ func sealLegacyRows(ctx context.Context, q querier) (int, error) {
 		r.msgC = commit("message", r.salt, r.Message)
 		r.prev = prev
 		r.At = r.At.Truncate(time.Microsecond)
-		leaf := r.leaf().hash()
+		leaf := r.leafHash()
 		if _, err := q.ExecContext(ctx, `UPDATE audit_log SET salt = ?, request_commit = ?, action_commit = ?, message_commit = ?,
 			prev_hash = ?, row_hash = ? WHERE seq = ?`, r.salt, r.requestC, r.actionC, r.msgC, r.prev, leaf.String(), all[i].Seq); err != nil {
 			return 0, err

@@ -8,9 +8,15 @@ import (
 
 // AuditRow is one row of the audit log as stored.
 type AuditRow struct {
-	Seq         int64
-	At          time.Time
-	User        string
+	Seq  int64
+	At   time.Time
+	User string // the OS account
+	// Staff is the staff member, as carebook serve authenticated them
+	// ("" in direct mode, where the OS account is all there is).
+	Staff string
+	// Mode is "direct" (the file opened by the command itself) or
+	// "server" (through carebook serve); "" on rows written before.
+	Mode        string
 	Host        string
 	Channel     string
 	Request     string
@@ -21,6 +27,12 @@ type AuditRow struct {
 	Message     string
 	Model       string
 	ModelDigest string
+	// FixedNow is $CAREBOOK_NOW when it was set: "today" for relative
+	// dates was fixed, though At is the real clock.
+	FixedNow string
+	// LeafV is the version of the hashed content (1: before staff and
+	// mode were recorded).
+	LeafV int
 	// Redacted rows had their free text removed when a patient they named
 	// was forgotten. Their hash still verifies.
 	Redacted bool
@@ -38,7 +50,7 @@ type AuditQuery struct {
 	Patient     int64 // rows that read or changed this patient
 	Since       time.Time
 	Until       time.Time // exclusive
-	User        string
+	User        string    // staff member or OS account
 	Channel     string
 	Disclosures bool // exports logged as disclosures only
 }
@@ -57,7 +69,7 @@ func (r Reader) FindAudit(ctx context.Context, q AuditQuery) ([]AuditRow, error)
 		w.add("logged_at < ?", q.Until.UTC())
 	}
 	if q.User != "" {
-		w.add("os_user = ?", q.User)
+		w.add("(staff = ? OR os_user = ?)", q.User, q.User)
 	}
 	if q.Channel != "" {
 		w.add("channel = ?", q.Channel)

@@ -66,9 +66,9 @@ var ErrAuditBroken = errors.New("audit log broken")
 
 func (e *AuditBrokenError) Is(target error) bool { return target == ErrAuditBroken }
 
-// auditLeaf is the canonical content a row hash covers. JSON of a struct has
-// a fixed field order, so the encoding is deterministic. Never change a field:
-// rows already written were hashed with these.
+// auditLeaf is the canonical content a version 1 row's hash covers. JSON of
+// a struct has a fixed field order, so the encoding is deterministic. Never
+// change a field: rows already written were hashed with these.
 type auditLeaf struct {
 	V          int     `json:"v"`
 	Seq        int64   `json:"seq"`
@@ -87,18 +87,45 @@ type auditLeaf struct {
 	Digest     string  `json:"model_digest"`
 }
 
-const leafVersion = 1
+// auditLeafV2 is what a version 2 row's hash covers: version 1 and who
+// acted (the staff member beside the OS account), how (direct on the file,
+// or through carebook serve), and the fixed "today" when CAREBOOK_NOW was
+// set. Never change a field.
+type auditLeafV2 struct {
+	V          int     `json:"v"`
+	Seq        int64   `json:"seq"`
+	Prev       string  `json:"prev"`
+	At         string  `json:"at"`
+	User       string  `json:"user"`
+	Staff      string  `json:"staff"`
+	Mode       string  `json:"mode"`
+	Host       string  `json:"host"`
+	Channel    string  `json:"channel"`
+	Request    string  `json:"request_c"`
+	Action     string  `json:"action_c"`
+	Message    string  `json:"message_c"`
+	PatientIDs []int64 `json:"patient_ids"`
+	Rows       int64   `json:"rows"`
+	Outcome    string  `json:"outcome"`
+	Model      string  `json:"model"`
+	Digest     string  `json:"model_digest"`
+	FixedNow   string  `json:"fixed_now"`
+}
 
-// auditTime is how logged_at enters the hash: DuckDB keeps microseconds.
-const auditTime = "2006-01-02T15:04:05.000000Z"
+// leafVersion is the version new rows are written with.
+const leafVersion = 2
 
-func (l auditLeaf) hash() tlog.Hash {
-	data, err := json.Marshal(l)
+// leafHash hashes the canonical encoding of a leaf.
+func leafHash(leaf any) tlog.Hash {
+	data, err := json.Marshal(leaf)
 	if err != nil {
 		panic(err) // a struct of strings and ints always encodes
 	}
 	return tlog.RecordHash(data)
 }
+
+// auditTime is how logged_at enters the hash: DuckDB keeps microseconds.
+const auditTime = "2006-01-02T15:04:05.000000Z"
 
 // commit is the salted commitment to one text field of a row.
 func commit(field string, salt []byte, text string) string {
@@ -125,21 +152,43 @@ type storedRow struct {
 	hasText bool
 }
 
-func (r storedRow) leaf() auditLeaf {
+// leafHash is the hash the row's content gives, by its leaf version. A
+// version it does not know hashes to nothing that can match.
+func (r storedRow) leafHash() tlog.Hash {
 	ids := r.PatientIDs
 	if ids == nil {
 		ids = []int64{}
 	}
-	return auditLeaf{
-		V: leafVersion, Seq: r.Seq, Prev: r.prev, At: r.At.UTC().Format(auditTime),
-		User: r.User, Host: r.Host, Channel: r.Channel,
-		Request: r.requestC, Action: r.actionC, Message: r.msgC,
-		PatientIDs: ids, Rows: r.Rows, Outcome: string(r.Outcome), Model: r.Model, Digest: r.ModelDigest,
+	at := r.At.UTC().Format(auditTime)
+	switch r.LeafV {
+	case 1:
+		return leafHash(auditLeaf{
+			V: 1, Seq: r.Seq, Prev: r.prev, At: at,
+			User: r.User, Host: r.Host, Channel: r.Channel,
+			Request: r.requestC, Action: r.actionC, Message: r.msgC,
+			PatientIDs: ids, Rows: r.Rows, Outcome: string(r.Outcome), Model: r.Model, Digest: r.ModelDigest,
+		})
+	case 2:
+		return leafHash(auditLeafV2{
+			V: 2, Seq: r.Seq, Prev: r.prev, At: at,
+			User: r.User, Staff: r.Staff, Mode: r.Mode, Host: r.Host, Channel: r.Channel,
+			Request: r.requestC, Action: r.actionC, Message: r.msgC,
+			PatientIDs: ids, Rows: r.Rows, Outcome: string(r.Outcome), Model: r.Model, Digest: r.ModelDigest,
+			FixedNow: r.FixedNow,
+		})
 	}
+	return tlog.Hash{}
 }
 
-const auditSelect = `SELECT seq, logged_at, os_user, host, channel, request, action, patient_ids,
-	rows_affected, outcome, message, coalesce(model, ''), coalesce(model_digest, ''),
+const auditSelect = `SELECT seq, logged_at, os_user, coalesce(staff, ''), coalesce(mode, ''), host, channel, request, action, patient_ids,
+	rows_affected, outcome, message, coalesce(model, ''), coalesce(model_digest, ''), coalesce(fixed_now, ''), leaf_v,
+	salt, coalesce(request_commit, ''), coalesce(action_commit, ''), coalesce(message_commit, ''),
+	coalesce(prev_hash, ''), row_hash, redacted_at IS NOT NULL FROM audit_log`
+
+// auditSelectV1 reads the columns of schema versions 1 to 4, for sealing
+// rows written before the log was hash-chained, during migration.
+const auditSelectV1 = `SELECT seq, logged_at, os_user, '', '', host, channel, request, action, patient_ids,
+	rows_affected, outcome, message, coalesce(model, ''), coalesce(model_digest, ''), '', 1,
 	salt, coalesce(request_commit, ''), coalesce(action_commit, ''), coalesce(message_commit, ''),
 	coalesce(prev_hash, ''), row_hash, redacted_at IS NOT NULL FROM audit_log`
 
@@ -150,8 +199,8 @@ func scanStored(rows scanner) (storedRow, error) {
 	var ids any
 	var outcome string
 	var request, action, message, hash sql.NullString
-	if err := rows.Scan(&r.Seq, &r.At, &r.User, &r.Host, &r.Channel, &request, &action, &ids, &r.Rows,
-		&outcome, &message, &r.Model, &r.ModelDigest,
+	if err := rows.Scan(&r.Seq, &r.At, &r.User, &r.Staff, &r.Mode, &r.Host, &r.Channel, &request, &action, &ids, &r.Rows,
+		&outcome, &message, &r.Model, &r.ModelDigest, &r.FixedNow, &r.LeafV,
 		&r.salt, &r.requestC, &r.actionC, &r.msgC, &r.prev, &hash, &r.redacted); err != nil {
 		return r, err
 	}

@@ -103,7 +103,7 @@ func TestAuditVerifyNamesTheFirstTamperedRow(t *testing.T) {
 		{name: "delete and renumber", stmts: rebuild("SELECT * REPLACE (CASE WHEN seq > 500 THEN seq - 1 ELSE seq END AS seq) FROM t WHERE seq <> 500"), row: 500, problem: "does not match its hash", atOpen: true},
 		{name: "reorder two rows", stmts: rebuild("SELECT * REPLACE (CASE seq WHEN 500 THEN 501 WHEN 501 THEN 500 ELSE seq END AS seq) FROM t"), row: 500, problem: "does not match its hash"},
 		{name: "insert a copy", stmts: rebuild("SELECT * REPLACE (CASE WHEN seq >= 500 THEN seq + 1 ELSE seq END AS seq) FROM t UNION ALL SELECT * REPLACE (500 AS seq) FROM t WHERE seq = 499"), row: 500, problem: "", atOpen: true},
-		{name: "insert without hash", stmts: []string{"INSERT INTO audit_log (seq, logged_at, os_user, host, channel, action, patient_ids, rows_affected, outcome) VALUES (1001, now(), 'x', 'y', 'cli', '{}', [], 0, 'ok')"}, row: 1001, problem: "no hash", atOpen: true},
+		{name: "insert without hash", stmts: []string{"INSERT INTO audit_log (seq, logged_at, os_user, host, channel, action, patient_ids, rows_affected, outcome, leaf_v) VALUES (1001, now(), 'x', 'y', 'cli', '{}', '', 0, 'ok', 2)"}, row: 1001, problem: "no hash", atOpen: true},
 		{name: "truncate", stmts: []string{"DELETE FROM audit_log WHERE seq > 900"}, row: 901, problem: "truncated", atOpen: true},
 		{name: "truncate log and tree", stmts: []string{"DELETE FROM audit_log WHERE seq > 900", fmt.Sprintf("DELETE FROM audit_tree WHERE idx >= %d", tlog.StoredHashCount(900))}, row: 901, problem: "truncated", atOpen: true},
 		{name: "empty the log", stmts: []string{"DELETE FROM audit_log", "DELETE FROM audit_tree"}, row: 1, problem: "truncated", atOpen: true},
@@ -398,13 +398,13 @@ func TestSecondForgetKeepsTheFirstForgetsRow(t *testing.T) {
 	if err := st.LogOutcome(ctx, AuditEntry{Channel: "ask", Request: "show Ada Lovelace", Action: `{"tool":"query"}`}, []int64{a}, 1, OutcomeOK, ""); err != nil {
 		t.Fatal(err)
 	}
-	gone, err := st.Forget(ctx, "cli", a)
+	gone, err := st.Forget(ctx, AuditEntry{Channel: "cli"}, a)
 	if err != nil || gone.AuditRows == 0 {
 		t.Fatalf("first forget: %+v %v", gone, err)
 	}
 	// An MRN that occurs in the first forget's row (its hash of A1).
 	b := load(Patient{MRN: strings.ToUpper(gone.MRNHash[:8]), FirstName: "Bo", LastName: "Zed", Status: "active"})[0]
-	if _, err := st.Forget(ctx, "cli", b); err != nil {
+	if _, err := st.Forget(ctx, AuditEntry{Channel: "cli"}, b); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.VerifyAudit(ctx); err != nil {

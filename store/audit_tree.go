@@ -143,3 +143,25 @@ func treeOf(leaves []tlog.Hash) tlog.Hash {
 	}
 	return tlog.NodeHash(treeOf(leaves[:k]), treeOf(leaves[k:]))
 }
+
+// trimTreeCache keeps the cache from growing with the log in a long-lived
+// server: appending the next row and computing the head read only the
+// right frontier of the tree, one stored hash per level, so once the cache
+// is large the rest is dropped (it can always be read again).
+func (s *Store) trimTreeCache() {
+	const keepBelow = 4096
+	if len(s.treeCache) < keepBelow || !s.headKnown {
+		return
+	}
+	n := s.head.Size
+	frontier := make(map[int64]tlog.Hash, 64)
+	for level := 0; level < 63 && n>>level > 0; level++ {
+		if (n>>level)&1 == 1 {
+			idx := tlog.StoredHashIndex(level, (n>>level)-1)
+			if h, ok := s.treeCache[idx]; ok {
+				frontier[idx] = h
+			}
+		}
+	}
+	s.treeCache = frontier
+}

@@ -59,7 +59,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 			return rep, &AuditIntegrityError{Row: head.Size, Problem: "its hash does not match the head file (rows were rewritten)"}
 		}
 	}
-	if rep.Rows > head.Size+1 || rep.Rows == head.Size+1 && leaves[head.Size].String() != head.Pending {
+	if rep.Rows > head.Size && (rep.Rows != head.Size+head.pendingRows() || leaves[rep.Rows-1].String() != head.Pending) {
 		return rep, &AuditIntegrityError{Row: head.Size + 1, Problem: fmt.Sprintf("it lies beyond the head file (%d rows), and Carebook did not announce it (inserted)", head.Size)}
 	}
 	if s.auditBroken != nil {
@@ -160,7 +160,7 @@ func checkRow(r storedRow, want int64, prev string) *AuditIntegrityError {
 			return &AuditIntegrityError{Row: r.Seq, Problem: "its text does not match its commitment (edited)"}
 		}
 	}
-	if r.leaf().hash().String() != r.Hash {
+	if r.leafHash().String() != r.Hash {
 		return &AuditIntegrityError{Row: r.Seq, Problem: "its content does not match its hash (edited)"}
 	}
 	if r.prev != prev {

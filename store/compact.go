@@ -11,56 +11,98 @@ import (
 	"strings"
 )
 
-// Compact rewrites the database file so that deleted rows are gone from the
-// disk, not merely unlinked: DuckDB reuses freed blocks lazily, and until
+// Compact rewrites the database file so that deleted rows are gone from
+// it, not merely unlinked: DuckDB reuses freed blocks lazily, and until
 // then a deleted patient's bytes stay in the file, as they may in an old WAL.
 // It copies the live data into a new file beside the old one (COPY FROM
 // DATABASE), makes it durable and renames it over the old one, so that a
-// crash leaves either the old file or the new one, whole.
+// crash leaves either the old file or the new one, whole, and the store is
+// reopened on the new file.
+//
+// The store keeps the lock file throughout: DuckDB's own lock goes with the
+// old file's last connection, and without the lock file another process
+// could open the old file in the gap before the rename and write rows that
+// the rename then throws away. No other user of this Store may be running
+// (the server holds its gate).
 //
 // The copy needs ATTACH, which the hardened configuration forbids. DuckDB
 // allows exactly the paths listed in allowed_paths when external access is
 // off, and that list can only be set before access is turned off: so this
 // connection lists the new file and its WAL files, then turns access off and
 // locks the configuration like any other. Nothing else is reachable.
-//
-// No other connection to path may be open.
-func Compact(ctx context.Context, path string, opts Options) error {
-	abs, err := filepath.Abs(path)
+func (s *Store) Compact(ctx context.Context) error {
+	if s.path == ":memory:" {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("compact %s: %w", s.path, err)
+	}
+	err := compactFile(ctx, s.path, s.opts)
+	// Whatever happened, the store goes on, on whichever file is in place.
+	if cerr := s.connect(ctx, s.opts.LockTimeout); cerr != nil {
+		s.closed = true
+		s.lock.release()
+		return errors.Join(err, cerr)
+	}
+	if serr := s.start(ctx); serr != nil {
+		return errors.Join(err, serr)
+	}
 	if err != nil {
-		return fmt.Errorf("compact %s: %w", path, err)
+		return err
 	}
-	if opts.LockTimeout == 0 {
-		opts.LockTimeout = DefaultLockTimeout
+	s.pendingCompaction = nil
+	return nil
+}
+
+// CompactionPending says a forget deleted a patient whose bytes may still
+// be in the file: its rewrite was interrupted and could not be finished
+// on open. The error says why.
+func (s *Store) CompactionPending() error {
+	if s.pendingCompaction == nil {
+		return nil
 	}
+	return fmt.Errorf("a forget's rewrite of the database file is not finished (%v), so the deleted patient's bytes may remain in it; free space or stop what blocks it, then run any carebook command, which finishes it", s.pendingCompaction)
+}
+
+// compactionPending reads the marker a forget leaves until the rewrite is
+// done.
+func (s *Store) compactionPending(ctx context.Context) bool {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM maintenance WHERE kind = 'compact'`).Scan(&n); err != nil {
+		return false
+	}
+	return n > 0
+}
+
+func compactFile(ctx context.Context, abs string, opts Options) error {
 	tmp := abs + ".compact"
 	for _, p := range []string{tmp, tmp + ".wal", tmp + ".wal.checkpoint"} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("compact %s: remove leftover %s: %w", path, p, err)
+			return fmt.Errorf("compact %s: remove leftover %s: %w", abs, p, err)
 		}
 	}
 	if err := copyDatabase(ctx, abs, tmp, opts); err != nil {
 		os.Remove(tmp)
 		os.Remove(tmp + ".wal")
-		return fmt.Errorf("compact %s: %w", path, err)
+		return fmt.Errorf("compact %s: %w", abs, err)
 	}
 	if err := syncFile(tmp); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("compact %s: %w", path, err)
+		return fmt.Errorf("compact %s: %w", abs, err)
 	}
 	if err := os.Chmod(tmp, 0o600); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("compact %s: %w", path, err)
+		return fmt.Errorf("compact %s: %w", abs, err)
 	}
 	if err := os.Rename(tmp, abs); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("compact %s: replace the file: %w", path, err)
+		return fmt.Errorf("compact %s: replace the file: %w", abs, err)
 	}
 	// The old file's WAL was checkpointed when its last connection closed;
 	// one left over from a crash belongs to the old file and must not be
 	// replayed into the new one.
 	if err := os.Remove(abs + ".wal"); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("compact %s: remove the old WAL: %w", path, err)
+		return fmt.Errorf("compact %s: remove the old WAL: %w", abs, err)
 	}
 	return syncDir(filepath.Dir(abs))
 }
@@ -121,6 +163,11 @@ func copyDatabase(ctx context.Context, src, dst string, opts Options) error {
 		if _, err := db.ExecContext(ctx, fmt.Sprintf(`SELECT max(nextval('compacted.main."%s"')) FROM range(?)`, s.name), s.last); err != nil {
 			return fmt.Errorf("carry sequence %s over: %w", s.name, err)
 		}
+	}
+	// The copy is the finished rewrite: it carries no marker that one is
+	// pending.
+	if _, err := db.ExecContext(ctx, "DELETE FROM compacted.main.maintenance WHERE kind = 'compact'"); err != nil {
+		return fmt.Errorf("clear the pending rewrite: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, "DETACH compacted"); err != nil {
 		return fmt.Errorf("finish the copy: %w", err)

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -10,9 +10,15 @@ import (
 
 // Forgotten is what a forget removed.
 type Forgotten struct {
-	// MRNHash is the SHA-256 of the MRN, in hex: enough for an auditor who
-	// holds the MRN to confirm that the patient was forgotten, and no name.
-	MRNHash      string `json:"mrn_sha256"`
+	// MRNHash is a salted commitment to the MRN, in hex: with the receipt
+	// (the salt) and the MRN, an auditor confirms that this row is that
+	// patient's deletion. The audit row holds the commitment only; the salt
+	// is given to whoever forgot, once, because an MRN is short enough to
+	// guess from its plain hash in milliseconds.
+	MRNHash string `json:"mrn_commitment"`
+	// Receipt is the salt, in hex: shown to the person who forgot, and
+	// stored nowhere.
+	Receipt      string `json:"receipt"`
 	Tags         int    `json:"tags"`
 	Appointments int    `json:"appointments"`
 	Interactions int    `json:"interactions"`
@@ -21,24 +27,35 @@ type Forgotten struct {
 	AuditRows int `json:"audit_rows_redacted"`
 }
 
-// HashMRN is how the audit log names a forgotten patient.
-func HashMRN(mrn string) string {
-	sum := sha256.Sum256([]byte(mrn))
-	return hex.EncodeToString(sum[:])
+// CommitMRN is how the audit log names a forgotten patient: a commitment
+// to the MRN under a secret salt.
+func CommitMRN(mrn string, salt []byte) string {
+	return commit("forgotten mrn", salt, mrn)
+}
+
+// CheckReceipt reports whether a forget's commitment and receipt name the
+// patient with this MRN.
+func CheckReceipt(commitment, receipt, mrn string) bool {
+	salt, err := hex.DecodeString(receipt)
+	return err == nil && len(salt) > 0 && CommitMRN(mrn, salt) == commitment
 }
 
 // Forget deletes one patient with their tags, appointments and interactions
-// in one transaction, audited by MRN hash and row counts only. The bytes
-// stay in the file's free blocks until Compact rewrites it; the caller
-// closes the store and compacts.
-func (s *Store) Forget(ctx context.Context, channel string, id int64) (Forgotten, error) {
+// in one transaction, audited by MRN commitment and row counts only. The
+// bytes stay in the file's free blocks until Compact rewrites it, which the
+// caller does next; a marker in the same transaction makes the next open
+// finish the rewrite if it never happens.
+func (s *Store) Forget(ctx context.Context, entry AuditEntry, id int64) (Forgotten, error) {
 	p, err := s.Reader().PatientByID(ctx, id)
 	if err != nil {
 		return Forgotten{}, fmt.Errorf("forget: %w", err)
 	}
-	out := Forgotten{MRNHash: HashMRN(p.MRN)}
-	action, _ := json.Marshal(map[string]any{"tool": "forget", "args": map[string]string{"mrn_sha256": out.MRNHash}})
-	err = s.Write(ctx, AuditEntry{Channel: channel, Action: string(action)}, func(tx *Tx) error {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	out := Forgotten{MRNHash: CommitMRN(p.MRN, salt), Receipt: hex.EncodeToString(salt)}
+	action, _ := json.Marshal(map[string]any{"tool": "forget", "args": map[string]string{"mrn_commitment": out.MRNHash}})
+	entry.Action = string(action)
+	err = s.Write(ctx, entry, func(tx *Tx) error {
 		steps := []struct {
 			n *int
 			q string
@@ -62,6 +79,13 @@ func (s *Store) Forget(ctx context.Context, channel string, id int64) (Forgotten
 		n, err := tx.redactAudit(ctx, p)
 		if err != nil {
 			return err
+		}
+		// Until the file is rewritten the deleted bytes are in it: the
+		// marker commits with the deletion, and the next open finishes a
+		// rewrite that was stopped.
+		if _, err := tx.conn.ExecContext(ctx, `INSERT OR REPLACE INTO maintenance (kind, since, detail) VALUES ('compact', ?, 'forget')`,
+			tx.store.auditNow().UTC()); err != nil {
+			return fmt.Errorf("forget: %w", err)
 		}
 		out.AuditRows = n
 		tx.Touch(id)

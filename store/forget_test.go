@@ -90,17 +90,17 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone, err := st.Forget(ctx, "cli", victim.ID)
+	gone, err := st.Forget(ctx, store.AuditEntry{Channel: "cli"}, victim.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gone.Appointments != 2 || gone.Interactions != 2 || gone.Tags != 2 || gone.MRNHash != store.HashMRN("P1002") || gone.AuditRows < 2 {
+	if gone.Appointments != 2 || gone.Interactions != 2 || gone.Tags != 2 || !store.CheckReceipt(gone.MRNHash, gone.Receipt, "P1002") || gone.AuditRows < 2 {
 		t.Errorf("forgot %+v", gone)
 	}
-	st.Close()
-	if err := store.Compact(ctx, path, opts); err != nil {
+	if err := st.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
+	st.Close()
 	hits := found()
 	if len(hits) != 1 || string(hits[0]) != "Sent intake forms" {
 		t.Fatalf("after forget and compaction the file holds %q", hits)

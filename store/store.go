@@ -8,10 +8,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -37,10 +39,27 @@ type Options struct {
 	// Now is the clock used for timestamps. Nil means time.Now.
 	Now func() time.Time
 	// Actor names who makes changes (the OS user), for patient_tags.added_by
-	// and the audit log. Empty means "unknown".
+	// and the audit log, when an AuditEntry does not say. Empty means
+	// "unknown".
 	Actor string
-	// Host is the machine name for the audit log.
+	// Host is the machine name for the audit log, when an AuditEntry does
+	// not say.
 	Host string
+	// Mode is ModeDirect or ModeServer, for audit rows whose AuditEntry
+	// does not say. Empty means ModeDirect.
+	Mode string
+	// FixedNow is $CAREBOOK_NOW when it is set: every audit row records it,
+	// since "today" was not the real day.
+	FixedNow string
+	// AuditClock is the audit log's clock, which is the real one whatever
+	// Now says. Nil means time.Now; only tests set it.
+	AuditClock func() time.Time
+	// Holder describes this process in the lock file beside the database.
+	// Zero means a plain command with this process's pid.
+	Holder Holder
+	// OnWait, if set, is called once, after about a second, while Open
+	// waits for another process to release the database.
+	OnWait func(Holder)
 	// Uncompressed stores strings as they are (DuckDB's
 	// force_compression='uncompressed'). Only tests use it: it lets them
 	// find a patient's bytes in the raw file before a forget, which proves
@@ -51,11 +70,19 @@ type Options struct {
 // Store is an open practice database. Close it when the unit of work is done:
 // DuckDB lets only one process hold the file.
 type Store struct {
-	db    *sql.DB
-	path  string
-	now   func() time.Time
-	actor string
-	host  string
+	db       *sql.DB
+	path     string
+	opts     Options
+	now      func() time.Time
+	auditNow func() time.Time
+	actor    string
+	host     string
+	mode     string
+	fixedNow string
+	lock     *fileLock
+	// pendingCompaction is why a rewrite that a forget left pending could
+	// not be finished, or nil.
+	pendingCompaction error
 
 	// auditMu orders audit rows: each row's hash covers its predecessor's.
 	auditMu sync.Mutex
@@ -72,19 +99,6 @@ type Store struct {
 	treeCache map[int64]tlog.Hash
 
 	closed bool
-}
-
-// LockedError says another process holds the database file.
-type LockedError struct {
-	Path string
-	PID  int // 0 when DuckDB did not say
-}
-
-func (e *LockedError) Error() string {
-	if e.PID > 0 {
-		return fmt.Sprintf("the database is in use by another carebook process (pid %d)", e.PID)
-	}
-	return "the database is in use by another carebook process"
 }
 
 // TooNewError says the file was written by a newer Carebook.
@@ -122,20 +136,12 @@ func (o Options) dsn(base url.Values) url.Values {
 }
 
 // Open opens (creating if needed) the database at path, hardened, and brings
-// its schema up to date.
+// its schema up to date. It holds the lock file beside it until Close.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open database: no path given")
 	}
-	if opts.LockTimeout == 0 {
-		opts.LockTimeout = DefaultLockTimeout
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Actor == "" {
-		opts.Actor = "unknown"
-	}
+	opts = opts.withDefaults()
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -144,42 +150,130 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	connector, err := connectWithRetry(ctx, abs, abs+"?"+opts.dsn(dsnOptions).Encode(), opts.LockTimeout)
+	if err := CheckBoundary(abs); err != nil {
+		return nil, err
+	}
+	if !created {
+		if err := checkDuckDBFile(abs); err != nil {
+			return nil, err
+		}
+	}
+	holder := opts.Holder
+	if holder.PID == 0 {
+		holder.PID = os.Getpid()
+	}
+	start := time.Now()
+	lock, err := acquireLock(ctx, abs, holder, opts.LockTimeout, opts.OnWait)
 	if err != nil {
+		return nil, err
+	}
+	s := &Store{path: abs, opts: opts, lock: lock}
+	s.setOptions(opts)
+	if err := s.connect(ctx, opts.LockTimeout-time.Since(start)); err != nil {
+		lock.release()
 		return nil, err
 	}
 	if created {
 		if err := os.Chmod(abs, 0o600); err != nil {
-			connector.Close()
+			s.Close()
 			return nil, fmt.Errorf("protect new database %s: %w", abs, err)
 		}
 	}
-	db := sql.OpenDB(connector)
-	s := &Store{db: db, path: abs, now: opts.Now, actor: opts.Actor, host: opts.Host}
 	if err := s.start(ctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
+	if s.compactionPending(ctx) {
+		// A forget deleted a patient but was stopped before the file was
+		// rewritten: finish it now, before anyone else gets in.
+		if err := s.Compact(ctx); err != nil {
+			s.pendingCompaction = err
+		}
+	}
 	return s, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout == 0 {
+		o.LockTimeout = DefaultLockTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.AuditClock == nil {
+		o.AuditClock = time.Now
+	}
+	if o.Actor == "" {
+		o.Actor = "unknown"
+	}
+	if o.Mode == "" {
+		o.Mode = ModeDirect
+	}
+	return o
+}
+
+func (s *Store) setOptions(o Options) {
+	s.now, s.auditNow, s.actor, s.host, s.mode, s.fixedNow = o.Now, o.AuditClock, o.Actor, o.Host, o.Mode, o.FixedNow
+}
+
+// connect opens the DuckDB instance. The lock file is held already, so a
+// lock DuckDB reports is another program's (a DuckDB shell), waited for
+// within what is left of the timeout.
+func (s *Store) connect(ctx context.Context, timeout time.Duration) error {
+	connector, err := connectWithRetry(ctx, s.path, s.path+"?"+s.opts.dsn(dsnOptions).Encode(), max(timeout, 0))
+	if err != nil {
+		return err
+	}
+	s.db = sql.OpenDB(connector)
+	return nil
+}
+
+// duckMagic is at offset 8 of every DuckDB database file.
+var duckMagic = []byte("DUCK")
+
+// NotDatabaseError says a file is not a Carebook database at all.
+type NotDatabaseError struct{ Path string }
+
+func (e *NotDatabaseError) Error() string {
+	return fmt.Sprintf("%s is not a Carebook database (it is not a DuckDB file); check --db, or create a database with `carebook init --db NEW.duckdb`", e.Path)
+}
+
+// checkDuckDBFile refuses a file that is not a DuckDB database, before
+// DuckDB is asked to open it and says something obscure, or worse, an
+// empty file is taken for a new database.
+func checkDuckDBFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return openError(path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 12)
+	if n, _ := io.ReadFull(f, head); n < 12 || !bytes.Equal(head[8:12], duckMagic) {
+		return &NotDatabaseError{Path: path}
+	}
+	return nil
+}
+
+// openError words a failure to open the database file.
+func openError(path string, err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("cannot open %s: permission denied; it belongs to another account or its mode is wrong (ls -l %s; carebook doctor says more)", path, path)
+	}
+	return fmt.Errorf("cannot open %s: %w", path, err)
 }
 
 // OpenMemory opens a private in-memory database, hardened and migrated. Tests
 // and evals use it; nothing touches the disk.
 func OpenMemory(ctx context.Context, opts Options) (*Store, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Actor == "" {
-		opts.Actor = "unknown"
-	}
+	opts = opts.withDefaults()
 	connector, err := duckdb.NewConnector("?"+dsnOptions.Encode(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("open in-memory database: %w", err)
 	}
-	db := sql.OpenDB(connector)
-	s := &Store{db: db, path: ":memory:", now: opts.Now, actor: opts.Actor, host: opts.Host}
+	s := &Store{db: sql.OpenDB(connector), path: ":memory:", opts: opts}
+	s.setOptions(opts)
 	if err := s.start(ctx); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, err
 	}
 	return s, nil
@@ -235,12 +329,13 @@ func connectWithRetry(ctx context.Context, path, dsn string, timeout time.Durati
 		}
 		locked := lockError(path, err)
 		if locked == nil {
-			return nil, fmt.Errorf("open database %s: %w", path, err)
+			return nil, duckdbOpenError(path, err)
 		}
-		if time.Now().Add(wait).After(deadline) {
+		left := time.Until(deadline)
+		if left <= 0 {
 			return nil, locked
 		}
-		jittered := wait/2 + rand.N(wait/2+1)
+		jittered := min(wait/2+rand.N(wait/2+1), left)
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("open database %s: %w", path, ctx.Err())
@@ -264,6 +359,31 @@ func lockError(path string, err error) *LockedError {
 	return le
 }
 
+// duckdbOpenError words DuckDB's failure to open a file as one sentence
+// with what to do, instead of the driver's layered text.
+func duckdbOpenError(path string, err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "database/sql/driver: could not connect to database: ")
+	low := strings.ToLower(msg)
+	switch {
+	case strings.Contains(low, "permission denied"):
+		return openError(path, os.ErrPermission)
+	case strings.Contains(low, "no space left"):
+		return fmt.Errorf("cannot open %s: the disk is full; free some space and try again", path)
+	case strings.Contains(low, "corrupt") || strings.Contains(low, "checksum") || strings.Contains(low, "serialization") ||
+		strings.Contains(low, "internal error") || strings.Contains(low, "not a valid duckdb database"):
+		return fmt.Errorf("the database file %s is damaged and cannot be read; restore the last backup (carebook restore BACKUP --db %s --force) and run carebook doctor", path, path)
+	}
+	return fmt.Errorf("cannot open the database %s: %s (carebook doctor may say more)", path, firstLine(msg))
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
 func (s *Store) harden(ctx context.Context) error {
 	for _, stmt := range hardening {
 		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
@@ -280,7 +400,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	s.lock.release()
+	if err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	return nil

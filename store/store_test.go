@@ -304,9 +304,37 @@ func TestWriteAuditsTouchedPatients(t *testing.T) {
 	}
 	log, _ := s.Reader().AuditLog(ctx, 0)
 	last := log[len(log)-1]
-	if len(last.PatientIDs) != 2 || last.Rows != 2 || last.User != "tester" || last.Host != "testhost" ||
-		last.Model != "m" || last.ModelDigest != "d" || last.Request != "tag everyone vip" || !last.At.Equal(fixedNow) {
+	if len(last.PatientIDs) != 2 || last.Rows != 2 || last.User != "tester" || last.Host != "testhost" || last.Mode != ModeDirect ||
+		last.Model != "m" || last.ModelDigest != "d" || last.Request != "tag everyone vip" || last.LeafV != 2 {
 		t.Errorf("audit row %+v", last)
+	}
+}
+
+// A fixed "today" (CAREBOOK_NOW) set relative dates in 2019 and, before,
+// dated every audit row in 2019 too, so that --since hid them. The audit
+// log keeps the real clock and records that "today" was fixed.
+func TestAuditRowsCarryTheRealClockAndSayWhenNowWasFixed(t *testing.T) {
+	ctx := context.Background()
+	past := time.Date(2019, 3, 1, 9, 0, 0, 0, time.UTC)
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "p.duckdb"), Options{Now: func() time.Time { return past }, FixedNow: "2019-03-01T09:00:00Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	before := time.Now().Add(-time.Minute)
+	if err := s.LogOutcome(ctx, AuditEntry{Channel: "cli", Action: `{"tool":"query"}`}, nil, 0, OutcomeOK, ""); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := s.Reader().AuditLog(ctx, 0)
+	r := rows[len(rows)-1]
+	if r.At.Before(before) || r.FixedNow != "2019-03-01T09:00:00Z" {
+		t.Errorf("row at %v with fixed_now %q; want the real time and the fixed one recorded", r.At, r.FixedNow)
+	}
+	if since, _ := s.Reader().FindAudit(ctx, AuditQuery{Since: before}); len(since) == 0 {
+		t.Error("--since today hides a row written under a fixed CAREBOOK_NOW")
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -1,16 +1,16 @@
 package store
 
 import (
-	"maps"
-
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
-	"github.com/carebook/carebook/internal/atomicfile"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/carebook/carebook/internal/atomicfile"
 )
 
 // Outcome is how a tool execution ended, as the audit log records it.
@@ -20,24 +20,67 @@ const (
 	OutcomeOK      Outcome = "ok"
 	OutcomeRefused Outcome = "refused"
 	OutcomeError   Outcome = "error"
+	// OutcomePreviewed is a read that showed patients without doing what
+	// was asked: a preview awaiting confirmation, a dry run, a list of
+	// namesakes to choose from.
+	OutcomePreviewed Outcome = "previewed"
+)
+
+// Modes say how a row's request reached the database.
+const (
+	ModeDirect = "direct" // the command opened the file itself
+	ModeServer = "server" // through carebook serve
 )
 
 // AuditEntry describes one tool execution. The store fills in the time, the
-// user, the host, the patients touched and the row count.
+// patients touched and the row count, and the identity fields left empty
+// from its Options.
 type AuditEntry struct {
 	Channel     string // repl, ask, run, cli, import, export, …
 	Request     string // what the user typed, if anything
 	Action      string // the action as JSON
 	Model       string
 	ModelDigest string
+
+	// Staff is the authenticated staff member, when there is one.
+	Staff string
+	// OSUser is the OS account that asked: the peer's, as the kernel
+	// reported it, through a server; the process's own in direct mode.
+	OSUser string
+	// Host is the machine the request came from.
+	Host string
+	// Mode is ModeDirect or ModeServer.
+	Mode string
+}
+
+// Who is the identity a row is written with.
+type Who struct {
+	Staff, OSUser, Host, Mode string
+}
+
+// identity fills what entry leaves empty from the store's defaults.
+func (s *Store) identity(e AuditEntry) Who {
+	w := Who{Staff: e.Staff, OSUser: e.OSUser, Host: e.Host, Mode: e.Mode}
+	if w.OSUser == "" {
+		w.OSUser = s.actor
+	}
+	if w.Host == "" {
+		w.Host = s.host
+	}
+	if w.Mode == "" {
+		w.Mode = s.mode
+	}
+	return w
 }
 
 // Tx is one unit of work: every change made through it, and its audit row,
 // commit together or not at all.
 type Tx struct {
 	Reader
-	conn    *sql.Conn
-	store   *Store
+	conn  *sql.Conn
+	store *Store
+	entry AuditEntry
+	// touched and rows go into the current unit's audit row.
 	touched []int64
 	rows    int64
 	// redacted lists audit rows this unit of work redacted; the audit row
@@ -47,6 +90,8 @@ type Tx struct {
 	// treeCache the tree hashes it read or wrote, to be kept when it commits.
 	head      *Head
 	treeCache map[int64]tlog.Hash
+	// appended counts the audit rows this transaction appended.
+	appended int
 }
 
 // Touch records patients this unit of work read or changed, for the audit row.
@@ -58,6 +103,16 @@ func (tx *Tx) AddRows(n int) { tx.rows += int64(n) }
 // Now is the clock the transaction stamps rows with.
 func (tx *Tx) Now() time.Time { return tx.store.now() }
 
+// Actor is who makes this unit's changes, for columns such as
+// patient_tags.added_by: the staff member, else the OS account.
+func (tx *Tx) Actor() string {
+	w := tx.store.identity(tx.entry)
+	if w.Staff != "" {
+		return w.Staff
+	}
+	return w.OSUser
+}
+
 // Reader returns a reader over the whole database, outside any transaction.
 func (s *Store) Reader() Reader { return Reader{q: s.db} }
 
@@ -66,6 +121,52 @@ func (s *Store) Reader() Reader { return Reader{q: s.db} }
 // nothing fn wrote is kept, and the failure is logged in a transaction of its
 // own so that attempts show in the log too.
 func (s *Store) Write(ctx context.Context, entry AuditEntry, fn func(*Tx) error) error {
+	return s.WriteEach(ctx, []Unit{{Entry: entry, Fn: fn}})[0]
+}
+
+// Unit is one unit of work of a group commit: its changes and its audit row.
+type Unit struct {
+	Entry AuditEntry
+	Fn    func(*Tx) error
+}
+
+// WriteEach commits units, each with its own audit row, in one transaction:
+// one commit (and one head file update) for many small writes, as a batch
+// of actions makes. If any unit fails, the group is rolled back and every
+// unit is run again in a transaction of its own, so that the failing one
+// changes nothing and the others still apply. It returns one error per unit.
+func (s *Store) WriteEach(ctx context.Context, units []Unit) []error {
+	errs := make([]error, len(units))
+	if len(units) == 0 {
+		return errs
+	}
+	if len(units) > 1 {
+		if err := s.commitUnits(ctx, units); err == nil {
+			return errs
+		}
+	}
+	for i, u := range units {
+		errs[i] = s.commitUnits(ctx, []Unit{u})
+		var uf *unitFailure
+		if errors.As(errs[i], &uf) {
+			errs[i] = uf.err
+			s.logFailure(ctx, u.Entry, uf.touched, uf.err)
+		}
+	}
+	return errs
+}
+
+// unitFailure is a unit's own work failing (not the commit), which is
+// logged as an attempt.
+type unitFailure struct {
+	err     error
+	touched []int64
+}
+
+func (e *unitFailure) Error() string { return e.err.Error() }
+
+// commitUnits runs units in one transaction.
+func (s *Store) commitUnits(ctx context.Context, units []Unit) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -78,22 +179,32 @@ func (s *Store) Write(ctx context.Context, entry AuditEntry, fn func(*Tx) error)
 	// Rolling back must work even after ctx is cancelled: that is exactly
 	// when it matters most.
 	rollback := func() { conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK") }
-
-	if err := fn(tx); err != nil {
-		rollback()
-		s.logFailure(ctx, entry, tx.touched, err)
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		rollback()
-		s.logFailure(ctx, entry, tx.touched, err)
-		return fmt.Errorf("cancelled before commit, nothing was written: %w", err)
-	}
-	s.auditMu.Lock()
-	defer s.auditMu.Unlock()
-	if err := tx.appendAudit(ctx, entry, OutcomeOK, ""); err != nil {
-		rollback()
-		return err
+	locked := false
+	defer func() {
+		if locked {
+			s.auditMu.Unlock()
+		}
+	}()
+	for _, u := range units {
+		tx.entry, tx.touched, tx.rows, tx.redacted = u.Entry, nil, 0, nil
+		if err := u.Fn(tx); err != nil {
+			rollback()
+			return &unitFailure{err: err, touched: tx.touched}
+		}
+		if err := ctx.Err(); err != nil {
+			rollback()
+			return &unitFailure{err: fmt.Errorf("cancelled before commit, nothing was written: %w", err), touched: tx.touched}
+		}
+		// Rows chain: from the first append to the commit, no other row
+		// may be appended.
+		if !locked {
+			s.auditMu.Lock()
+			locked = true
+		}
+		if err := tx.appendAudit(ctx, u.Entry, OutcomeOK, ""); err != nil {
+			rollback()
+			return err
+		}
 	}
 	if err := s.announce(tx); err != nil {
 		rollback()
@@ -128,7 +239,7 @@ func (s *Store) appendAuditOnly(ctx context.Context, entry AuditEntry, patients 
 		return fmt.Errorf("audit: %w", err)
 	}
 	defer conn.Close()
-	tx := &Tx{Reader: Reader{q: conn}, conn: conn, store: s, touched: patients, rows: rows}
+	tx := &Tx{Reader: Reader{q: conn}, conn: conn, store: s, entry: entry, touched: patients, rows: rows}
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
 	if err := s.auditBroken; err != nil {
@@ -153,7 +264,7 @@ func (s *Store) appendAuditOnly(ctx context.Context, entry AuditEntry, patients 
 	return nil
 }
 
-// committed records a committed audit row: the new head, in memory and in
+// committed records committed audit rows: the new head, in memory and in
 // its file.
 // A head that fails to write now is caught up on the next open, from the
 // announcement written before the commit; the change itself is committed
@@ -167,6 +278,7 @@ func (s *Store) committed(tx *Tx) {
 		s.treeCache = map[int64]tlog.Hash{}
 	}
 	maps.Copy(s.treeCache, tx.treeCache)
+	s.trimTreeCache()
 	if s.path != ":memory:" {
 		_ = atomicfile.WriteFile(HeadPath(s.path), tx.head.marshal())
 	}

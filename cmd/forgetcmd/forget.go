@@ -19,8 +19,6 @@ import (
 type Options struct {
 	IO        *cmdutil.IOStreams
 	OpenStore func(context.Context) (*store.Store, error)
-	// Compact rewrites the closed database file.
-	Compact func(context.Context) error
 	// HistoryFile is the REPL history file to scrub ("" for none).
 	HistoryFile string
 
@@ -31,9 +29,7 @@ type Options struct {
 
 // NewCmdForget builds `carebook forget`.
 func NewCmdForget(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Compact: func(ctx context.Context) error {
-		return store.Compact(ctx, f.DatabasePath(), store.Options{})
-	}}
+	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore}
 
 	cmd := &cobra.Command{
 		Use:   "forget PATIENT",
@@ -108,11 +104,8 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	start := time.Now()
-	gone, err := st.Forget(ctx, cmdutil.ChannelCLI, p.ID)
+	gone, err := st.Forget(ctx, store.AuditEntry{Channel: cmdutil.ChannelCLI}, p.ID)
 	if err != nil {
-		return err
-	}
-	if err := st.Close(); err != nil {
 		return err
 	}
 	scrubbed := 0
@@ -125,7 +118,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	// The deletion is committed; only the rewrite is left. It must not be
 	// skipped because of a late Ctrl-C.
-	if err := opts.Compact(context.WithoutCancel(ctx)); err != nil {
+	if err := st.Compact(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("the patient is deleted, but rewriting the file failed, so their bytes may remain on disk until it is done; run `carebook forget` again for another patient or contact support: %w", err)
 	}
 	elapsed := time.Since(start)
