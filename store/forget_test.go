@@ -18,19 +18,19 @@ import (
 
 const fixtureDir = "../../shared/fixtures/clinic"
 
-// TestForgetLeavesNoBytes is the deletion test: after a forget and the
-// compaction, the patient's name, email, phone and MRN are nowhere in the
-// raw bytes of the database file or a WAL. Strings are stored uncompressed
-// here, and the bytes are found before the forget: without that positive
-// control, not finding them would prove nothing (DuckDB compresses strings).
-func TestForgetLeavesNoBytes(t *testing.T) {
+// forgetFixture is the fixture practice in an uncompressed file, with two
+// audit rows naming P1002, and a function that lists which of P1002's
+// identifying strings are in the raw bytes of the database, its WAL and
+// its head file.
+func forgetFixture(t *testing.T) (path string, opts store.Options, victim store.Patient, found func() [][]byte) {
+	t.Helper()
 	if _, err := os.Stat(fixtureDir); err != nil {
 		t.Skip("shared fixtures not found")
 	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "p.duckdb")
+	path = filepath.Join(t.TempDir(), "p.duckdb")
 	now := time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
-	opts := store.Options{Now: func() time.Time { return now }, Uncompressed: true}
+	opts = store.Options{Now: func() time.Time { return now }, Uncompressed: true}
 	st, err := store.Open(ctx, path, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 	if err != nil || len(ps) != 1 {
 		t.Fatalf("P1002: %v %v", ps, err)
 	}
-	victim := ps[0]
+	victim = ps[0]
 	// Earlier audit rows that name the patient: one resolved to their id,
 	// one only mentioning their email in its text.
 	name := victim.FirstName + " " + victim.LastName
@@ -65,7 +65,7 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 	st.Close()
 
 	secrets := [][]byte{[]byte("Smyth"), []byte(victim.Email), []byte(victim.Phone), []byte("P1002"), []byte("Sent intake forms")}
-	found := func() [][]byte {
+	found = func() [][]byte {
 		var hits [][]byte
 		for _, p := range []string{path, path + ".wal", store.HeadPath(path)} {
 			data, err := os.ReadFile(p)
@@ -85,8 +85,20 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 	if hits := found(); len(hits) != len(secrets) {
 		t.Fatalf("positive control: found %q of %q before the forget; the test cannot see the bytes", hits, secrets)
 	}
+	return path, opts, victim, found
+}
 
-	st, err = store.Open(ctx, path, opts)
+
+// TestForgetLeavesNoBytes is the deletion test: after a forget and the
+// compaction, the patient's name, email, phone and MRN are nowhere in the
+// raw bytes of the database file or a WAL. Strings are stored uncompressed
+// here, and the bytes are found before the forget: without that positive
+// control, not finding them would prove nothing (DuckDB compresses strings).
+func TestForgetLeavesNoBytes(t *testing.T) {
+	ctx := context.Background()
+	path, opts, victim, found := forgetFixture(t)
+	now := time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
+	st, err := store.Open(ctx, path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +166,8 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 	if !bytes.Contains(snapshot, []byte("Sent intake forms")) {
 		t.Fatal("positive control: the backup does not hold the other patients' data")
 	}
-	for _, sec := range secrets[:4] {
+	secrets := [][]byte{[]byte("Smyth"), []byte(victim.Email), []byte(victim.Phone), []byte("P1002")}
+	for _, sec := range secrets {
 		if bytes.Contains(snapshot, sec) {
 			t.Errorf("the backup after forget holds %q", sec)
 		}
@@ -162,7 +175,7 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 
 	rows, _ := st.Reader().AuditLog(ctx, 0)
 	for _, r := range rows {
-		for _, sec := range secrets[:4] {
+		for _, sec := range secrets {
 			if bytes.Contains([]byte(r.Action+r.Request+r.Message), sec) {
 				t.Errorf("audit row %d names the forgotten patient (%s)", r.Seq, sec)
 			}
@@ -176,5 +189,44 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 	}
 	if rep.Redacted < 2 {
 		t.Errorf("verify saw %d redacted rows, want at least 2", rep.Redacted)
+	}
+}
+
+// A forget stopped after its deletion committed (kill -9, a full disk)
+// left the patient's bytes in the file and nothing said so. The deletion
+// records that a rewrite is pending, and the next open finishes it.
+func TestInterruptedForgetIsFinishedOnOpen(t *testing.T) {
+	ctx := context.Background()
+	path, opts, victim, found := forgetFixture(t)
+	st, err := store.Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Forget(ctx, store.AuditEntry{Channel: "cli"}, victim.ID); err != nil {
+		t.Fatal(err)
+	}
+	st.Close() // "killed" before the rewrite
+	if hits := found(); len(hits) < 2 {
+		t.Fatalf("positive control: only %q left in the file after the deletion; the test cannot tell a rewrite", hits)
+	}
+	st, err = store.Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CompactionPending(); err != nil {
+		t.Fatalf("the open did not finish the rewrite: %v", err)
+	}
+	st.Close()
+	if hits := found(); len(hits) != 1 || string(hits[0]) != "Sent intake forms" {
+		t.Fatalf("after the next open the file holds %q", hits)
+	}
+	// Done once: the marker went with the rewrite.
+	st, err = store.Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
