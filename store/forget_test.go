@@ -88,7 +88,6 @@ func forgetFixture(t *testing.T) (path string, opts store.Options, victim store.
 	return path, opts, victim, found
 }
 
-
 // TestForgetLeavesNoBytes is the deletion test: after a forget and the
 // compaction, the patient's name, email, phone and MRN are nowhere in the
 // raw bytes of the database file or a WAL. Strings are stored uncompressed
