@@ -227,7 +227,7 @@ func vocabOf(t *testing.T, st *store.Store) store.Vocabulary {
 }
 
 func prepareWith(st *store.Store, env tools.Env) PrepareFunc {
-	return func(ctx context.Context, a tools.Action) (*tools.Plan, error) { return tools.Prepare(ctx, st, a, env) }
+	return func(ctx context.Context, a tools.Action) (*tools.Plan, error) { return tools.Prepare(ctx, st.Reader(), a, env) }
 }
 
 func auditRows(t *testing.T, st *store.Store) int {
@@ -594,7 +594,7 @@ func TestExamplesPrepare(t *testing.T) {
 	for _, ex := range prompts.Examples() {
 		action, err := tools.ParseAction(ex.Action)
 		if err == nil {
-			_, err = tools.Prepare(context.Background(), st, action, testEnv)
+			_, err = tools.Prepare(context.Background(), st.Reader(), action, testEnv)
 		}
 		var invalid *tools.ValidationError
 		if errors.As(err, &invalid) || (err != nil && !tools.IsUserError(err)) {

@@ -111,7 +111,7 @@ func RunTool(ctx context.Context, st *store.Store, c Case) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", c.Name, err)
 	}
-	plan, err := tools.Prepare(ctx, st, a, Env())
+	plan, err := tools.Prepare(ctx, st.Reader(), a, Env())
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", c.Name, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -34,6 +35,41 @@ type File struct {
 	// History keeps REPL history in a file beside the database (0600),
 	// which forget scrubs. Off by default: requests name patients.
 	History bool `toml:"history"`
+	// IdleLogoffText is how long a REPL may sit idle before it locks
+	// ("10m", the default; "0" never).
+	IdleLogoffText string `toml:"idle_logoff"`
+	// Socket is where carebook serve listens (default: <db>.sock).
+	Socket string `toml:"socket"`
+	// Server is the socket of the carebook serve that commands work
+	// through, below --server and $CAREBOOK_SERVER.
+	Server string `toml:"server"`
+}
+
+// DefaultIdleLogoff is how long a REPL may sit idle before it locks.
+const DefaultIdleLogoff = 10 * time.Minute
+
+// IdleLogoff is idle_logoff, or the default when unset or unreadable (Parse
+// refuses an unreadable one).
+func (f File) IdleLogoff() time.Duration {
+	if f.IdleLogoffText == "" {
+		return DefaultIdleLogoff
+	}
+	d, err := parseIdle(f.IdleLogoffText)
+	if err != nil {
+		return DefaultIdleLogoff
+	}
+	return d
+}
+
+func parseIdle(s string) (time.Duration, error) {
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("idle_logoff = %q is not a duration (like \"10m\", or \"0\" for never)", s)
+	}
+	return d, nil
 }
 
 // Config is the loaded file and where it came from.
@@ -95,7 +131,12 @@ func Parse(data []byte) (Config, error) {
 			keys[i] = k.String()
 		}
 		sort.Strings(keys)
-		return Config{}, fmt.Errorf("unknown setting %s (known: ollama_host, model, allowed_hosts, history)", strings.Join(keys, ", "))
+		return Config{}, fmt.Errorf("unknown setting %s (known: ollama_host, model, allowed_hosts, history, idle_logoff, socket, server)", strings.Join(keys, ", "))
+	}
+	if cfg.IdleLogoffText != "" {
+		if _, err := parseIdle(cfg.IdleLogoffText); err != nil {
+			return Config{}, err
+		}
 	}
 	return cfg, nil
 }

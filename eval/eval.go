@@ -132,7 +132,7 @@ func (g GoldDecider) Decide(ctx context.Context, st *store.Store, env tools.Env,
 	if !ok {
 		return nil, fmt.Errorf("no gold action for case %s", c.ID)
 	}
-	return tools.Prepare(ctx, st, a, env)
+	return tools.Prepare(ctx, st.Reader(), a, env)
 }
 
 // CaseResult is how one case went.

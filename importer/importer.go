@@ -60,6 +60,9 @@ type Options struct {
 	// Progress, if set, is called as bytes are read; total is -1 when the
 	// size is unknown.
 	Progress func(done, total int64)
+	// Audit says who imports, for the audit row (its channel and action
+	// are the importer's).
+	Audit store.AuditEntry
 	// Now is the import time; dates of birth after it are refused. Zero
 	// means the store's clock. (The store stamps rows with its own clock.)
 	Now time.Time
@@ -184,7 +187,8 @@ func Import(ctx context.Context, st *store.Store, path string, r io.Reader, opts
 		return res, nil
 	}
 
-	entry := store.AuditEntry{Channel: "import", Action: auditAction(res, opts)}
+	entry := opts.Audit
+	entry.Channel, entry.Action = "import", auditAction(res, opts)
 	var stats store.UpsertStats
 	err = st.Write(ctx, entry, func(tx *store.Tx) error {
 		var err error

@@ -154,7 +154,7 @@ func TestMigrateKeepsEverything(t *testing.T) {
 	}
 	st := openStore(t, db)
 	defer st.Close()
-	out, err := Write(ctx, st, res)
+	out, err := Write(ctx, st, res, store.AuditEntry{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestMigrateKeepsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out2, err := Write(ctx, st, res2)
+	out2, err := Write(ctx, st, res2, store.AuditEntry{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestMapFileHonoured(t *testing.T) {
 			}
 			st := openStore(t, filepath.Join(t.TempDir(), "p.duckdb"))
 			defer st.Close()
-			out, err := Write(ctx, st, res)
+			out, err := Write(ctx, st, res, store.AuditEntry{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -448,7 +448,7 @@ func TestFailureMidImportWritesNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res.afterPatients = tc.hook
 			defer func() { res.afterPatients = nil }()
-			out, err := Write(ctx, st, res)
+			out, err := Write(ctx, st, res, store.AuditEntry{})
 			if !errors.Is(err, tc.want) || out.Written {
 				t.Fatalf("got %v, written %v", err, out.Written)
 			}

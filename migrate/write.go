@@ -57,12 +57,16 @@ type Result struct {
 // audit entry: patients upserted by MRN, tags added, and each note kept as
 // an inbound note interaction by "migration" at the store's "now". Any
 // error, or ctx cancelled before the commit, writes nothing.
-func Write(ctx context.Context, st *store.Store, res *Resolution) (*Result, error) {
+//
+// who says who migrates, for the audit row (its channel and action are the
+// migration's).
+func Write(ctx context.Context, st *store.Store, res *Resolution, who store.AuditEntry) (*Result, error) {
 	out := res.summary()
 	if st == nil {
 		return out, errors.New("migrate: no database")
 	}
-	entry := store.AuditEntry{Channel: AuditChannel, Action: res.auditAction()}
+	entry := who
+	entry.Channel, entry.Action = AuditChannel, res.auditAction()
 	err := st.Write(ctx, entry, func(tx *store.Tx) error {
 		out.ImportedAt = tx.Now()
 		if err := upsert(ctx, tx, res.Patients, out); err != nil {

@@ -400,3 +400,14 @@ func (r Reader) MRNs(ctx context.Context, ids []int64) (map[int64]string, error)
 	}
 	return out, rows.Err()
 }
+
+// CompletePatients lists up to limit patients whose MRN (byMRN) or full
+// name begins with prefix, ignoring case and accents: what Tab completion
+// offers. The caller audits the names it shows.
+func (r Reader) CompletePatients(ctx context.Context, prefix string, byMRN bool, limit int) ([]Patient, error) {
+	cond := "starts_with(" + normalized("p.first_name || ' ' || p.last_name") + ", " + normalized("?") + ")"
+	if byMRN {
+		cond = "starts_with(lower(p.mrn), lower(?))"
+	}
+	return r.queryPatients(ctx, "complete", patientList(cond, limit), prefix)
+}

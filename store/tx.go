@@ -103,6 +103,11 @@ func (tx *Tx) AddRows(n int) { tx.rows += int64(n) }
 // Now is the clock the transaction stamps rows with.
 func (tx *Tx) Now() time.Time { return tx.store.now() }
 
+// SetAction replaces the action this unit's audit row records: a batch line
+// knows its canonical action (names resolved to MRNs) only once it is
+// prepared inside the transaction that writes it.
+func (tx *Tx) SetAction(action string) { tx.entry.Action = action }
+
 // Actor is who makes this unit's changes, for columns such as
 // patient_tags.added_by: the staff member, else the OS account.
 func (tx *Tx) Actor() string {
@@ -150,7 +155,7 @@ func (s *Store) WriteEach(ctx context.Context, units []Unit) []error {
 		var uf *unitFailure
 		if errors.As(errs[i], &uf) {
 			errs[i] = uf.err
-			s.logFailure(ctx, u.Entry, uf.touched, uf.err)
+			s.logFailure(ctx, uf.entry, uf.touched, uf.err)
 		}
 	}
 	return errs
@@ -160,6 +165,7 @@ func (s *Store) WriteEach(ctx context.Context, units []Unit) []error {
 // logged as an attempt.
 type unitFailure struct {
 	err     error
+	entry   AuditEntry
 	touched []int64
 }
 
@@ -189,11 +195,11 @@ func (s *Store) commitUnits(ctx context.Context, units []Unit) error {
 		tx.entry, tx.touched, tx.rows, tx.redacted = u.Entry, nil, 0, nil
 		if err := u.Fn(tx); err != nil {
 			rollback()
-			return &unitFailure{err: err, touched: tx.touched}
+			return &unitFailure{err: err, entry: tx.entry, touched: tx.touched}
 		}
 		if err := ctx.Err(); err != nil {
 			rollback()
-			return &unitFailure{err: fmt.Errorf("cancelled before commit, nothing was written: %w", err), touched: tx.touched}
+			return &unitFailure{err: fmt.Errorf("cancelled before commit, nothing was written: %w", err), entry: tx.entry, touched: tx.touched}
 		}
 		// Rows chain: from the first append to the commit, no other row
 		// may be appended.
@@ -201,7 +207,7 @@ func (s *Store) commitUnits(ctx context.Context, units []Unit) error {
 			s.auditMu.Lock()
 			locked = true
 		}
-		if err := tx.appendAudit(ctx, u.Entry, OutcomeOK, ""); err != nil {
+		if err := tx.appendAudit(ctx, tx.entry, OutcomeOK, ""); err != nil {
 			rollback()
 			return err
 		}

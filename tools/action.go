@@ -206,3 +206,20 @@ func decodeArgs(a Action, v any) error {
 	}
 	return nil
 }
+
+// WithPatient returns a with its patient reference replaced by mrn: how a
+// name becomes the MRN it resolved to (the audit log keeps MRNs, not what
+// was typed), and how a namesake chosen from a list is applied.
+func WithPatient(a Action, mrn string) (Action, error) {
+	var args map[string]json.RawMessage
+	if err := json.Unmarshal(a.Args, &args); err != nil || args == nil {
+		return Action{}, fmt.Errorf("rewrite the %s action: its arguments are not an object", a.Tool)
+	}
+	ref, _ := json.Marshal(PatientRef{Match: mrn})
+	args["patient"] = ref
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return Action{}, fmt.Errorf("rewrite the %s action: %w", a.Tool, err)
+	}
+	return Action{Tool: a.Tool, Args: raw}, nil
+}

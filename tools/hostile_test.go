@@ -102,7 +102,7 @@ func TestModelValuesCannotReachFilesOrURLs(t *testing.T) {
 				if err != nil {
 					continue // rejected by the validator: fine
 				}
-				plan, err := tools.Prepare(ctx, st, a, env)
+				plan, err := tools.Prepare(ctx, st.Reader(), a, env)
 				if err != nil {
 					continue
 				}

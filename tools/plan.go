@@ -32,7 +32,11 @@ type Plan struct {
 	// Message is the sentence of a clarify or refuse action.
 	Message string
 
-	run func(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error)
+	// Exactly one of read and write is set. read answers from the
+	// database and says which patients its answer shows; write changes it
+	// in the caller's transaction.
+	read  func(ctx context.Context, r store.Reader) (res *Result, shown []int64, err error)
+	write func(ctx context.Context, tx *store.Tx) (*Result, error)
 }
 
 // Result is what executing a plan produced.
@@ -55,8 +59,10 @@ type Result struct {
 // Prepare validates an action against its schema and the database, and
 // resolves it: names to patients, relative dates to times, filters to the
 // patients they select. Nothing is written.
-func Prepare(ctx context.Context, st *store.Store, a Action, env Env) (*Plan, error) {
-	r := st.Reader()
+//
+// r is the database as the caller sees it: st.Reader(), or a transaction's
+// reader when a batch prepares each line in the transaction that writes it.
+func Prepare(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, error) {
 	switch a.Tool {
 	case ToolQuery:
 		return prepareQuery(ctx, r, a, env)
@@ -71,10 +77,53 @@ func Prepare(ctx context.Context, st *store.Store, a Action, env Env) (*Plan, er
 }
 
 // Execute runs the plan. Every execution, read or write, appends one audit
-// row; a write and its row commit in one transaction.
+// row; a write and its row commit in one transaction, and a read's row is
+// written before its answer is returned: a read that cannot be logged is
+// not shown.
 func (p *Plan) Execute(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error) {
 	audit.Action = p.Action.JSON()
-	return p.run(ctx, st, audit)
+	if p.write != nil {
+		var res *Result
+		unit := p.Unit(ctx, audit, &res)
+		if err := st.Write(ctx, unit.Entry, unit.Fn); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	res, shown, err := p.read(ctx, st.Reader())
+	if err != nil {
+		st.LogOutcome(context.WithoutCancel(ctx), audit, nil, 0, store.OutcomeError, err.Error())
+		return nil, err
+	}
+	outcome := store.OutcomeOK
+	if res.Kind == ToolRefuse {
+		outcome = store.OutcomeRefused
+	}
+	msg := ""
+	if res.Kind == ToolClarify || res.Kind == ToolRefuse {
+		msg = res.Message
+	}
+	if err := st.LogOutcome(ctx, audit, shown, res.Count, outcome, msg); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Unit is a write plan as one unit of a group commit (store.WriteEach):
+// *res is set once its work is done in the transaction. It panics for a
+// read: reads are not grouped.
+func (p *Plan) Unit(ctx context.Context, audit store.AuditEntry, res **Result) store.Unit {
+	if p.write == nil {
+		panic("tools: Unit of a plan that does not write")
+	}
+	audit.Action = p.Action.JSON()
+	return store.Unit{Entry: audit, Fn: func(tx *store.Tx) error {
+		r, err := p.write(ctx, tx)
+		if err == nil {
+			*res = r
+		}
+		return err
+	}}
 }
 
 func prepareMessage(a Action) (*Plan, error) {
@@ -88,15 +137,8 @@ func prepareMessage(a Action) (*Plan, error) {
 	}
 	kind := a.Tool
 	p := &Plan{Action: a, Tool: a.Tool, Message: msg, Summary: msg}
-	p.run = func(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error) {
-		outcome := store.OutcomeOK
-		if kind == ToolRefuse {
-			outcome = store.OutcomeRefused
-		}
-		if err := st.LogOutcome(ctx, audit, nil, 0, outcome, msg); err != nil {
-			return nil, err
-		}
-		return &Result{Tool: kind, Kind: kind, Message: msg}, nil
+	p.read = func(context.Context, store.Reader) (*Result, []int64, error) {
+		return &Result{Tool: kind, Kind: kind, Message: msg}, nil, nil
 	}
 	return p, nil
 }
@@ -141,6 +183,20 @@ func resolveSelection(ctx context.Context, r store.Reader, a Action, ref *Patien
 		return selection{}, err
 	}
 	return selection{filter: f, ids: ids}, nil
+}
+
+// canonical names a one-patient selection's patient by MRN in the plan's
+// action, whatever was typed: the audit log keeps the action.
+func (s selection) canonical(p *Plan) error {
+	if len(s.patients) != 1 {
+		return nil
+	}
+	a, err := WithPatient(p.Action, s.patients[0].MRN)
+	if err != nil {
+		return err
+	}
+	p.Action = a
+	return nil
 }
 
 // reselect runs the selection again inside the write's transaction. If the
@@ -197,6 +253,9 @@ func prepareTag(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 		return nil, invalidf("there is no tag %q to remove", tag)
 	}
 	p := &Plan{Action: a, Tool: a.Tool, Write: true, NewTag: a.Tool == ToolTag && !exists}
+	if err := sel.canonical(p); err != nil {
+		return nil, err
+	}
 	if err := previewTargets(ctx, r, p, sel); err != nil {
 		return nil, err
 	}
@@ -228,20 +287,17 @@ func prepareTag(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 			p.Summary += fmt.Sprintf(" (%d do not have it)", n)
 		}
 	}
-	p.run = func(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error) {
+	p.write = func(ctx context.Context, tx *store.Tx) (*Result, error) {
 		res := &Result{Tool: a.Tool, Kind: "write"}
-		err := st.Write(ctx, audit, func(tx *store.Tx) error {
-			ids, err := sel.reselect(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if a.Tool == ToolTag {
-				res.Changed, err = tx.AddTag(ctx, tag, ids)
-			} else {
-				res.Changed, err = tx.RemoveTag(ctx, tag, ids)
-			}
-			return err
-		})
+		ids, err := sel.reselect(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		if a.Tool == ToolTag {
+			res.Changed, err = tx.AddTag(ctx, tag, ids)
+		} else {
+			res.Changed, err = tx.RemoveTag(ctx, tag, ids)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -295,27 +351,24 @@ func prepareLog(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 		return nil, err
 	}
 	p := &Plan{Action: a, Tool: a.Tool, Write: true}
+	if err := sel.canonical(p); err != nil {
+		return nil, err
+	}
 	if err := previewTargets(ctx, r, p, sel); err != nil {
 		return nil, err
 	}
 	p.Summary = fmt.Sprintf("Log %s %s %s for %s at %s: %q", article(string(in.Direction)), in.Direction, in.Channel,
 		plural(len(sel.ids), "patient", "patients"), in.At.Format("2006-01-02 15:04"), in.Summary)
-	p.run = func(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error) {
+	p.write = func(ctx context.Context, tx *store.Tx) (*Result, error) {
 		res := &Result{Tool: a.Tool, Kind: "write"}
-		err := st.Write(ctx, audit, func(tx *store.Tx) error {
-			ids, err := sel.reselect(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.LogInteraction(ctx, in, ids); err != nil {
-				return err
-			}
-			res.Changed = ids
-			return nil
-		})
+		ids, err := sel.reselect(ctx, tx)
 		if err != nil {
 			return nil, err
 		}
+		if _, err := tx.LogInteraction(ctx, in, ids); err != nil {
+			return nil, err
+		}
+		res.Changed = ids
 		res.Count = len(res.Changed)
 		res.Message = fmt.Sprintf("Logged %s %s for %s.", in.Direction, in.Channel, plural(res.Count, "patient", "patients"))
 		return res, nil

@@ -92,6 +92,9 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 			return nil, err
 		}
 		pf.IDs = []int64{p.ID}
+		if a, err = WithPatient(a, p.MRN); err != nil {
+			return nil, err
+		}
 	}
 	af, err := resolveAppointmentWhere("appointments", args.Appointments, env, vocab)
 	if err != nil {
@@ -111,13 +114,17 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 	}
 
 	p := &Plan{Action: a, Tool: ToolQuery, Summary: describeQuery(entity, output, args.GroupBy)}
-	p.run = func(ctx context.Context, st *store.Store, audit store.AuditEntry) (*Result, error) {
+	p.read = func(ctx context.Context, rd store.Reader) (*Result, []int64, error) {
 		res := &Result{Tool: ToolQuery, Kind: output, GroupBy: args.GroupBy}
 		if output == OutputList {
 			res.Kind = entity
 		}
-		rd := st.Reader()
 		var touched []int64
+		// A count or groups restricted to patients named by id shows
+		// something about each of them.
+		if output != OutputList {
+			touched = pf.IDs
+		}
 		var err error
 		switch {
 		case entity == EntityPatients && output == OutputList:
@@ -152,20 +159,14 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 			res.Groups, err = rd.GroupInteractions(ctx, iq, store.InteractionGroup(args.GroupBy))
 		}
 		if err != nil {
-			st.LogOutcome(context.WithoutCancel(ctx), audit, nil, 0, store.OutcomeError, err.Error())
-			return nil, err
+			return nil, nil, err
 		}
 		if output == OutputGroups {
 			for _, g := range res.Groups {
 				res.Count += g.Count
 			}
 		}
-		// The audit row is written before the result is shown: a read
-		// that cannot be logged is not shown.
-		if err := st.LogOutcome(ctx, audit, touched, res.Count, store.OutcomeOK, ""); err != nil {
-			return nil, err
-		}
-		return res, nil
+		return res, touched, nil
 	}
 	return p, nil
 }

@@ -135,3 +135,73 @@ func (r *Result) JSON(changedMRNs []string) ResultJSON {
 	}
 	return out
 }
+
+// PatientBrief is what a preview or a list of namesakes shows of a
+// patient: enough to tell them apart, nothing more.
+type PatientBrief struct {
+	MRN  string   `json:"mrn"`
+	Name string   `json:"name"`
+	DOB  string   `json:"dob,omitempty"`
+	Tags []string `json:"tags"`
+}
+
+// Brief is p as a preview shows them.
+func Brief(p store.Patient) PatientBrief {
+	b := PatientBrief{MRN: p.MRN, Name: p.FullName(), Tags: p.Tags}
+	if !p.DOB.IsZero() {
+		b.DOB = p.DOB.Format(time.DateOnly)
+	}
+	if b.Tags == nil {
+		b.Tags = []string{}
+	}
+	return b
+}
+
+// Briefs is Brief of each.
+func Briefs(ps []store.Patient) []PatientBrief {
+	out := make([]PatientBrief, len(ps))
+	for i, p := range ps {
+		out[i] = Brief(p)
+	}
+	return out
+}
+
+// PlanView is a plan as the person who asked sees it before it runs: what
+// it will do and to whom (the first PreviewLimit patients), never the
+// internal ids or the whole cohort.
+type PlanView struct {
+	// ID names the plan where it waits to be executed (or declined).
+	ID     string `json:"id,omitempty"`
+	Action Action `json:"action"`
+	Tool   string `json:"tool"`
+	// Write says executing changes the database: it needs a confirmation.
+	Write       bool           `json:"write"`
+	Summary     string         `json:"summary"`
+	Targets     []PatientBrief `json:"targets,omitempty"`
+	TargetCount int            `json:"target_count"`
+	NewTag      bool           `json:"new_tag,omitempty"`
+	// SimilarTag is an existing tag the new one is a likely typo of.
+	SimilarTag string `json:"similar_tag,omitempty"`
+	Message    string `json:"message,omitempty"`
+	// Irreversible is set for forget: the confirmation asks for more than y.
+	Irreversible bool `json:"irreversible,omitempty"`
+	// ConfirmText, when set, is what the person must type to confirm (the
+	// MRN, for forget).
+	ConfirmText string `json:"confirm_text,omitempty"`
+}
+
+// View is p as the person who asked sees it.
+func (p *Plan) View() PlanView {
+	return PlanView{Action: p.Action, Tool: p.Tool, Write: p.Write, Summary: p.Summary, Targets: Briefs(p.Targets),
+		TargetCount: p.TargetCount, NewTag: p.NewTag, Message: p.Message}
+}
+
+// TargetIDs are the internal ids of the patients the preview shows, for the
+// audit row that records that they were shown.
+func (p *Plan) TargetIDs() []int64 {
+	ids := make([]int64, len(p.Targets))
+	for i, t := range p.Targets {
+		ids[i] = t.ID
+	}
+	return ids
+}

@@ -344,7 +344,7 @@ func (d *driver) model(ctx context.Context) bool {
 	vocab := must(st.Reader().Vocabulary(ctx))
 	env := bench.Env()
 	prepare := func(ctx context.Context, action tools.Action) (*tools.Plan, error) {
-		return tools.Prepare(ctx, st, action, env)
+		return tools.Prepare(ctx, st.Reader(), action, env)
 	}
 	for i, r := range requests {
 		dec, err := a.Decide(ctx, vocab, env, r, prepare)

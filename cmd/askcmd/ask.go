@@ -5,22 +5,19 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/cmd/session"
-	"github.com/carebook/carebook/store"
 )
 
 // Options holds the ask command's dependencies and flags.
 type Options struct {
-	IO         *cmdutil.IOStreams
-	OpenStore  func(context.Context) (*store.Store, error)
-	Clock      func() (func() time.Time, error)
-	NewDecider func() (session.Decider, error)
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
 
 	Request string
 	Yes     bool
@@ -30,8 +27,7 @@ type Options struct {
 
 // NewCmdAsk builds `carebook ask`.
 func NewCmdAsk(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Clock: f.Clock,
-		NewDecider: func() (session.Decider, error) { return f.NewAgent() }}
+	opts := &Options{IO: f.IOStreams, Backend: f.ExistingBackend}
 	cmd := &cobra.Command{
 		Use:   `ask "REQUEST"`,
 		Short: "Do one plain-language request",
@@ -63,27 +59,21 @@ providers and cities, never a patient's record.`,
 
 // Run decides and runs the request.
 func Run(ctx context.Context, opts *Options) error {
-	clock, err := opts.Clock()
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	decider, err := opts.NewDecider()
-	if err != nil {
-		return err
-	}
-	s := &session.Session{IO: opts.IO, Open: present.OpenEach(opts.OpenStore), Now: clock, Decider: decider, Channel: cmdutil.ChannelAsk}
-	out, err := s.Ask(ctx, opts.Request, session.Options{
-		Options: present.Options{Yes: opts.Yes, JSON: opts.JSON, WithAction: true},
-		DryRun:  opts.DryRun,
+	s := &session.Session{IO: opts.IO, Backend: b, Channel: cmdutil.ChannelAsk}
+	_, err = s.Ask(ctx, opts.Request, session.Options{
+		Options: present.Options{Yes: opts.Yes, DryRun: opts.DryRun, JSON: opts.JSON, WithAction: true},
 	})
-	var msg *session.MessageError
+	var msg *backend.MessageError
 	switch {
 	case errors.As(err, &msg):
 		// The sentence is printed already; the exit code says it was not done.
 		return cmdutil.ErrSilent
-	case err != nil && opts.JSON && out.Decision != nil && out.Decision.Action.Tool != "":
-		cmdutil.WriteJSON(opts.IO.Out, present.ActionAndResult{Action: out.Decision.Action, Error: err.Error()})
-		return err
+	case err != nil && opts.JSON:
+		cmdutil.WriteJSON(opts.IO.Out, present.ActionAndResult{Error: err.Error()})
 	}
 	return err
 }

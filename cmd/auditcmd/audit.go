@@ -4,10 +4,8 @@
 package auditcmd
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,23 +15,24 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/internal/atomicfile"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
 // Options holds what every audit subcommand needs.
 type Options struct {
-	IO        *cmdutil.IOStreams
-	OpenStore func(context.Context) (*store.Store, error)
-	Now       func() (time.Time, error)
-	JSON      bool
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
+	JSON    bool
 }
 
 // NewCmdAudit builds `carebook audit` and its subcommands.
 func NewCmdAudit(f *cmdutil.Factory) *cobra.Command {
 	base := func() *Options {
-		return &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Now: f.Now}
+		return &Options{IO: f.IOStreams, Backend: f.ExistingBackend}
 	}
 	cmd := &cobra.Command{
 		Use:   "audit",
@@ -77,46 +76,45 @@ log, unchanged.`,
 
 // RunVerify verifies the log, and an exported copy when asked.
 func RunVerify(ctx context.Context, opts *VerifyOptions) error {
-	st, err := opts.OpenStore(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rep, verr := st.VerifyAudit(ctx)
-	var fileRows int
-	var ferr error
-	if verr == nil && opts.File != "" {
-		fileRows, ferr = verifyExport(ctx, st, opts.File)
+	var offline io.Reader
+	if opts.File != "" {
+		f, err := os.Open(opts.File)
+		if err != nil {
+			return fmt.Errorf("audit verify --file: %w", err)
+		}
+		defer f.Close()
+		offline = f
+	}
+	rep, err := b.AuditVerify(ctx, offline)
+	if err != nil {
+		return err
 	}
 	if opts.JSON {
-		out := map[string]any{"ok": verr == nil && ferr == nil, "rows": rep.Rows, "redacted": rep.Redacted, "tree": rep.Tree}
-		if verr != nil {
-			out["error"] = verr.Error()
-		}
-		if opts.File != "" && verr == nil {
-			out["file"] = map[string]any{"path": opts.File, "rows": fileRows, "ok": ferr == nil}
-			if ferr != nil {
-				out["file_error"] = ferr.Error()
-			}
-		}
-		if err := cmdutil.WriteJSON(opts.IO.Out, out); err != nil {
+		if err := cmdutil.WriteJSON(opts.IO.Out, rep); err != nil {
 			return err
 		}
-		if verr != nil || ferr != nil {
+		if !rep.OK {
 			return cmdutil.ErrSilent
 		}
 		return nil
 	}
-	if verr != nil {
-		return fmt.Errorf("audit log FAILED verification: %w\n%s", verr, investigate)
+	if rep.Error != "" {
+		return fmt.Errorf("audit log FAILED verification: %s\n%s", rep.Error, investigate)
 	}
 	fmt.Fprintf(opts.IO.Out, "Audit log verified: %s (%d redacted after a forget), tree head %s.\n",
 		cmdutil.Plural(int(rep.Rows), "row", "rows"), rep.Redacted, rep.Tree)
-	if opts.File != "" {
-		if ferr != nil {
-			return fmt.Errorf("%s does not match the live log: %w\n%s", opts.File, ferr, investigate)
+	if rep.Pending != "" {
+		fmt.Fprintln(opts.IO.Out, "Warning: "+rep.Pending)
+	}
+	if rep.FileChecked {
+		if rep.FileError != "" {
+			return fmt.Errorf("%s does not match the live log: %s\n%s", opts.File, rep.FileError, investigate)
 		}
-		fmt.Fprintf(opts.IO.Out, "%s: all %s are in the live log, unchanged.\n", opts.File, cmdutil.Plural(fileRows, "row", "rows"))
+		fmt.Fprintf(opts.IO.Out, "%s: all %s are in the live log, unchanged.\n", opts.File, cmdutil.Plural(rep.FileRows, "row", "rows"))
 	}
 	return nil
 }
@@ -163,7 +161,7 @@ an auditor. --since and --until take dates like 2026-01-01, "90 days ago" or
 	cmd.Flags().StringVar(&opts.Since, "since", "", "only rows on or after this date")
 	cmd.Flags().StringVar(&opts.Until, "until", "", "only rows up to this date (inclusive)")
 	if !disclosures {
-		cmd.Flags().StringVar(&opts.User, "user", "", "only rows by this OS user")
+		cmd.Flags().StringVar(&opts.User, "user", "", "only rows by this staff member or OS account")
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print rows as JSON")
 	return cmd
@@ -172,65 +170,17 @@ an auditor. --since and --until take dates like 2026-01-01, "90 days ago" or
 // RunLog prints the rows the flags select. Reading the log is itself
 // logged: its rows may name patients.
 func RunLog(ctx context.Context, opts *LogOptions) error {
-	now, err := opts.Now()
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	q := store.AuditQuery{User: opts.User, Disclosures: opts.Disclosures}
-	if opts.Since != "" {
-		if q.Since, err = tools.ParsePoint(opts.Since, now); err != nil {
-			return cmdutil.FlagErrorf("--since: %v", err)
-		}
-	}
-	if opts.Until != "" {
-		if q.Until, err = tools.ParsePoint(opts.Until, now); err != nil {
-			return cmdutil.FlagErrorf("--until: %v", err)
-		}
-		if q.Until.Equal(startOfDay(q.Until)) {
-			q.Until = q.Until.AddDate(0, 0, 1)
-		}
-	}
-	st, err := opts.OpenStore(ctx)
+	rows, err := b.AuditLog(ctx, backend.AuditLogRequest{Channel: cmdutil.ChannelCLI, Patient: opts.Patient,
+		Since: opts.Since, Until: opts.Until, User: opts.User, Disclosures: opts.Disclosures})
 	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var touched []int64
-	if opts.Patient.Match != "" {
-		p, err := tools.ResolvePatient(ctx, st.Reader(), opts.Patient)
-		if err != nil {
-			return err
-		}
-		q.Patient = p.ID
-		touched = []int64{p.ID}
-	}
-	rows, err := st.Reader().FindAudit(ctx, q)
-	if err != nil {
-		return err
-	}
-	tool := "audit_log"
-	if opts.Disclosures {
-		tool = "audit_disclosures"
-	}
-	args := map[string]any{}
-	for k, v := range map[string]string{"since": opts.Since, "until": opts.Until, "user": opts.User} {
-		if v != "" {
-			args[k] = v
-		}
-	}
-	if q.Patient != 0 {
-		args["patient_id"] = q.Patient
-	}
-	action, _ := json.Marshal(map[string]any{"tool": tool, "args": args})
-	if err := st.LogOutcome(ctx, store.AuditEntry{Channel: cmdutil.ChannelCLI, Action: string(action)}, touched, len(rows), store.OutcomeOK, ""); err != nil {
 		return err
 	}
 	if opts.JSON {
-		out := make([]store.AuditRowJSON, 0, len(rows))
-		for _, r := range rows {
-			out = append(out, r.JSON())
-		}
-		return cmdutil.WriteJSON(opts.IO.Out, out)
+		return cmdutil.WriteJSON(opts.IO.Out, rows)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(opts.IO.ErrOut, "No audit rows match.")
@@ -239,15 +189,19 @@ func RunLog(ctx context.Context, opts *LogOptions) error {
 	tty := opts.IO.IsStdoutTTY()
 	var t *cmdutil.Table
 	if opts.Disclosures {
-		t = cmdutil.NewTable(opts.IO.Out, tty, "#", "WHEN (UTC)", "USER", "WHAT", "PATIENTS", "DISCLOSURE")
+		t = cmdutil.NewTable(opts.IO.Out, tty, "#", "WHEN (UTC)", "WHO", "WHAT", "PATIENTS", "DISCLOSURE")
 	} else {
-		t = cmdutil.NewTable(opts.IO.Out, tty, "#", "WHEN (UTC)", "USER", "CHANNEL", "WHAT", "PATIENTS", "ROWS", "OUTCOME", "REQUEST / MESSAGE")
+		t = cmdutil.NewTable(opts.IO.Out, tty, "#", "WHEN (UTC)", "WHO", "CHANNEL", "WHAT", "PATIENTS", "ROWS", "OUTCOME", "REQUEST / MESSAGE")
 	}
 	for _, r := range rows {
 		what := toolOf(r)
 		patients := strconv.Itoa(len(r.PatientIDs))
+		who := r.User
+		if r.Staff != "" {
+			who = r.Staff + " (" + r.User + ")"
+		}
 		if opts.Disclosures {
-			t.Row(strconv.FormatInt(r.Seq, 10), r.At.Format("2006-01-02 15:04:05"), r.User, what, patients, r.Message)
+			t.Row(strconv.FormatInt(r.Seq, 10), r.At.Format("2006-01-02 15:04:05"), who, what, patients, r.Message)
 			continue
 		}
 		text := r.Request
@@ -258,13 +212,13 @@ func RunLog(ctx context.Context, opts *LogOptions) error {
 		if r.Redacted {
 			text = "(text redacted: the patient was forgotten)"
 		}
-		t.Row(strconv.FormatInt(r.Seq, 10), r.At.Format("2006-01-02 15:04:05"), r.User, r.Channel, what, patients,
-			strconv.FormatInt(r.Rows, 10), string(r.Outcome), truncate(text, 80))
+		t.Row(strconv.FormatInt(r.Seq, 10), r.At.Format("2006-01-02 15:04:05"), who, r.Channel, what, patients,
+			strconv.FormatInt(r.Rows, 10), r.Outcome, truncate(text, 80))
 	}
 	return t.Flush()
 }
 
-func toolOf(r store.AuditRow) string {
+func toolOf(r store.AuditRowJSON) string {
 	var a struct {
 		Tool string `json:"tool"`
 	}
@@ -318,77 +272,27 @@ later proves that the live log still holds every row of it, unchanged. With
 	return cmd
 }
 
-// RunExport writes the copy.
+// RunExport writes the copy: to a new file (read-only, whole or not at
+// all), or to standard output.
 func RunExport(ctx context.Context, opts *ExportOptions) error {
-	now, err := opts.Now()
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	var since time.Time
-	if opts.Since != "" {
-		if since, err = tools.ParsePoint(opts.Since, now); err != nil {
-			return cmdutil.FlagErrorf("--since: %v", err)
-		}
-	}
-	st, err := opts.OpenStore(ctx)
-	if err != nil {
+	req := backend.AuditExportRequest{Since: opts.Since}
+	if opts.Output == "" {
+		_, err := b.AuditExport(ctx, req, opts.IO.Out)
 		return err
 	}
-	defer st.Close()
-	// Refuse to copy a log that does not verify: the copy would certify it.
-	if _, err := st.VerifyAudit(ctx); err != nil {
-		return fmt.Errorf("the audit log fails verification, so no copy was made: %w\n%s", err, investigate)
-	}
-	var out io.Writer = opts.IO.Out
-	var f *os.File
-	if opts.Output != "" {
-		f, err = os.OpenFile(opts.Output, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("audit export: %w", err)
-		}
-		defer f.Close()
-		out = f
-	}
-	w := bufio.NewWriter(out)
-	n, err := st.ExportAudit(ctx, since, w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if f != nil {
-		if err == nil {
-			err = f.Sync()
-		}
-		if err == nil {
-			err = f.Chmod(0o400)
-		}
-		if err != nil {
-			f.Close()
-			os.Remove(opts.Output)
-			return fmt.Errorf("audit export %s: %w (no file was left)", opts.Output, err)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("audit export: %w", err)
-	}
-	action, _ := json.Marshal(map[string]any{"tool": "audit_export", "args": map[string]string{"since": opts.Since}})
-	if err := st.LogOutcome(ctx, store.AuditEntry{Channel: cmdutil.ChannelExport, Action: string(action)}, nil, n, store.OutcomeOK, ""); err != nil {
+	var view *backend.AuditExportView
+	err = atomicfile.Write(opts.Output, atomicfile.Options{Perm: 0o400, NoReplace: true}, func(w io.Writer) error {
+		var err error
+		view, err = b.AuditExport(ctx, req, w)
 		return err
+	})
+	if err != nil {
+		return fmt.Errorf("audit export %s: %w (no file was left)", opts.Output, err)
 	}
-	if opts.Output != "" {
-		fmt.Fprintf(opts.IO.ErrOut, "Wrote %s to %s (read-only).\n", cmdutil.Plural(n, "audit row", "audit rows"), opts.Output)
-	}
+	fmt.Fprintf(opts.IO.ErrOut, "Wrote %s to %s (read-only).\n", cmdutil.Plural(view.Rows, "audit row", "audit rows"), opts.Output)
 	return nil
-}
-
-func verifyExport(ctx context.Context, st *store.Store, path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	n, err := st.CheckAuditExport(ctx, f)
-	if err != nil && !errors.As(err, new(*store.AuditIntegrityError)) {
-		return n, fmt.Errorf("read %s: %w", path, err)
-	}
-	return n, err
 }

@@ -3,7 +3,6 @@ package backupcmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/backup"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/internal/atomicfile"
@@ -23,10 +23,12 @@ import (
 
 // Options holds the backup and restore commands' dependencies and flags.
 type Options struct {
-	IO        *cmdutil.IOStreams
-	OpenStore func(context.Context) (*store.Store, error)
-	DBPath    func() string
-	Getenv    func(string) string
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
+	// StoreOptions are how restore opens the restored file to check it.
+	StoreOptions func() (store.Options, error)
+	DBPath       func() string
+	Getenv       func(string) string
 	// ReadSecret reads a passphrase without echo; nil means the terminal.
 	ReadSecret func(prompt string) (string, error)
 
@@ -40,7 +42,7 @@ const passphraseEnv = "CAREBOOK_BACKUP_PASSPHRASE"
 
 // NewCmdBackup builds `carebook backup`.
 func NewCmdBackup(f *cmdutil.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, DBPath: f.DatabasePath, Getenv: f.Getenv}
+	opts := &Options{IO: f.IOStreams, Backend: f.ExistingBackend, DBPath: f.DatabasePath, Getenv: f.Getenv}
 	cmd := &cobra.Command{
 		Use:   "backup FILE",
 		Short: "Write an encrypted snapshot of the database",
@@ -63,7 +65,7 @@ keep them apart from the backup.`,
 
 // NewCmdRestore builds `carebook restore`.
 func NewCmdRestore(f *cmdutil.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, DBPath: f.DatabasePath, Getenv: f.Getenv}
+	opts := &Options{IO: f.IOStreams, StoreOptions: f.StoreOptions, DBPath: f.DatabasePath, Getenv: f.Getenv}
 	cmd := &cobra.Command{
 		Use:   "restore FILE",
 		Short: "Restore an encrypted backup",
@@ -118,56 +120,77 @@ func (o *Options) passphrase(twice bool) (string, error) {
 }
 
 // RunBackup writes the backup through a temporary file, so that a full disk
-// or Ctrl-C never leaves half a backup under FILE's name.
+// or Ctrl-C never leaves half a backup under FILE's name, and has the
+// backend record it only once the file is complete and synced: the audit
+// log's "ok" means the backup exists.
 func RunBackup(ctx context.Context, opts *Options) error {
-	var recipient age.Recipient
+	req := backend.BackupRequest{File: opts.File}
 	if opts.Recipient != "" {
-		r, err := age.ParseX25519Recipient(opts.Recipient)
-		if err != nil {
+		if _, err := age.ParseX25519Recipient(opts.Recipient); err != nil {
 			return cmdutil.FlagErrorf("--recipient is not an age public key (age1…): %v", err)
 		}
-		recipient = r
+		req.Recipient = opts.Recipient
 	} else {
 		p, err := opts.passphrase(true)
 		if err != nil {
 			return err
 		}
-		r, err := age.NewScryptRecipient(p)
-		if err != nil {
-			return err
-		}
-		recipient = r
+		req.Passphrase = p
 	}
-	st, err := opts.OpenStore(ctx)
+	abs, err := filepath.Abs(opts.File)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	abs, _ := filepath.Abs(opts.File)
-	if strings.HasPrefix(abs, st.Path()) {
+	dir := filepath.Dir(abs)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("backup: the folder %s does not exist; create it first, or choose another place", dir)
+	}
+	if db, err := filepath.Abs(opts.DBPath()); err == nil && strings.HasPrefix(abs, db) {
 		return cmdutil.FlagErrorf("write the backup somewhere other than the database itself")
 	}
-	action, _ := json.Marshal(map[string]any{"tool": "backup", "args": map[string]string{"file": filepath.Base(opts.File)}})
-	if err := st.LogOutcome(ctx, store.AuditEntry{Channel: "backup", Action: string(action)}, nil, 0, store.OutcomeOK, "encrypted backup"); err != nil {
+	b, err := opts.Backend(ctx)
+	if err != nil {
 		return err
 	}
-	start := time.Now()
+	removeStaleTemporaries(abs)
 	tmp, err := atomicfile.Create(abs, atomicfile.Options{})
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	defer tmp.Abort()
-	sum, err := backup.Write(ctx, st, tmp, recipient)
+	view, err := b.Backup(ctx, req, tmp, nil)
 	if err != nil {
-		return fmt.Errorf("backup: %w; nothing was written to %s", err, opts.File)
+		return err
 	}
 	if err := tmp.Commit(); err != nil {
-		return fmt.Errorf("backup: %w", err)
+		werr := fmt.Errorf("backup: %w; nothing was written to %s", err, opts.File)
+		if derr := b.BackupDone(context.WithoutCancel(ctx), backend.BackupDoneRequest{File: opts.File, Error: err.Error()}); derr != nil {
+			return errors.Join(werr, derr)
+		}
+		return werr
+	}
+	if err := b.BackupDone(ctx, backend.BackupDoneRequest{File: opts.File}); err != nil {
+		return fmt.Errorf("the backup %s was written, but recording it in the audit log failed: %w", opts.File, err)
 	}
 	fi, _ := os.Stat(abs)
-	fmt.Fprintf(opts.IO.Out, "Backed up %s (%.1f MB, encrypted: %.1f MB) to %s in %.1fs.\n", st.Path(),
-		float64(sum.Bytes)/1e6, float64(fi.Size())/1e6, opts.File, time.Since(start).Seconds())
+	var size float64
+	if fi != nil {
+		size = float64(fi.Size()) / 1e6
+	}
+	fmt.Fprintf(opts.IO.Out, "Backed up %s (%.1f MB, encrypted: %.1f MB) to %s in %.1fs.\n", view.Database,
+		float64(view.Bytes)/1e6, size, opts.File, view.Seconds)
 	return nil
+}
+
+// removeStaleTemporaries removes what a backup killed mid-way left beside
+// path: atomicfile's temporaries for it, which are this account's own.
+func removeStaleTemporaries(path string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp"))
+	for _, m := range matches {
+		if fi, err := os.Lstat(m); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > 10*time.Second {
+			os.Remove(m)
+		}
+	}
 }
 
 // RunRestore decrypts and restores a backup.
@@ -202,8 +225,12 @@ func RunRestore(ctx context.Context, opts *Options) error {
 		return err
 	}
 	var counts store.Counts
+	sopts, err := opts.StoreOptions()
+	if err != nil {
+		return err
+	}
 	check := func(ctx context.Context, path string) error {
-		st, err := store.Open(ctx, path, store.Options{})
+		st, err := store.Open(ctx, path, sopts)
 		if err != nil {
 			return err
 		}

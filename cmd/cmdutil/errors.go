@@ -3,6 +3,8 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+
+	"github.com/carebook/carebook/backend"
 )
 
 // Exit codes: scripts rely on these.
@@ -28,10 +30,13 @@ func FlagErrorf(format string, args ...any) error {
 // only the exit code is left to set.
 var ErrSilent = errors.New("silent error")
 
-// ErrCancelled means the user stopped the command (Ctrl-C, or "no" at a
-// confirmation): nothing was written.
-var ErrCancelled = errors.New("cancelled; nothing was written")
+// ErrCancelled means the user stopped the command (Ctrl-C): nothing was
+// written. It is the backend's, so that both sides of a socket agree.
+var ErrCancelled = backend.ErrCancelled
+
+// ErrDeclined means the user answered no: nothing was done.
+var ErrDeclined = backend.ErrDeclined
 
 // ErrNeedsConfirmation is returned by a write run without a terminal to
 // confirm on and without --yes.
-var ErrNeedsConfirmation = errors.New("this changes the database; re-run with --yes to confirm (stdin is not a terminal)")
+var ErrNeedsConfirmation = backend.ErrNeedsConfirmation

@@ -22,6 +22,11 @@ func ExitCode(err error, stderr io.Writer) int {
 		return ExitCancelled
 	case errors.Is(err, ErrSilent):
 		return ExitError
+	case errors.Is(err, ErrDeclined):
+		// "n" at a confirmation is an answer, not an interruption: 130
+		// stays for Ctrl-C.
+		fmt.Fprintln(stderr, "Not confirmed; nothing was done.")
+		return ExitError
 	case errors.Is(err, ErrCancelled) || errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "cancelled; nothing was written")
 		return ExitCancelled

@@ -17,10 +17,12 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/carebook/carebook/agent"
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/config"
 	"github.com/carebook/carebook/guard"
+	"github.com/carebook/carebook/history"
+	"github.com/carebook/carebook/service"
 	"github.com/carebook/carebook/store"
-	"github.com/carebook/carebook/tools"
 )
 
 // DefaultDBPath is used when neither --db nor $CAREBOOK_DB is set.
@@ -44,9 +46,15 @@ type Factory struct {
 	Resolver guard.Resolver
 	Dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 
+	// Diagnose runs doctor's checks for the backend; the root command sets
+	// it (doctor's package imports this one).
+	Diagnose func(ctx context.Context) []backend.Check
+
 	// loaded is the configuration read for one database path: one command
 	// asks for the host, the model and the guard, which all read it.
 	loaded *loadedConfig
+	// backend and creating are built once per process.
+	backend, creating backend.Backend
 }
 
 type loadedConfig struct {
@@ -207,15 +215,14 @@ func (f *Factory) NewAgent() (*agent.Agent, error) {
 	return agent.New(client, model, agent.Options{}), nil
 }
 
-// Actor is the OS user, recorded in the audit log and on every change.
+// Actor is the OS account this process runs as, recorded in the audit log
+// in direct mode: from the account database, never $USER (which anyone can
+// set); a uid with no account entry is recorded as "uid:N".
 func Actor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username
 	}
-	if name := os.Getenv("USER"); name != "" {
-		return name
-	}
-	return "unknown"
+	return fmt.Sprintf("uid:%d", os.Getuid())
 }
 
 // Host is this machine's name, for the audit log.
@@ -245,24 +252,81 @@ func (f *Factory) CreateStore(ctx context.Context) (*store.Store, error) {
 }
 
 func (f *Factory) openStore(ctx context.Context, path string) (*store.Store, error) {
-	clock, err := f.Clock()
+	opts, err := f.StoreOptions()
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, path, store.Options{Now: clock, Actor: Actor(), Host: Host()})
+	return store.Open(ctx, path, opts)
 }
+
+// StoreOptions are how this process opens the database itself: "today"
+// (CAREBOOK_NOW, recorded on every audit row when set), who it is, and a
+// word on stderr when it waits for another process.
+func (f *Factory) StoreOptions() (store.Options, error) {
+	clock, err := f.Clock()
+	if err != nil {
+		return store.Options{}, err
+	}
+	ios := f.IOStreams
+	return store.Options{Now: clock, FixedNow: f.Getenv("CAREBOOK_NOW"), Actor: Actor(), Host: Host(),
+		OnWait: func(h store.Holder) {
+			if ios.IsStderrTTY() && h.PID > 0 {
+				fmt.Fprintf(ios.ErrOut, "waiting for carebook (pid %d)…\n", h.PID)
+			}
+		}}, nil
+}
+
+// Backend is the practice database for this process's commands: the file
+// itself, opened for each unit of work (direct mode). It is built once, so
+// that the REPL's session carries into its slash commands. create makes a
+// missing database (init, import, migrate); otherwise a missing file is an
+// error that says how to create one.
+func (f *Factory) Backend(ctx context.Context, create bool) (backend.Backend, error) {
+	if create && f.creating != nil {
+		return f.creating, nil
+	}
+	if !create && f.backend != nil {
+		return f.backend, nil
+	}
+	opts, err := f.StoreOptions()
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(f.DatabasePath())
+	if err != nil {
+		return nil, err
+	}
+	cfg, _ := f.Config()
+	model, _ := f.Model()
+	svc := service.New(service.Config{
+		DB:          service.NewDirect(abs, opts, create),
+		Now:         opts.Now,
+		Decider:     func() (service.Decider, error) { return f.NewAgent() },
+		Model:       model,
+		HistoryFile: history.Path(abs),
+		IdleLogoff:  cfg.IdleLogoff(),
+		Diagnose:    f.Diagnose,
+	})
+	b := svc.For(service.Caller{OSUser: Actor(), Host: Host(), Mode: store.ModeDirect, Role: backend.RoleManager, Session: "direct"})
+	if create {
+		f.creating = b
+	} else {
+		f.backend = b
+	}
+	return b, nil
+}
+
+// ExistingBackend is Backend for a database that must exist.
+func (f *Factory) ExistingBackend(ctx context.Context) (backend.Backend, error) { return f.Backend(ctx, false) }
+
+// CreatingBackend is Backend that creates a missing database.
+func (f *Factory) CreatingBackend(ctx context.Context) (backend.Backend, error) { return f.Backend(ctx, true) }
 
 // Channels name where a request came from, in the audit log.
 const (
-	ChannelCLI    = "cli"
-	ChannelAsk    = "ask"
-	ChannelRun    = "run"
-	ChannelREPL   = "repl"
-	ChannelExport = "export"
+	ChannelCLI    = backend.ChannelCLI
+	ChannelAsk    = backend.ChannelAsk
+	ChannelRun    = backend.ChannelRun
+	ChannelREPL   = backend.ChannelREPL
+	ChannelExport = backend.ChannelExport
 )
-
-// Env is what resolving an action needs besides the database: "now" for
-// relative dates and the OS user as the staff member who logs interactions.
-func Env(now time.Time) tools.Env {
-	return tools.Env{Now: now, Staff: Actor()}
-}

@@ -19,6 +19,12 @@ type IOStreams struct {
 	Out    io.Writer
 	ErrOut io.Writer
 
+	// termOut and termErr are the raw terminal, for Carebook's own drawing
+	// (the line editor, progress bars, clearing the screen); Out and ErrOut
+	// escape control characters when they are a terminal.
+	termOut io.Writer
+	termErr io.Writer
+
 	stdinTTY  bool
 	stdoutTTY bool
 	stderrTTY bool
@@ -28,17 +34,62 @@ type IOStreams struct {
 	// Prompter, when set, reads answers to questions instead of In: the
 	// REPL sets it to its line editor, which owns the terminal.
 	Prompter func(prompt string) (string, error)
+	// FlushInput, when set, throws away type-ahead instead of the
+	// terminal's own flush: the REPL's line editor reads ahead.
+	FlushInput func()
 }
 
 // System returns streams bound to the process's stdin, stdout and stderr.
 func System() *IOStreams {
-	return &IOStreams{
+	s := &IOStreams{
 		In:        os.Stdin,
 		Out:       os.Stdout,
 		ErrOut:    os.Stderr,
+		termOut:   os.Stdout,
+		termErr:   os.Stderr,
 		stdinTTY:  isTerminal(os.Stdin),
 		stdoutTTY: isTerminal(os.Stdout),
 		stderrTTY: isTerminal(os.Stderr),
+	}
+	// Data printed to a terminal is shown, never obeyed: escape sequences
+	// in a stored name or a model's sentence are escaped.
+	if s.stdoutTTY {
+		s.Out = NewSafeWriter(os.Stdout)
+	}
+	if s.stderrTTY {
+		s.ErrOut = NewSafeWriter(os.Stderr)
+	}
+	return s
+}
+
+// TerminalOut is stdout unescaped, for Carebook's own terminal control.
+func (s *IOStreams) TerminalOut() io.Writer {
+	if s.termOut != nil {
+		return s.termOut
+	}
+	return s.Out
+}
+
+// TerminalErr is stderr unescaped, for progress bars and spinners.
+func (s *IOStreams) TerminalErr() io.Writer {
+	if s.termErr != nil {
+		return s.termErr
+	}
+	return s.ErrOut
+}
+
+// DiscardTypeAhead throws away what was typed before a question was asked:
+// keys pressed while the model was thinking must not answer it.
+func (s *IOStreams) DiscardTypeAhead() {
+	if s.inReader != nil {
+		s.inReader.Discard(s.inReader.Buffered())
+	}
+	if s.FlushInput != nil {
+		s.FlushInput()
+		return
+	}
+	if f, ok := s.In.(*os.File); ok && s.stdinTTY {
+		flushTerminalInput(f)
 	}
 }
 

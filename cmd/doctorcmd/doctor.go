@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carebook/carebook/agent"
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/config"
 	"github.com/carebook/carebook/guard"
@@ -60,16 +61,32 @@ type Options struct {
 	Ollama     func() (*api.Client, error)
 	Encryption func(path string) (state, detail string)
 	Now        func() (time.Time, error)
-	JSON       bool
+	// Backend runs the checks where the database is.
+	Backend func(context.Context) (backend.Backend, error)
+	JSON    bool
+}
+
+// NewOptions builds doctor's options from the factory.
+func NewOptions(f *cmdutil.Factory) *Options {
+	return &Options{
+		IO: f.IOStreams, Getenv: f.Getenv, OllamaHost: f.OllamaHost, Model: f.Model, Config: f.Config,
+		Ollama: f.OllamaAPI, Encryption: volumeEncryption, Backend: f.ExistingBackend,
+		Now: f.Now, DBPath: f.DatabasePath(),
+	}
+}
+
+// Checks runs every check where the database is: the backend's Diagnose.
+func Checks(ctx context.Context, opts *Options) []backend.Check {
+	var out []backend.Check
+	for _, c := range Diagnose(ctx, opts) {
+		out = append(out, backend.Check{Name: c.Name, Status: string(c.Status), Detail: c.Detail, Fix: c.Fix})
+	}
+	return out
 }
 
 // NewCmdDoctor builds `carebook doctor`.
 func NewCmdDoctor(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{
-		IO: f.IOStreams, Getenv: f.Getenv, OllamaHost: f.OllamaHost, Model: f.Model, Config: f.Config,
-		Ollama: f.OllamaAPI, Encryption: volumeEncryption,
-		Now: f.Now,
-	}
+	opts := NewOptions(f)
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that patient data stays on this machine, and how well it is kept",
@@ -94,7 +111,18 @@ The exit code is 1 when any check fails.`,
 
 // Run performs every check and prints the report.
 func Run(ctx context.Context, opts *Options) error {
-	checks := Diagnose(ctx, opts)
+	b, err := opts.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	wire, err := b.Diagnose(ctx)
+	if err != nil {
+		return err
+	}
+	var checks []Check
+	for _, c := range wire {
+		checks = append(checks, Check{Name: c.Name, Status: Status(c.Status), Detail: c.Detail, Fix: c.Fix})
+	}
 	failed := false
 	for _, c := range checks {
 		failed = failed || c.Status == Fail

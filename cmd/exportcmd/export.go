@@ -5,25 +5,22 @@ package exportcmd
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/internal/atomicfile"
-	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
 // Options holds the export command's dependencies and flags.
 type Options struct {
-	IO        *cmdutil.IOStreams
-	OpenStore func(context.Context) (*store.Store, error)
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
 
 	Entity  string
 	Patient tools.PatientRef // for "export patient P"
@@ -36,7 +33,7 @@ type Options struct {
 
 // NewCmdExport builds `carebook export`.
 func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore}
+	opts := &Options{IO: f.IOStreams, Backend: f.ExistingBackend}
 	cmd := &cobra.Command{
 		Use:   "export {patients|appointments|interactions|patient PATIENT}",
 		Short: "Export patients, appointments or interactions as CSV or JSON",
@@ -97,206 +94,31 @@ no notes.`,
 	return cmd
 }
 
-// Columns of each CSV export: the fixture's headers, which import maps.
-var (
-	patientColumns     = []string{"Patient ID (MRN)", "First Name", "Last Name", "Date of Birth", "Sex", "Email", "Phone Number", "City", "Preferred Language", "Marketing Opt-In", "Status", "Tags"}
-	appointmentColumns = []string{"Appointment ID", "Patient ID (MRN)", "Start", "Type", "Provider", "Status"}
-	interactionColumns = []string{"Interaction ID", "Patient ID (MRN)", "When", "Channel", "Direction", "Staff", "Summary"}
-)
-
-const csvTime = "2006-01-02 15:04:05"
-
-// Run writes the export. The disclosure is audited before a byte is written.
+// Run writes the export. The backend audits the disclosure before a byte
+// is written; a file is written whole or not at all.
 func Run(ctx context.Context, opts *Options) error {
-	st, err := opts.OpenStore(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	r := st.Reader()
-
-	var (
-		header []string
-		rows   [][]string
-		values []any
-		ids    []int64
-	)
-	purpose := opts.Purpose
-	switch {
-	case opts.Entity == "patient":
-		p, err := tools.ResolvePatient(ctx, r, opts.Patient)
-		if err != nil {
-			return err
-		}
-		rec, err := patientRecord(ctx, r, p)
-		if err != nil {
-			return err
-		}
-		ids = []int64{p.ID}
-		values = []any{rec}
-		header = nil
-		rows = [][]string{{p.MRN}}
-		if purpose == "" {
-			purpose = "right of access (164.524)"
-		}
-	case opts.Profile == "marketing":
-		yes := true
-		ps, err := r.FindPatients(ctx, store.PatientFilter{Statuses: []store.Status{store.StatusActive}, MarketingConsent: &yes, HasEmail: &yes}, 0)
-		if err != nil {
-			return err
-		}
-		header = marketingColumns
-		for _, p := range ps {
-			ids = append(ids, p.ID)
-			values = append(values, marketingJSON{p.FirstName, p.LastName, p.Email})
-			rows = append(rows, []string{p.FirstName, p.LastName, p.Email})
-		}
-		if purpose == "" {
-			purpose = "marketing"
-		}
-	case opts.Entity == tools.EntityPatients:
-		ps, err := r.FindPatients(ctx, store.PatientFilter{}, 0)
-		if err != nil {
-			return err
-		}
-		header = patientColumns
-		for _, p := range ps {
-			ids = append(ids, p.ID)
-			j := tools.NewPatientJSON(p)
-			values = append(values, j)
-			consent := "No"
-			if p.MarketingConsent {
-				consent = "Yes"
-			}
-			rows = append(rows, []string{p.MRN, p.FirstName, p.LastName, j.DOB, p.Sex, p.Email, j.Phone, p.City, p.Language, consent, string(p.Status), strings.Join(p.Tags, ";")})
-		}
-	case opts.Entity == tools.EntityAppointments:
-		as, err := r.FindAppointments(ctx, store.AppointmentQuery{}, 0)
-		if err != nil {
-			return err
-		}
-		header = appointmentColumns
-		for _, a := range as {
-			ids = append(ids, a.PatientID)
-			values = append(values, tools.NewAppointmentJSON(a))
-			rows = append(rows, []string{tools.AppointmentRef(a), a.PatientMRN, a.StartsAt.Format(csvTime), a.Type, a.Provider, string(a.Status)})
-		}
-	case opts.Entity == tools.EntityInteractions:
-		is, err := r.FindInteractions(ctx, store.InteractionQuery{}, 0)
-		if err != nil {
-			return err
-		}
-		header = interactionColumns
-		for _, i := range is {
-			ids = append(ids, i.PatientID)
-			values = append(values, tools.NewInteractionJSON(i))
-			rows = append(rows, []string{tools.InteractionRef(i), i.PatientMRN, i.At.Format(csvTime), string(i.Channel), string(i.Direction), i.Staff, i.Summary})
-		}
-	}
-
-	args := map[string]string{"entity": opts.Entity, "format": opts.Format}
-	if opts.Entity == "patient" && len(ids) == 1 {
-		args["mrn"] = rows[0][0]
-	}
-	if opts.Profile != "" {
-		args["profile"] = opts.Profile
-	}
-	action, _ := json.Marshal(map[string]any{"tool": "export", "args": args})
-	msg := Disclosure{To: opts.To, Purpose: purpose, File: destination(opts.Output)}.String()
-	if err := st.LogOutcome(ctx, store.AuditEntry{Channel: cmdutil.ChannelExport, Action: string(action)}, ids, len(rows), store.OutcomeOK, msg); err != nil {
-		return err
-	}
-	if opts.Entity == "patient" && opts.Format == "json" {
-		values = values[0:1]
-	}
-
-	write := func(w io.Writer) error {
-		if opts.Format == "json" {
-			if values == nil {
-				values = []any{}
-			}
-			if opts.Entity == "patient" {
-				return cmdutil.WriteJSON(w, values[0])
-			}
-			return cmdutil.WriteJSON(w, values)
-		}
-		if header == nil {
-			return fmt.Errorf("a patient's record is exported as JSON (--format json)")
-		}
-		cw := csv.NewWriter(w)
-		cw.Write(header)
-		cw.WriteAll(rows) // flushes
-		return cw.Error()
-	}
+	req := backend.ExportRequest{Entity: opts.Entity, Patient: opts.Patient, Format: opts.Format, Profile: opts.Profile,
+		To: opts.To, Purpose: opts.Purpose, File: opts.Output}
 	if opts.Output == "" {
-		if err := write(opts.IO.Out); err != nil {
-			return fmt.Errorf("export %s: %w", opts.Entity, err)
+		if _, err := b.Export(ctx, req, opts.IO.Out); err != nil {
+			return err
 		}
 		return nil
 	}
-	if err := atomicfile.Write(opts.Output, atomicfile.Options{}, write); err != nil {
+	var view *backend.ExportView
+	err = atomicfile.Write(opts.Output, atomicfile.Options{}, func(w io.Writer) error {
+		var err error
+		view, err = b.Export(ctx, req, w)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("export %s to %s: %w", opts.Entity, opts.Output, err)
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Exported %s to %s.\n", cmdutil.Plural(len(rows), strings.TrimSuffix(opts.Entity, "s"), strings.TrimSuffix(opts.Entity, "s")+"s"), opts.Output)
+	noun := strings.TrimSuffix(opts.Entity, "s")
+	fmt.Fprintf(opts.IO.ErrOut, "Exported %s to %s.\n", cmdutil.Plural(view.Rows, noun, noun+"s"), opts.Output)
 	return nil
-}
-
-func destination(path string) string {
-	if path == "" {
-		return "standard output"
-	}
-	return filepath.Base(path)
-}
-
-var marketingColumns = []string{"First Name", "Last Name", "Email"}
-
-type marketingJSON struct {
-	FirstName string `json:"first_name"`
-	LastName  string `json:"last_name"`
-	Email     string `json:"email"`
-}
-
-// Disclosure is what the audit log's message says about an export, so that
-// `carebook audit disclosures` can list them (164.528).
-type Disclosure struct {
-	To, Purpose, File string
-}
-
-func (d Disclosure) String() string {
-	to := d.To
-	if to == "" {
-		to = "unspecified"
-	}
-	purpose := d.Purpose
-	if purpose == "" {
-		purpose = "unspecified"
-	}
-	return fmt.Sprintf("disclosure: to %s; purpose %s; file %s", to, purpose, d.File)
-}
-
-// RecordJSON is one patient's full record: the right-of-access copy.
-type RecordJSON struct {
-	tools.PatientJSON
-	Appointments []tools.AppointmentJSON `json:"appointments"`
-	Interactions []tools.InteractionJSON `json:"interactions"`
-}
-
-func patientRecord(ctx context.Context, r store.Reader, p store.Patient) (RecordJSON, error) {
-	only := store.PatientFilter{IDs: []int64{p.ID}}
-	appts, err := r.FindAppointments(ctx, store.AppointmentQuery{Patients: only}, 0)
-	if err != nil {
-		return RecordJSON{}, err
-	}
-	inters, err := r.FindInteractions(ctx, store.InteractionQuery{Patients: only}, 0)
-	if err != nil {
-		return RecordJSON{}, err
-	}
-	rec := RecordJSON{PatientJSON: tools.NewPatientJSON(p), Appointments: []tools.AppointmentJSON{}, Interactions: []tools.InteractionJSON{}}
-	for _, a := range appts {
-		rec.Appointments = append(rec.Appointments, tools.NewAppointmentJSON(a))
-	}
-	for _, i := range inters {
-		rec.Interactions = append(rec.Interactions, tools.NewInteractionJSON(i))
-	}
-	return rec, nil
 }

@@ -4,24 +4,21 @@ package importcmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/importer"
-	"github.com/carebook/carebook/store"
 )
 
 // Options holds the import command's dependencies and flags.
 type Options struct {
-	IO        *cmdutil.IOStreams
-	OpenStore func(context.Context) (*store.Store, error)
-	Clock     func() (func() time.Time, error)
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
 
 	Kind    importer.Kind
 	Path    string
@@ -33,7 +30,7 @@ type Options struct {
 
 // NewCmdImport builds `carebook import`.
 func NewCmdImport(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.CreateStore, Clock: f.Clock}
+	opts := &Options{IO: f.IOStreams, Backend: f.CreatingBackend}
 	cmd := &cobra.Command{
 		Use:   "import {patients|appointments|interactions} FILE.csv",
 		Short: "Import a CSV export of patients, appointments or interactions",
@@ -67,7 +64,8 @@ by MRN.`,
 	return cmd
 }
 
-// Run imports one file.
+// Run imports one file. The file is read here and sent to the backend,
+// which imports it in one transaction.
 func Run(ctx context.Context, opts *Options) error {
 	overrides, err := parseMap(opts.Map)
 	if err != nil {
@@ -78,32 +76,26 @@ func Run(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("import %s: %w", opts.Path, err)
 	}
 	defer file.Close()
-	clock, err := opts.Clock()
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	st, err := opts.OpenStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	iopts := importer.Options{Kind: opts.Kind, Map: overrides, DryRun: opts.DryRun, SkipBad: opts.SkipBad, Now: clock()}
-	var bar *cmdutil.ProgressBar
-	if opts.IO.IsStderrTTY() && !opts.JSON {
-		if fi, err := file.Stat(); err == nil && fi.Size() > 1<<20 {
-			bar = cmdutil.NewProgressBar(opts.IO.ErrOut, "import "+string(opts.Kind))
-			iopts.Progress = bar.Update
+	req := backend.ImportRequest{Kind: string(opts.Kind), FileName: opts.Path, Map: overrides, DryRun: opts.DryRun, SkipBad: opts.SkipBad, Size: -1}
+	var progress func(backend.Progress)
+	if fi, err := file.Stat(); err == nil {
+		req.Size = fi.Size()
+		if opts.IO.IsStderrTTY() && !opts.JSON && fi.Size() > 1<<20 {
+			bar := cmdutil.NewProgressBar(opts.IO.TerminalErr(), "import "+string(opts.Kind))
+			defer bar.Done()
+			progress = func(p backend.Progress) { bar.Update(p.Done, p.Total) }
 		}
 	}
-	res, err := importer.Import(ctx, st, opts.Path, file, iopts)
-	bar.Done()
-	var badRows *importer.BadRowsError
-	if err != nil && !errors.As(err, &badRows) {
-		return fmt.Errorf("import %s: %w", opts.Path, err)
+	res, err := b.Import(ctx, req, file, progress)
+	if res == nil {
+		return err
 	}
 	if opts.JSON {
-		if jerr := cmdutil.WriteJSON(opts.IO.Out, resultJSON(res)); jerr != nil {
+		if jerr := cmdutil.WriteJSON(opts.IO.Out, res); jerr != nil {
 			return jerr
 		}
 		if err != nil {
@@ -113,7 +105,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	printBad(opts.IO, res.Bad)
 	if err != nil {
-		return fmt.Errorf("import %s: %w", opts.Path, err)
+		return err
 	}
 	printSummary(opts.IO, res)
 	return nil
@@ -136,31 +128,31 @@ func parseMap(pairs []string) (map[string]string, error) {
 
 const maxBadShown = 50
 
-func printBad(ios *cmdutil.IOStreams, bad []importer.RowError) {
+func printBad(ios *cmdutil.IOStreams, bad []backend.RowErrorView) {
 	for i, b := range bad {
 		if i == maxBadShown {
 			fmt.Fprintf(ios.ErrOut, "… and %d more bad rows\n", len(bad)-maxBadShown)
 			break
 		}
-		fmt.Fprintln(ios.ErrOut, b.Error())
+		fmt.Fprintf(ios.ErrOut, "line %d: %s\n", b.Line, b.Message)
 	}
 }
 
-func printSummary(ios *cmdutil.IOStreams, res importer.Result) {
+func printSummary(ios *cmdutil.IOStreams, res *backend.ImportView) {
 	verb := "Imported"
 	if res.DryRun {
 		verb = "Checked (dry run, nothing written)"
 	}
 	fmt.Fprintf(ios.Out, "%s %s: %s — %d new, %d updated, %d unchanged", verb, res.File,
 		cmdutil.Plural(res.Rows, "row", "rows"), res.Inserted, res.Updated, res.Unchanged)
-	if res.Kind == importer.KindPatients {
+	if res.Kind == string(importer.KindPatients) {
 		fmt.Fprintf(ios.Out, "; %d tag links added", res.TagLinks)
 	}
 	fmt.Fprintln(ios.Out, ".")
 	if n := len(res.Bad); n > 0 {
 		fmt.Fprintf(ios.Out, "Skipped %s (listed above).\n", cmdutil.Plural(n, "bad row", "bad rows"))
 	}
-	if n := len(res.Notes); n > 0 {
+	if n := res.Notes; n > 0 {
 		fmt.Fprintf(ios.Out, "The file has %s in its notes column; notes are not imported.\n", cmdutil.Plural(n, "note", "notes"))
 	}
 	if ios.IsStdoutTTY() {
@@ -174,42 +166,4 @@ func printSummary(ios *cmdutil.IOStreams, res importer.Result) {
 			fmt.Fprintf(ios.Out, "Columns not imported: %s (map one with --map \"Header=field\").\n", strings.Join(ignored, ", "))
 		}
 	}
-}
-
-type rowErrorJSON struct {
-	Line    int    `json:"line"`
-	Message string `json:"message"`
-}
-
-type mappingJSON struct {
-	Header string `json:"header"`
-	Field  string `json:"field"`
-}
-
-type importJSON struct {
-	Kind      string         `json:"kind"`
-	File      string         `json:"file"`
-	Rows      int            `json:"rows"`
-	Inserted  int            `json:"inserted"`
-	Updated   int            `json:"updated"`
-	Unchanged int            `json:"unchanged"`
-	TagLinks  int            `json:"tag_links"`
-	Notes     int            `json:"notes"`
-	DryRun    bool           `json:"dry_run"`
-	Written   bool           `json:"written"`
-	Bad       []rowErrorJSON `json:"bad_rows"`
-	Mapping   []mappingJSON  `json:"mapping"`
-}
-
-func resultJSON(r importer.Result) importJSON {
-	out := importJSON{Kind: string(r.Kind), File: r.File, Rows: r.Rows, Inserted: r.Inserted, Updated: r.Updated,
-		Unchanged: r.Unchanged, TagLinks: r.TagLinks, Notes: len(r.Notes), DryRun: r.DryRun, Written: r.Written,
-		Bad: []rowErrorJSON{}, Mapping: []mappingJSON{}}
-	for _, b := range r.Bad {
-		out.Bad = append(out.Bad, rowErrorJSON{Line: b.Line, Message: b.Message})
-	}
-	for _, m := range r.Mapping {
-		out.Mapping = append(out.Mapping, mappingJSON{Header: m.Header, Field: m.Field})
-	}
-	return out
 }

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/importer"
+	"github.com/carebook/carebook/service"
 	"github.com/carebook/carebook/store"
 )
 
@@ -22,12 +24,10 @@ var now = time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
 func newOptions(t *testing.T, dbPath string) (*Options, *cmdutil.IOStreams) {
 	t.Helper()
 	ios, _, _, _ := cmdutil.Test()
+	b := service.Local(dbPath, store.Options{Now: func() time.Time { return now }}, true)
 	return &Options{
-		IO: ios,
-		OpenStore: func(ctx context.Context) (*store.Store, error) {
-			return store.Open(ctx, dbPath, store.Options{Now: func() time.Time { return now }})
-		},
-		Clock: func() (func() time.Time, error) { return func() time.Time { return now }, nil },
+		IO:      ios,
+		Backend: func(context.Context) (backend.Backend, error) { return b, nil },
 	}, ios
 }
 

@@ -5,21 +5,21 @@ package logcmd
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
+	"github.com/carebook/carebook/cmd/session"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
 // Options holds the log command's dependencies and flags.
 type Options struct {
-	IO        *cmdutil.IOStreams
-	OpenStore func(context.Context) (*store.Store, error)
-	Clock     func() (func() time.Time, error)
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
 
 	Patient   tools.PatientRef
 	Channel   string
@@ -33,7 +33,7 @@ type Options struct {
 
 // NewCmdLog builds `carebook log`.
 func NewCmdLog(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Clock: f.Clock}
+	opts := &Options{IO: f.IOStreams, Backend: f.ExistingBackend}
 	cmd := &cobra.Command{
 		Use:   "log PATIENT --channel CHANNEL --summary TEXT",
 		Short: "Log a call, text, email, letter, visit or note with a patient",
@@ -76,34 +76,22 @@ func stringsOf[T ~string](vals []T) []string {
 	return out
 }
 
-// Run logs the interaction after a preview and a confirmation.
+// Run logs the interaction after a preview and a confirmation. The
+// backend names the patient by MRN in the action it records, whatever was
+// typed.
 func Run(ctx context.Context, opts *Options) error {
-	clock, err := opts.Clock()
-	if err != nil {
-		return err
-	}
-	st, err := opts.OpenStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	p, err := tools.ResolvePatient(ctx, st.Reader(), opts.Patient)
-	if err != nil {
-		return err
-	}
-	// The action names the patient by MRN, so the audit row holds no name.
 	action, err := tools.NewAction(tools.ToolLogInteraction, tools.LogArgs{
-		Patient: &tools.PatientRef{Match: p.MRN}, Channel: opts.Channel, Direction: opts.Direction,
+		Patient: &opts.Patient, Channel: opts.Channel, Direction: opts.Direction,
 		Summary: opts.Summary, At: opts.At, Staff: opts.Staff,
 	})
 	if err != nil {
 		return err
 	}
-	plan, err := tools.Prepare(ctx, st, action, cmdutil.Env(clock()))
-	st.Close()
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	_, err = present.Run(ctx, opts.IO, present.OpenEach(opts.OpenStore), plan, store.AuditEntry{Channel: cmdutil.ChannelCLI}, present.Options{Yes: opts.Yes, JSON: opts.JSON})
+	s := &session.Session{IO: opts.IO, Backend: b, Channel: cmdutil.ChannelCLI}
+	_, err = s.Prepare(ctx, action, session.Options{Options: present.Options{Yes: opts.Yes, JSON: opts.JSON}})
 	return err
 }

@@ -4,24 +4,26 @@ package migratecmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/migrate"
 	"github.com/carebook/carebook/phiscan"
-	"github.com/carebook/carebook/store"
 )
 
 // Options holds the migrate command's dependencies and flags.
 type Options struct {
-	IO        *cmdutil.IOStreams
-	OpenStore func(context.Context) (*store.Store, error)
-	Clock     func() (func() time.Time, error)
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
+	Clock   func() (func() time.Time, error)
 	// DBFlag is --db as given, repeated in the next-step command.
 	DBFlag string
 
@@ -33,7 +35,7 @@ type Options struct {
 
 // NewCmdMigrate builds `carebook migrate`.
 func NewCmdMigrate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.CreateStore, Clock: f.Clock}
+	opts := &Options{IO: f.IOStreams, Backend: f.CreatingBackend, Clock: f.Clock}
 	cmd := &cobra.Command{
 		Use:   "migrate FILE.csv [FILE.csv...]",
 		Short: "Move contacts out of a cloud CRM (HubSpot, Mailchimp, Keap) into Carebook",
@@ -169,19 +171,30 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 
-	st, err := opts.OpenStore(ctx)
+	// The backend inspects and resolves the files again with the mapping
+	// confirmed here, and writes them in one transaction.
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	out, werr := migrate.Write(ctx, st, res)
-	if cerr := st.Close(); werr == nil && cerr != nil {
-		werr = cerr
+	req := backend.MigrateRequest{Mapping: plan.TOML()}
+	for _, path := range opts.Files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", path, err)
+		}
+		req.Files = append(req.Files, backend.MigrateFile{Name: path, Data: data})
 	}
+	view, werr := b.Migrate(ctx, req, nil)
 	if werr != nil {
 		if ctx.Err() != nil {
 			return cmdutil.ErrCancelled
 		}
 		return werr
+	}
+	out, err := resultOf(view)
+	if err != nil {
+		return err
 	}
 
 	next := nextSteps(opts, plan)
@@ -197,6 +210,19 @@ func Run(ctx context.Context, opts *Options) error {
 		fmt.Fprintln(opts.IO.Out, line)
 	}
 	return nil
+}
+
+// resultOf reads the migration's result back from its wire form.
+func resultOf(view *backend.MigrateView) (*migrate.Result, error) {
+	b, err := json.Marshal(view)
+	if err != nil {
+		return nil, err
+	}
+	var out migrate.Result
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("read the migration's result: %w", err)
+	}
+	return &out, nil
 }
 
 // printInventory shows each file's PHI scan and proposed mapping: headers,

@@ -4,21 +4,19 @@ package patientscmd
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
-	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
 // Options holds the patients command's dependencies and flags.
 type Options struct {
-	IO        *cmdutil.IOStreams
-	OpenStore func(context.Context) (*store.Store, error)
-	Clock     func() (func() time.Time, error)
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
 
 	Name   string
 	Tags   []string
@@ -31,7 +29,7 @@ type Options struct {
 
 // NewCmdPatients builds `carebook patients`.
 func NewCmdPatients(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Clock: f.Clock}
+	opts := &Options{IO: f.IOStreams, Backend: f.ExistingBackend}
 	cmd := &cobra.Command{
 		Use:   "patients [NAME]",
 		Short: "List and search patients",
@@ -70,10 +68,6 @@ case and accents), tags, a status, MRNs or a city. Every filter given must hold.
 // Run lists the patients. It goes through the query tool, like a request
 // to the agent would, so validation and the audit row are the same.
 func Run(ctx context.Context, opts *Options) error {
-	clock, err := opts.Clock()
-	if err != nil {
-		return err
-	}
 	where := &tools.PatientWhere{
 		Name: strings.TrimSpace(opts.Name), Tags: opts.Tags, Status: opts.Status,
 		MRNs: opts.MRNs, City: opts.City,
@@ -82,26 +76,21 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	st, err := opts.OpenStore(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	plan, err := tools.Prepare(ctx, st, action, cmdutil.Env(clock()))
+	reply, err := b.Prepare(ctx, backend.PrepareRequest{Channel: cmdutil.ChannelCLI, Action: action})
 	if err != nil {
 		return err
 	}
-	res, err := plan.Execute(ctx, st, store.AuditEntry{Channel: cmdutil.ChannelCLI})
-	if err != nil {
-		return err
-	}
+	ps := reply.Result.Patients
 	if opts.JSON {
-		out := make([]tools.PatientJSON, 0, len(res.Patients))
-		for _, p := range res.Patients {
-			out = append(out, tools.NewPatientJSON(p))
+		if ps == nil {
+			ps = []tools.PatientJSON{}
 		}
-		return cmdutil.WriteJSON(opts.IO.Out, out)
+		return cmdutil.WriteJSON(opts.IO.Out, ps)
 	}
-	present.Patients(opts.IO.Out, opts.IO.IsStdoutTTY(), res.Patients)
+	present.Patients(opts.IO.Out, opts.IO.IsStdoutTTY(), ps)
 	return nil
 }

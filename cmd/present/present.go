@@ -1,7 +1,9 @@
-// Package present shows plans and results to people and scripts, and runs
-// the preview → confirm → execute sequence that every channel shares: the
-// plain commands, ask, run and the REPL. Keeping it in one place is what
-// makes "nothing is written without confirmation" true everywhere.
+// Package present is the terminal side of every plan: it shows a preview,
+// asks for the confirmation, has the backend execute or decline the plan,
+// and prints the result, for every channel (the plain commands, ask, run
+// and the REPL). Keeping it in one place is what makes "nothing is written
+// without a preview and a confirmation" true everywhere. It decides and
+// writes nothing itself: that is the backend's.
 package present
 
 import (
@@ -12,15 +14,17 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
-	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
-// Options say how a plan is run and shown.
+// Options say how a reply is taken to its end and shown.
 type Options struct {
 	// Yes confirms writes without asking (--yes).
 	Yes bool
+	// DryRun shows what would happen and does nothing.
+	DryRun bool
 	// JSON prints results as JSON for scripts.
 	JSON bool
 	// Quiet leaves out the preview and the result, for batch runs that
@@ -30,104 +34,121 @@ type Options struct {
 	WithAction bool
 }
 
-// Opener opens the practice database for one unit of work and returns a
-// function that releases it.
-type Opener func(context.Context) (st *store.Store, release func(), err error)
-
-// OpenEach opens the file for every unit of work and closes it after, so
-// that other carebook processes can get in between.
-func OpenEach(open func(context.Context) (*store.Store, error)) Opener {
-	return func(ctx context.Context) (*store.Store, func(), error) {
-		st, err := open(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		return st, func() { st.Close() }, nil
-	}
-}
-
-// Keep lends an open store to every unit of work, for a batch run with
-// --yes, where nobody waits at a prompt and reopening per line would cost
-// more than the work.
-func Keep(st *store.Store) Opener {
-	return func(context.Context) (*store.Store, func(), error) { return st, func() {}, nil }
-}
-
-// Run previews plan, asks for confirmation if it writes, executes it with
-// one audit row, and prints the result. The database is opened only to
-// execute, never while waiting for a person to answer, so that a pending
-// question does not lock other carebook processes out; the plan re-checks
-// its selection inside the write's transaction. A declined confirmation
-// returns cmdutil.ErrCancelled and writes nothing but the audit row saying so.
-func Run(ctx context.Context, ios *cmdutil.IOStreams, open Opener, plan *tools.Plan, audit store.AuditEntry, opts Options) (*tools.Result, error) {
-	if plan.Write {
-		if !opts.Quiet {
+// Run takes a reply from Prepare, Ask or Choose to its end. A result is
+// printed. A plan waiting for its confirmation is previewed first, then
+// confirmed (type-ahead is thrown away before the question) and executed,
+// or declined: ErrDeclined, and the backend records that nothing was done.
+// A dry run's plan is shown, and nothing else happens.
+func Run(ctx context.Context, ios *cmdutil.IOStreams, b backend.Planner, reply *backend.Reply, opts Options) (*backend.Reply, error) {
+	plan := reply.Plan
+	switch {
+	case reply.Result != nil:
+		if plan != nil && plan.Write && !opts.Quiet {
 			Preview(previewOut(ios, opts), plan)
 		}
-		if err := Confirm(ios, plan, opts.Yes); err != nil {
-			msg := "not confirmed; nothing was written"
-			if errors.Is(err, cmdutil.ErrNeedsConfirmation) {
-				msg = "needs --yes without a terminal; nothing was written"
-			}
-			audit.Action = plan.Action.JSON()
-			if lerr := logOutcome(ctx, open, audit, store.OutcomeRefused, msg); lerr != nil {
-				return nil, lerr
-			}
-			return nil, err
+		return reply, show(ios, reply, opts)
+	case plan == nil:
+		return reply, nil
+	case plan.ID == "":
+		// A dry run: nothing to execute.
+		if opts.Quiet {
+			return reply, nil
 		}
+		return reply, dryRun(ios, plan, opts)
 	}
-	st, release, err := open(ctx)
+	if !opts.Quiet {
+		Preview(previewOut(ios, opts), plan)
+	}
+	req := backend.ExecuteRequest{PlanID: plan.ID}
+	err := Confirm(ios, plan, opts.Yes)
+	switch {
+	case err == nil:
+		req.Confirmed = true
+	case errors.Is(err, backend.ErrNeedsConfirmation):
+		req.Reason = backend.KindNeedsConfirm
+	}
+	out, xerr := b.Execute(ctx, req, nil)
 	if err != nil {
+		// The backend recorded the refusal; its own error adds nothing
+		// unless the record failed.
+		if xerr != nil && !errors.Is(xerr, backend.ErrDeclined) && !errors.Is(xerr, backend.ErrNeedsConfirmation) {
+			return nil, errors.Join(err, xerr)
+		}
 		return nil, err
 	}
-	defer release()
-	res, err := plan.Execute(ctx, st, audit)
-	if err != nil {
-		return nil, err
+	if xerr != nil {
+		return nil, xerr
 	}
+	out.Model, out.Digest = reply.Model, reply.Digest
+	if out.Plan == nil {
+		out.Plan = plan
+	}
+	return out, show(ios, out, opts)
+}
+
+func show(ios *cmdutil.IOStreams, reply *backend.Reply, opts Options) error {
 	if opts.Quiet {
-		return res, nil
+		return messageError(reply.Result)
 	}
 	if opts.JSON && opts.WithAction {
-		rj, err := ResultJSON(ctx, st, res)
-		if err != nil {
-			return nil, err
+		var action *tools.Action
+		if reply.Plan != nil {
+			action = &reply.Plan.Action
 		}
-		return res, cmdutil.WriteJSON(ios.Out, ActionAndResult{Action: plan.Action, Result: rj})
+		if err := cmdutil.WriteJSON(ios.Out, ActionAndResult{Action: action, Result: reply.Result}); err != nil {
+			return err
+		}
+		return messageError(reply.Result)
 	}
-	return res, Result(ctx, ios, st, res, opts.JSON)
+	return Result(ios, reply.Result, opts.JSON)
+}
+
+// messageError is the model's clarify or refuse, as an error: the request
+// was not done.
+func messageError(res *tools.ResultJSON) error {
+	if res != nil && (res.Kind == tools.ToolClarify || res.Kind == tools.ToolRefuse) {
+		return &backend.MessageError{Tool: res.Kind, Message: res.Message}
+	}
+	return nil
+}
+
+func dryRun(ios *cmdutil.IOStreams, plan *tools.PlanView, opts Options) error {
+	if opts.JSON {
+		if err := cmdutil.WriteJSON(ios.Out, struct {
+			Action  tools.Action         `json:"action"`
+			Write   bool                 `json:"write"`
+			Summary string               `json:"summary"`
+			Targets []tools.PatientBrief `json:"targets,omitempty"`
+			Count   int                  `json:"target_count,omitempty"`
+			DryRun  bool                 `json:"dry_run"`
+		}{plan.Action, plan.Write, plan.Summary, plan.Targets, plan.TargetCount, true}); err != nil {
+			return err
+		}
+		if plan.Tool == tools.ToolClarify || plan.Tool == tools.ToolRefuse {
+			return &backend.MessageError{Tool: plan.Tool, Message: plan.Message}
+		}
+		return nil
+	}
+	fmt.Fprintln(ios.Out, plan.Action.JSON())
+	switch {
+	case plan.Write:
+		Preview(ios.Out, plan)
+	case plan.Tool == tools.ToolClarify || plan.Tool == tools.ToolRefuse:
+		// The model declined: the same sentence, and the same exit code,
+		// as without --dry-run.
+		return Result(ios, &tools.ResultJSON{Tool: plan.Tool, Kind: plan.Tool, Message: plan.Message}, false)
+	default:
+		fmt.Fprintln(ios.Out, plan.Summary+".")
+	}
+	fmt.Fprintln(ios.Out, "Dry run: nothing was changed.")
+	return nil
 }
 
 // ActionAndResult is what `ask --json` prints.
 type ActionAndResult struct {
-	Action tools.Action      `json:"action"`
+	Action *tools.Action     `json:"action,omitempty"`
 	Result *tools.ResultJSON `json:"result,omitempty"`
 	Error  string            `json:"error,omitempty"`
-}
-
-// ResultJSON converts a result for scripts, naming changed patients by MRN.
-func ResultJSON(ctx context.Context, st *store.Store, res *tools.Result) (*tools.ResultJSON, error) {
-	var changed []string
-	if len(res.Changed) > 0 {
-		mrns, err := st.Reader().MRNs(ctx, res.Changed)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range res.Changed {
-			changed = append(changed, mrns[id])
-		}
-	}
-	rj := res.JSON(changed)
-	return &rj, nil
-}
-
-func logOutcome(ctx context.Context, open Opener, audit store.AuditEntry, outcome store.Outcome, msg string) error {
-	st, release, err := open(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return st.LogOutcome(ctx, audit, nil, 0, outcome, msg)
 }
 
 // previewOut is where the preview goes: stdout for people, stderr when
@@ -139,17 +160,34 @@ func previewOut(ios *cmdutil.IOStreams, opts Options) io.Writer {
 	return ios.Out
 }
 
-// Confirm asks before a write. With yes it does not ask. Without a terminal
-// it refuses, since a script that forgot --yes must not write by accident.
-func Confirm(ios *cmdutil.IOStreams, plan *tools.Plan, yes bool) error {
+// Confirm asks before a write, after its preview. With yes it does not
+// ask. Without a terminal it refuses, since a script that forgot --yes must
+// not write by accident. Whatever was typed before the question (while the
+// model was thinking) is thrown away: a "y" typed then must not answer a
+// question nobody saw. forget asks for the MRN to be typed.
+func Confirm(ios *cmdutil.IOStreams, plan *tools.PlanView, yes bool) error {
 	if yes {
 		return nil
 	}
 	if !ios.CanPrompt() {
-		return cmdutil.ErrNeedsConfirmation
+		return backend.ErrNeedsConfirmation
+	}
+	ios.DiscardTypeAhead()
+	if plan.ConfirmText != "" {
+		answer, err := ios.Ask(fmt.Sprintf("This cannot be undone. Type %s to confirm: ", plan.ConfirmText))
+		if err != nil {
+			return fmt.Errorf("confirm: %w", err)
+		}
+		if strings.TrimSpace(answer) != plan.ConfirmText {
+			return backend.ErrDeclined
+		}
+		return nil
 	}
 	question := "Go ahead?"
-	if plan.NewTag {
+	switch {
+	case plan.NewTag && plan.SimilarTag != "":
+		question = fmt.Sprintf("The tag is new (did you mean %s?). Create it and go ahead?", plan.SimilarTag)
+	case plan.NewTag:
 		question = "The tag is new. Create it and go ahead?"
 	}
 	ok, err := ios.Confirm(question)
@@ -157,20 +195,20 @@ func Confirm(ios *cmdutil.IOStreams, plan *tools.Plan, yes bool) error {
 		return fmt.Errorf("confirm: %w", err)
 	}
 	if !ok {
-		return cmdutil.ErrCancelled
+		return backend.ErrDeclined
 	}
 	return nil
 }
 
 // Preview prints what a write will do and to whom.
-func Preview(w io.Writer, plan *tools.Plan) {
+func Preview(w io.Writer, plan *tools.PlanView) {
 	fmt.Fprintln(w, plan.Summary+".")
 	if len(plan.Targets) == 0 {
 		return
 	}
 	t := cmdutil.NewTable(w, true, "MRN", "NAME", "BORN", "TAGS")
 	for _, p := range plan.Targets {
-		t.Row(p.MRN, p.FullName(), cmdutil.Date(p.DOB), strings.Join(p.Tags, ", "))
+		t.Row(p.MRN, p.Name, p.DOB, strings.Join(p.Tags, ", "))
 	}
 	t.Flush()
 	if more := plan.TargetCount - len(plan.Targets); more > 0 {
@@ -179,14 +217,17 @@ func Preview(w io.Writer, plan *tools.Plan) {
 }
 
 // Result prints a result: a table on a terminal, tab-separated lines when
-// piped, JSON with asJSON.
-func Result(ctx context.Context, ios *cmdutil.IOStreams, st *store.Store, res *tools.Result, asJSON bool) error {
+// piped, JSON with asJSON. A clarify or refuse is the model's sentence,
+// labelled, and an error (the request was not done).
+func Result(ios *cmdutil.IOStreams, res *tools.ResultJSON, asJSON bool) error {
+	if res == nil {
+		return nil
+	}
 	if asJSON {
-		rj, err := ResultJSON(ctx, st, res)
-		if err != nil {
+		if err := cmdutil.WriteJSON(ios.Out, res); err != nil {
 			return err
 		}
-		return cmdutil.WriteJSON(ios.Out, rj)
+		return messageError(res)
 	}
 	tty := ios.IsStdoutTTY()
 	switch res.Kind {
@@ -208,18 +249,27 @@ func Result(ctx context.Context, ios *cmdutil.IOStreams, st *store.Store, res *t
 			t.Row(key, strconv.Itoa(g.Count))
 		}
 		return t.Flush()
+	case tools.ToolClarify:
+		fmt.Fprintln(ios.Out, "Carebook asks: "+cmdutil.Clip(res.Message, maxMessage))
+		return messageError(res)
+	case tools.ToolRefuse:
+		fmt.Fprintln(ios.Out, "Carebook won't do this: "+cmdutil.Clip(res.Message, maxMessage))
+		return messageError(res)
 	default:
 		fmt.Fprintln(ios.Out, res.Message)
 	}
 	return nil
 }
 
+// maxMessage cuts a model's sentence to a sane length.
+const maxMessage = 300
+
 // Patients prints patients, one per line. The footer with the count is
 // for people only, so that piped output is just rows.
-func Patients(w io.Writer, tty bool, ps []store.Patient) {
+func Patients(w io.Writer, tty bool, ps []tools.PatientJSON) {
 	t := cmdutil.NewTable(w, tty, "MRN", "NAME", "BORN", "PHONE", "EMAIL", "STATUS", "TAGS")
 	for _, p := range ps {
-		t.Row(p.MRN, p.FullName(), cmdutil.Date(p.DOB), store.FormatPhone(p.Phone), p.Email, string(p.Status), strings.Join(p.Tags, ", "))
+		t.Row(p.MRN, fullName(p), p.DOB, p.Phone, p.Email, p.Status, strings.Join(p.Tags, ", "))
 	}
 	t.Flush()
 	if tty {
@@ -227,11 +277,15 @@ func Patients(w io.Writer, tty bool, ps []store.Patient) {
 	}
 }
 
+func fullName(p tools.PatientJSON) string {
+	return strings.TrimSpace(p.FirstName + " " + p.LastName)
+}
+
 // Appointments prints appointments, one per line.
-func Appointments(w io.Writer, tty bool, as []store.Appointment) {
+func Appointments(w io.Writer, tty bool, as []tools.AppointmentJSON) {
 	t := cmdutil.NewTable(w, tty, "ID", "MRN", "START", "TYPE", "PROVIDER", "STATUS")
 	for _, a := range as {
-		t.Row(tools.AppointmentRef(a), a.PatientMRN, cmdutil.DateTime(a.StartsAt), a.Type, a.Provider, string(a.Status))
+		t.Row(a.ID, a.MRN, minute(a.Start), a.Type, a.Provider, a.Status)
 	}
 	t.Flush()
 	if tty {
@@ -240,13 +294,21 @@ func Appointments(w io.Writer, tty bool, as []store.Appointment) {
 }
 
 // Interactions prints interactions, one per line.
-func Interactions(w io.Writer, tty bool, is []store.Interaction) {
+func Interactions(w io.Writer, tty bool, is []tools.InteractionJSON) {
 	t := cmdutil.NewTable(w, tty, "ID", "MRN", "WHEN", "CHANNEL", "DIRECTION", "STAFF", "SUMMARY")
 	for _, i := range is {
-		t.Row(tools.InteractionRef(i), i.PatientMRN, cmdutil.DateTime(i.At), string(i.Channel), string(i.Direction), i.Staff, i.Summary)
+		t.Row(i.ID, i.MRN, minute(i.At), i.Channel, i.Direction, i.Staff, i.Summary)
 	}
 	t.Flush()
 	if tty {
 		fmt.Fprintln(w, cmdutil.Plural(len(is), "interaction", "interactions"))
 	}
+}
+
+// minute shows a wall-clock time (2006-01-02T15:04:05) to the minute.
+func minute(s string) string {
+	if len(s) >= 16 {
+		return strings.Replace(s[:16], "T", " ", 1)
+	}
+	return s
 }

@@ -21,19 +21,17 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
-	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/cmd/session"
 	"github.com/carebook/carebook/history"
-	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
 )
 
 // Options holds the REPL's dependencies.
 type Options struct {
-	IO         *cmdutil.IOStreams
-	OpenStore  func(context.Context) (*store.Store, error)
-	Clock      func() (func() time.Time, error)
-	NewDecider func() (session.Decider, error)
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
 	// RunCommand runs a plain carebook command line, for slash commands.
 	RunCommand func(ctx context.Context, args []string) error
 	// Interrupts delivers Ctrl-C while a request is in flight. Nil means
@@ -64,8 +62,7 @@ the database (mode 0600), and forget removes the lines that name a patient.`,
 
 // NewOptions builds the REPL's options from the factory.
 func NewOptions(f *cmdutil.Factory, runCommand func(context.Context, []string) error) *Options {
-	return &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Clock: f.Clock,
-		NewDecider: func() (session.Decider, error) { return f.NewAgent() }, RunCommand: runCommand,
+	return &Options{IO: f.IOStreams, Backend: f.ExistingBackend, RunCommand: runCommand,
 		HistoryFile: func() (string, error) {
 			cfg, err := f.Config()
 			if err != nil || !cfg.History {
@@ -93,16 +90,19 @@ var slashCommands = []struct{ name, args, help string }{
 
 // Run runs the session until Ctrl-D or /bye.
 func Run(ctx context.Context, opts *Options) error {
-	clock, err := opts.Clock()
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	// Open once up front, so that a missing database is said at once.
-	st, err := opts.OpenStore(ctx)
+	// Ask once up front, so that a missing database or a refused login is
+	// said at once.
+	info, err := b.Info(ctx)
 	if err != nil {
 		return err
 	}
-	st.Close()
+	if _, err := b.Tags(ctx); err != nil {
+		return err
+	}
 
 	historyFile := ""
 	if opts.HistoryFile != nil {
@@ -116,7 +116,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 
-	comp := &completer{open: opts.OpenStore}
+	comp := &completer{b: b}
 	stdin, ok := opts.IO.In.(io.ReadCloser)
 	if !ok {
 		stdin = io.NopCloser(opts.IO.In)
@@ -127,8 +127,8 @@ func Run(ctx context.Context, opts *Options) error {
 		HistoryLimit:   500,
 		AutoComplete:   comp,
 		Stdin:          stdin,
-		Stdout:         opts.IO.Out,
-		Stderr:         opts.IO.ErrOut,
+		Stdout:         opts.IO.TerminalOut(),
+		Stderr:         opts.IO.TerminalErr(),
 		FuncIsTerminal: opts.IO.CanPrompt,
 	}
 	// readline turns completion off on a terminal that reports no width
@@ -177,13 +177,12 @@ func Run(ctx context.Context, opts *Options) error {
 	// main's context is cancelled by that same signal, so it is not used.
 	base := context.WithoutCancel(ctx)
 
-	var decider session.Decider
-	s := &session.Session{IO: opts.IO, Open: present.OpenEach(opts.OpenStore), Now: clock, Channel: cmdutil.ChannelREPL,
-		Choose: func(ctx context.Context, candidates []store.Patient) (int, error) {
+	s := &session.Session{IO: opts.IO, Backend: b, Channel: cmdutil.ChannelREPL,
+		Choose: func(ctx context.Context, candidates []tools.PatientBrief) (int, error) {
 			return choosePatient(opts.IO, candidates)
 		}}
 
-	fmt.Fprintln(opts.IO.Out, "Carebook. Ask in plain language, or type /help. Ctrl-D leaves.")
+	fmt.Fprintln(opts.IO.Out, banner(info))
 	for {
 		line, err := rl.Readline()
 		switch {
@@ -222,14 +221,8 @@ func Run(ctx context.Context, opts *Options) error {
 			err = runSlash(reqCtx, opts, line)
 			comp.forget() // a slash command may have added a tag
 		} else {
-			if decider == nil {
-				decider, err = opts.NewDecider()
-			}
-			if err == nil {
-				s.Decider = decider
-				_, err = s.Ask(reqCtx, line, session.Options{})
-				comp.forget()
-			}
+			_, err = s.Ask(reqCtx, line, session.Options{})
+			comp.forget()
 		}
 		close(stop)
 		wg.Wait()
@@ -241,7 +234,7 @@ func Run(ctx context.Context, opts *Options) error {
 
 // report prints what went wrong with one request, and keeps the session.
 func report(ios *cmdutil.IOStreams, err error, cancelled bool) {
-	var msg *session.MessageError
+	var msg *backend.MessageError
 	switch {
 	case err == nil:
 	case cancelled || errors.Is(err, context.Canceled) || errors.Is(err, cmdutil.ErrCancelled):
@@ -291,15 +284,29 @@ func printHelp(w io.Writer) {
 	t.Flush()
 }
 
-// choosePatient offers a numbered choice between namesakes.
-func choosePatient(ios *cmdutil.IOStreams, candidates []store.Patient) (int, error) {
+// banner says what the session is connected to, as psql does.
+func banner(info *backend.Info) string {
+	who := info.OSUser
+	if info.Staff != "" {
+		who = info.Staff + " (" + info.Role + ")"
+	}
+	where := info.Database
+	if info.Mode == "server" {
+		where = "carebook serve at " + info.Server
+	}
+	return fmt.Sprintf("Carebook: %s as %s, model %s. Ask in plain language, or type /help. Ctrl-D leaves.", where, who, info.Model)
+}
+
+// choosePatient offers a numbered choice between namesakes. The backend
+// audited the list when it made it.
+func choosePatient(ios *cmdutil.IOStreams, candidates []tools.PatientBrief) (int, error) {
 	fmt.Fprintf(ios.Out, "%d patients match. Which one?\n", len(candidates))
 	for i, p := range candidates {
-		born := cmdutil.Date(p.DOB)
+		born := p.DOB
 		if born == "" {
 			born = "unknown"
 		}
-		fmt.Fprintf(ios.Out, "  %d) %s  %s  born %s\n", i+1, p.MRN, p.FullName(), born)
+		fmt.Fprintf(ios.Out, "  %d) %s  %s  born %s\n", i+1, p.MRN, p.Name, born)
 	}
 	answer, err := ios.Ask(fmt.Sprintf("Number (1-%d, Enter to cancel): ", len(candidates)))
 	if err != nil {
@@ -359,16 +366,17 @@ func splitArgs(s string) ([]string, error) {
 	return args, nil
 }
 
-// completer completes slash commands, tag names and patient names. It
-// loads the vocabulary on the first Tab, and again after anything that may
-// have changed it.
+// completer completes slash commands, tag names and patient names. Tags
+// are loaded on the first Tab and again after anything that may have
+// changed them; names are asked of the backend for what was typed (two
+// characters at least, at most 50 names, each lookup audited), never all
+// loaded into the session.
 type completer struct {
-	open func(context.Context) (*store.Store, error)
+	b backend.Reader
 
 	mu     sync.Mutex
 	loaded bool
 	tags   []string
-	names  []string
 }
 
 func (c *completer) forget() {
@@ -383,31 +391,20 @@ func (c *completer) load() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	st, err := c.open(ctx)
+	tags, err := c.b.Complete(ctx, backend.CompleteRequest{Channel: cmdutil.ChannelREPL, Kind: backend.CompleteTags})
 	if err != nil {
 		return
 	}
-	defer st.Close()
-	r := st.Reader()
-	v, err := r.Vocabulary(ctx)
-	if err != nil {
-		return
-	}
-	c.tags = v.Tags
-	// Names only, for completion; nothing is shown until typed.
-	ps, err := r.FindPatients(ctx, store.PatientFilter{}, 0)
-	if err != nil {
-		return
-	}
-	seen := map[string]bool{}
-	c.names = c.names[:0]
-	for _, p := range ps {
-		if n := p.FullName(); !seen[n] {
-			seen[n] = true
-			c.names = append(c.names, n)
-		}
-	}
+	c.tags = tags
 	c.loaded = true
+}
+
+// names asks the backend for names beginning with typed.
+func (c *completer) names(typed string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	names, _ := c.b.Complete(ctx, backend.CompleteRequest{Channel: cmdutil.ChannelREPL, Kind: backend.CompleteNames, Prefix: typed})
+	return names
 }
 
 // Do implements readline.AutoCompleter.
@@ -441,11 +438,12 @@ func (c *completer) Do(line []rune, pos int) ([][]rune, int) {
 	// Names: match what was typed since the last opening quote, or the last
 	// one or two words.
 	for _, typed := range nameCandidates(head) {
-		lt := strings.ToLower(typed)
 		var hits [][]rune
-		for _, n := range c.names {
-			if len(n) >= len(typed) && strings.ToLower(n[:len(typed)]) == lt && n != typed {
-				hits = append(hits, []rune(n[len(typed):]))
+		for _, n := range c.names(typed) {
+			// The backend matched ignoring case and accents; readline
+			// inserts the rest of the name after what was typed.
+			if r := []rune(n); len(r) > len([]rune(typed)) {
+				hits = append(hits, r[len([]rune(typed)):])
 			}
 		}
 		// readline inserts a candidate at the cursor, so the remainder of

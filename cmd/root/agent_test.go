@@ -85,9 +85,10 @@ func TestAskAmbiguousFailsWithCandidates(t *testing.T) {
 	if o.code != 1 || !strings.Contains(o.stderr, "P1000") || !strings.Contains(o.stderr, "P1001") {
 		t.Errorf("exit %d, stderr %q", o.code, o.stderr)
 	}
-	// The audit row does not keep the candidates' names.
+	// The audit row records that both candidates were shown, by id, and
+	// does not keep their names.
 	rows := p.auditRows()
-	if last := rows[len(rows)-1]; strings.Contains(last.Message, "Smith") || last.Outcome != store.OutcomeError || last.Channel != "ask" {
+	if last := rows[len(rows)-1]; strings.Contains(last.Message, "Smith") || last.Outcome != store.OutcomePreviewed || last.Channel != "ask" || len(last.PatientIDs) != 2 {
 		t.Errorf("audit row %+v", last)
 	}
 	if slices.Contains(p.tagsOf("P1000"), "recall-due") || slices.Contains(p.tagsOf("P1001"), "recall-due") {

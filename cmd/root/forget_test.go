@@ -15,7 +15,7 @@ func TestForgetCommand(t *testing.T) {
 	if o := p.run("", false, "forget", "P1002"); o.code != 1 || !strings.Contains(o.stderr, "--yes") {
 		t.Errorf("without --yes: exit %d, %q", o.code, o.stderr)
 	}
-	if o := p.run("n\n", true, "forget", "P1002"); o.code != 130 {
+	if o := p.run("n\n", true, "forget", "P1002"); o.code != 1 || !strings.Contains(o.stdout, "Type P1002 to confirm") {
 		t.Errorf("declined: exit %d, %q", o.code, o.stderr)
 	}
 	if o := p.run("", false, "show", "P1002"); o.code != 0 {

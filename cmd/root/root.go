@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carebook/carebook/agent"
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/askcmd"
 	"github.com/carebook/carebook/cmd/auditcmd"
 	"github.com/carebook/carebook/cmd/backupcmd"
@@ -40,6 +41,9 @@ never leaves it.`,
 		Version:       f.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	if f.Diagnose == nil {
+		f.Diagnose = func(ctx context.Context) []backend.Check { return doctorcmd.Checks(ctx, doctorcmd.NewOptions(f)) }
 	}
 	cmd.SetOut(f.IOStreams.Out)
 	cmd.SetErr(f.IOStreams.ErrOut)

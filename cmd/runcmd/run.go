@@ -11,23 +11,20 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/cmd/session"
-	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
 // Options holds the run command's dependencies and flags.
 type Options struct {
-	IO         *cmdutil.IOStreams
-	OpenStore  func(context.Context) (*store.Store, error)
-	Clock      func() (func() time.Time, error)
-	NewDecider func() (session.Decider, error)
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
 
 	Path        string
 	Yes         bool
@@ -38,8 +35,7 @@ type Options struct {
 
 // NewCmdRun builds `carebook run`.
 func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Clock: f.Clock,
-		NewDecider: func() (session.Decider, error) { return f.NewAgent() }}
+	opts := &Options{IO: f.IOStreams, Backend: f.ExistingBackend}
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run a batch of requests (.txt) or actions (.jsonl)",
@@ -71,97 +67,67 @@ progress is rolled back. A report of every line ends the run.`,
 
 // LineReport is what became of one line.
 type LineReport struct {
-	Line    int    `json:"line"`
-	Status  string `json:"status"` // ok, dry-run, failed, refused, skipped
+	Line int `json:"line"`
+	// ID is the line's "id", when a .jsonl line carries one.
+	ID      string `json:"id,omitempty"`
+	Status  string `json:"status"` // ok, dry-run, failed, declined, unclear, skipped
 	Tool    string `json:"tool,omitempty"`
 	Summary string `json:"summary"`
 	Count   int    `json:"count"`
+	// Result is the line's answer: rows, a count, groups, changed MRNs.
+	Result *tools.ResultJSON `json:"result,omitempty"`
 }
 
 type line struct {
 	no   int
 	text string
+	id   string
 }
 
-// Run runs the batch.
+// Run runs the batch. A .jsonl file confirmed with --yes (or a dry run,
+// or no terminal to ask on) goes to the backend as one batch, committed in
+// small groups; on a terminal without --yes each line is previewed and
+// confirmed on its own. A .txt file asks the model line by line.
 func Run(ctx context.Context, opts *Options) error {
 	lines, err := readLines(opts.Path)
 	if err != nil {
 		return err
 	}
-	clock, err := opts.Clock()
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
 	actions := strings.EqualFold(filepath.Ext(opts.Path), ".jsonl")
-	s := &session.Session{IO: opts.IO, Now: clock, Channel: cmdutil.ChannelRun}
-	if actions {
-		// No model and, with --yes, nobody at a prompt: one open file for the
-		// whole batch is much faster than one per line, and each line is
-		// still its own transaction.
-		st, err := opts.OpenStore(ctx)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		s.Open = present.Keep(st)
-		if !opts.Yes && !opts.DryRun && opts.IO.CanPrompt() {
-			s.Open = present.OpenEach(opts.OpenStore)
-			st.Close()
-		}
-	} else {
-		if s.Decider, err = opts.NewDecider(); err != nil {
-			return err
-		}
-		s.Open = present.OpenEach(opts.OpenStore)
-	}
-
 	var bar *cmdutil.ProgressBar
 	if opts.IO.IsStderrTTY() && len(lines) > 20 {
-		bar = cmdutil.NewProgressBar(opts.IO.ErrOut, "run")
+		bar = cmdutil.NewProgressBar(opts.IO.TerminalErr(), "run")
 	}
 	reports := make([]LineReport, 0, len(lines))
-	failed := 0
+	report := func(r LineReport) {
+		reports = append(reports, r)
+		bar.Update(int64(len(reports)), int64(len(lines)))
+	}
 	var stopErr error
-	lineOpts := session.Options{Options: present.Options{Yes: opts.Yes, Quiet: true}, DryRun: opts.DryRun}
-	for i, l := range lines {
-		if err := ctx.Err(); err != nil {
-			stopErr = err
-			break
-		}
-		rep := LineReport{Line: l.no}
-		var out *session.Outcome
-		var err error
-		if actions {
-			var a tools.Action
-			a, err = tools.ParseAction([]byte(l.text))
-			if err == nil {
-				out, err = s.RunAction(ctx, a, lineOpts)
-			}
-		} else {
-			out, err = s.Ask(ctx, l.text, lineOpts)
-		}
-		describe(&rep, out, err, opts.DryRun)
-		reports = append(reports, rep)
-		bar.Update(int64(i+1), int64(len(lines)))
-		if errors.Is(err, context.Canceled) {
-			stopErr = err
-			break
-		}
-		if rep.Status == "failed" || rep.Status == "refused" {
-			failed++
-			if opts.StopOnError {
-				stopErr = fmt.Errorf("stopped at line %d (--stop-on-error)", l.no)
-				break
-			}
-		}
+	if actions && (opts.Yes || opts.DryRun || !opts.IO.CanPrompt()) {
+		stopErr = runBatch(ctx, b, lines, opts, report)
+	} else {
+		stopErr = runEach(ctx, b, lines, actions, opts, report)
 	}
 	bar.Done()
 	for _, l := range lines[len(reports):] {
-		reports = append(reports, LineReport{Line: l.no, Status: "skipped", Summary: "not run"})
+		reports = append(reports, LineReport{Line: l.no, ID: l.id, Status: "skipped", Summary: "not run"})
 	}
 	if err := printReport(opts, reports); err != nil {
 		return err
+	}
+	failed, declined := 0, 0
+	for _, r := range reports {
+		switch r.Status {
+		case "failed":
+			failed++
+		case "declined", "unclear":
+			declined++
+		}
 	}
 	switch {
 	case errors.Is(stopErr, context.Canceled):
@@ -174,42 +140,116 @@ func Run(ctx context.Context, opts *Options) error {
 		return &cmdutil.PartlyDoneError{Msg: fmt.Sprintf("cancelled: %s done before, the line in progress rolled back, the rest not run (see the report)", cmdutil.Plural(done, "line", "lines"))}
 	case stopErr != nil:
 		return stopErr
-	case failed > 0:
+	case failed > 0 || declined > 0:
 		if !opts.JSON {
-			fmt.Fprintf(opts.IO.ErrOut, "%s of %d failed.\n", cmdutil.Plural(failed, "line", "lines"), len(lines))
+			msg := fmt.Sprintf("%s of %d failed", cmdutil.Plural(failed, "line", "lines"), len(lines))
+			if declined > 0 {
+				msg += fmt.Sprintf("; the model declined %s", cmdutil.Plural(declined, "line", "lines"))
+			}
+			fmt.Fprintln(opts.IO.ErrOut, msg+".")
 		}
 		return cmdutil.ErrSilent
 	}
 	return nil
 }
 
-func describe(rep *LineReport, out *session.Outcome, err error, dryRun bool) {
-	if out != nil && out.Plan != nil {
-		rep.Tool = out.Plan.Tool
-		rep.Summary = out.Plan.Summary
-		rep.Count = out.Plan.TargetCount
+// runBatch hands the file to the backend in one batch.
+func runBatch(ctx context.Context, b backend.Backend, lines []line, opts *Options, report func(LineReport)) error {
+	req := backend.BatchRequest{Channel: cmdutil.ChannelRun, Yes: opts.Yes, DryRun: opts.DryRun, StopOnError: opts.StopOnError}
+	ids := map[int]string{}
+	for _, l := range lines {
+		req.Lines = append(req.Lines, backend.BatchLine{Line: l.no, Action: l.text})
+		ids[l.no] = l.id
 	}
-	var msg *session.MessageError
+	var stop error
+	err := b.Batch(ctx, req, func(r backend.LineResult) {
+		rep := LineReport{Line: r.Line, ID: ids[r.Line]}
+		describe(&rep, &backend.Reply{Plan: r.Plan, Result: r.Result}, backend.FromWire(r.Error), opts.DryRun)
+		report(rep)
+		if rep.Status == "failed" && opts.StopOnError {
+			stop = fmt.Errorf("stopped at line %d (--stop-on-error)", r.Line)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return stop
+}
+
+// runEach runs line by line: a request for the model (.txt), or an action
+// previewed and confirmed on its own (.jsonl on a terminal).
+func runEach(ctx context.Context, b backend.Backend, lines []line, actions bool, opts *Options, report func(LineReport)) error {
+	s := &session.Session{IO: opts.IO, Backend: b, Channel: cmdutil.ChannelRun}
+	// Without --yes on a terminal, the preview of each write is shown and
+	// asked about; everything else is in the report.
+	quiet := opts.Yes || opts.DryRun || !opts.IO.CanPrompt()
+	lineOpts := session.Options{Options: present.Options{Yes: opts.Yes, DryRun: opts.DryRun, Quiet: quiet}}
+	for _, l := range lines {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rep := LineReport{Line: l.no, ID: l.id}
+		var reply *backend.Reply
+		var err error
+		if actions {
+			var a tools.Action
+			a, err = tools.ParseAction([]byte(l.text))
+			if err == nil {
+				if !quiet {
+					fmt.Fprintf(opts.IO.Out, "Line %d:\n", l.no)
+				}
+				reply, err = s.Prepare(ctx, a, lineOpts)
+			}
+		} else {
+			reply, err = s.Ask(ctx, l.text, lineOpts)
+		}
+		describe(&rep, reply, err, opts.DryRun)
+		report(rep)
+		if errors.Is(err, context.Canceled) || errors.Is(err, backend.ErrCancelled) && !errors.Is(err, backend.ErrDeclined) {
+			return context.Canceled
+		}
+		if rep.Status == "failed" && opts.StopOnError {
+			return fmt.Errorf("stopped at line %d (--stop-on-error)", l.no)
+		}
+	}
+	return nil
+}
+
+func describe(rep *LineReport, reply *backend.Reply, err error, dryRun bool) {
+	if reply != nil && reply.Plan != nil {
+		rep.Tool = reply.Plan.Tool
+		rep.Summary = reply.Plan.Summary
+		rep.Count = reply.Plan.TargetCount
+	}
+	var msg *backend.MessageError
 	switch {
 	case errors.As(err, &msg):
-		rep.Status, rep.Summary = "refused", msg.Message
+		rep.Status, rep.Summary = "declined", msg.Message
 		if msg.Tool == tools.ToolClarify {
 			rep.Status = "unclear"
 		}
-	case errors.Is(err, cmdutil.ErrNeedsConfirmation):
-		rep.Status, rep.Summary = "refused", "a change: re-run with --yes"
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, backend.ErrNeedsConfirmation):
+		rep.Status, rep.Summary = "failed", "a change: re-run with --yes"
+	case errors.Is(err, backend.ErrDeclined):
+		rep.Status, rep.Summary = "declined", "not confirmed; nothing was done"
+	case errors.Is(err, context.Canceled), errors.Is(err, backend.ErrCancelled):
 		rep.Status, rep.Summary = "failed", "cancelled; rolled back"
 	case err != nil:
 		rep.Status, rep.Summary = "failed", oneLine(err.Error())
+	case reply != nil && reply.Result != nil && (reply.Result.Kind == tools.ToolClarify || reply.Result.Kind == tools.ToolRefuse):
+		rep.Status, rep.Summary = "declined", reply.Result.Message
+		if reply.Result.Kind == tools.ToolClarify {
+			rep.Status = "unclear"
+		}
 	case dryRun:
 		rep.Status = "dry-run"
 	default:
 		rep.Status = "ok"
-		if out.Result != nil {
-			rep.Count = out.Result.Count
-			if out.Result.Message != "" {
-				rep.Summary = out.Result.Message
+		if reply != nil && reply.Result != nil {
+			rep.Result = reply.Result
+			rep.Count = reply.Result.Count
+			if reply.Result.Message != "" {
+				rep.Summary = reply.Result.Message
 			}
 		}
 	}

@@ -3,22 +3,21 @@ package showcmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
-	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
 // Options holds the show command's dependencies and flags.
 type Options struct {
-	IO        *cmdutil.IOStreams
-	OpenStore func(context.Context) (*store.Store, error)
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
 
 	Patient tools.PatientRef
 	JSON    bool
@@ -26,7 +25,7 @@ type Options struct {
 
 // NewCmdShow builds `carebook show`.
 func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore}
+	opts := &Options{IO: f.IOStreams, Backend: f.ExistingBackend}
 	cmd := &cobra.Command{
 		Use:   "show PATIENT",
 		Short: "Show one patient with tags, appointments and interactions",
@@ -49,64 +48,32 @@ or with --born.`,
 	return cmd
 }
 
-type recordJSON struct {
-	tools.PatientJSON
-	Appointments []tools.AppointmentJSON `json:"appointments"`
-	Interactions []tools.InteractionJSON `json:"interactions"`
-}
-
 // Run shows the record. The read is audited before anything is shown.
 func Run(ctx context.Context, opts *Options) error {
-	st, err := opts.OpenStore(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	r := st.Reader()
-	p, err := tools.ResolvePatient(ctx, r, opts.Patient)
+	rec, err := b.Record(ctx, backend.RecordRequest{Channel: cmdutil.ChannelCLI, Patient: opts.Patient})
 	if err != nil {
 		return err
 	}
-	only := store.PatientFilter{IDs: []int64{p.ID}}
-	appts, err := r.FindAppointments(ctx, store.AppointmentQuery{Patients: only}, 0)
-	if err != nil {
-		return err
-	}
-	inters, err := r.FindInteractions(ctx, store.InteractionQuery{Patients: only}, 0)
-	if err != nil {
-		return err
-	}
-	// The audit row names the patient by MRN, never by what was typed,
-	// which may be a name.
-	action, _ := json.Marshal(map[string]any{"tool": "show", "args": map[string]any{"patient": map[string]string{"match": p.MRN}}})
-	if err := st.LogOutcome(ctx, store.AuditEntry{Channel: cmdutil.ChannelCLI, Action: string(action)},
-		[]int64{p.ID}, 1+len(appts)+len(inters), store.OutcomeOK, ""); err != nil {
-		return err
-	}
-
 	if opts.JSON {
-		out := recordJSON{PatientJSON: tools.NewPatientJSON(p), Appointments: []tools.AppointmentJSON{}, Interactions: []tools.InteractionJSON{}}
-		for _, a := range appts {
-			out.Appointments = append(out.Appointments, tools.NewAppointmentJSON(a))
-		}
-		for _, i := range inters {
-			out.Interactions = append(out.Interactions, tools.NewInteractionJSON(i))
-		}
-		return cmdutil.WriteJSON(opts.IO.Out, out)
+		return cmdutil.WriteJSON(opts.IO.Out, rec)
 	}
 	w := opts.IO.Out
 	consent := "no"
-	if p.MarketingConsent {
+	if rec.MarketingConsent {
 		consent = "yes"
 	}
-	if !p.ConsentChangedAt.IsZero() {
-		consent += " (since " + cmdutil.Date(p.ConsentChangedAt) + ")"
+	if len(rec.ConsentChangedAt) >= 10 {
+		consent += " (since " + rec.ConsentChangedAt[:10] + ")"
 	}
 	t := cmdutil.NewTable(w, true)
 	for _, kv := range [][2]string{
-		{"Name", p.FullName()}, {"MRN", p.MRN}, {"Born", cmdutil.Date(p.DOB)}, {"Sex", p.Sex},
-		{"Email", p.Email}, {"Phone", store.FormatPhone(p.Phone)}, {"City", p.City}, {"Language", p.Language},
-		{"Marketing", consent}, {"Status", string(p.Status)}, {"Tags", strings.Join(p.Tags, ", ")},
+		{"Name", strings.TrimSpace(rec.FirstName + " " + rec.LastName)}, {"MRN", rec.MRN}, {"Born", rec.DOB}, {"Sex", rec.Sex},
+		{"Email", rec.Email}, {"Phone", rec.Phone}, {"City", rec.City}, {"Language", rec.Language},
+		{"Marketing", consent}, {"Status", rec.Status}, {"Tags", strings.Join(rec.Tags, ", ")},
 	} {
 		if kv[1] != "" {
 			t.Row(kv[0]+":", kv[1])
@@ -114,16 +81,16 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	t.Flush()
 	fmt.Fprintln(w)
-	if len(appts) == 0 {
+	if len(rec.Appointments) == 0 {
 		fmt.Fprintln(w, "No appointments.")
 	} else {
-		present.Appointments(w, true, appts)
+		present.Appointments(w, true, rec.Appointments)
 	}
 	fmt.Fprintln(w)
-	if len(inters) == 0 {
+	if len(rec.Interactions) == 0 {
 		fmt.Fprintln(w, "No interactions.")
 	} else {
-		present.Interactions(w, true, inters)
+		present.Interactions(w, true, rec.Interactions)
 	}
 	return nil
 }

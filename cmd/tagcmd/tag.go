@@ -3,26 +3,23 @@ package tagcmd
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
+	"github.com/carebook/carebook/cmd/session"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
 // Options holds the tag commands' dependencies and flags.
 type Options struct {
-	IO        *cmdutil.IOStreams
-	OpenStore func(context.Context) (*store.Store, error)
-	Clock     func() (func() time.Time, error)
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
 
 	Remove   bool
 	Tag      string
@@ -43,7 +40,7 @@ func NewCmdTag(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 }
 
 func newCmdChange(f *cmdutil.Factory, remove bool, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.OpenStore, Clock: f.Clock, Remove: remove}
+	opts := &Options{IO: f.IOStreams, Backend: f.ExistingBackend, Remove: remove}
 	use, short, example := "add TAG PATIENT...", "Tag patients", `  carebook tag add recall-due P1000 P1004
   carebook tag add vip "maria.garcia@example.org" --yes`
 	if remove {
@@ -75,21 +72,24 @@ is written. Tags are lowercase-kebab, like refill-overdue. Without a terminal,
 }
 
 // RunChange adds or removes the tag, for every patient named, in one
-// transaction. Every name is resolved before anything is written.
+// transaction. Every name is resolved before anything is written, and all
+// that fail are reported together.
 func RunChange(ctx context.Context, opts *Options) error {
-	clock, err := opts.Clock()
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	st, err := opts.OpenStore(ctx)
+	refs := make([]tools.PatientRef, len(opts.Patients))
+	for i, p := range opts.Patients {
+		refs[i] = tools.PatientRef{Match: p}
+	}
+	briefs, err := b.Resolve(ctx, backend.ResolveRequest{Channel: cmdutil.ChannelCLI, Refs: refs})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-
-	mrns, err := ResolveAll(ctx, st.Reader(), opts.Patients)
-	if err != nil {
-		return err
+	mrns := make([]string, len(briefs))
+	for i, p := range briefs {
+		mrns[i] = p.MRN
 	}
 	tool := tools.ToolTag
 	if opts.Remove {
@@ -99,50 +99,20 @@ func RunChange(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	plan, err := tools.Prepare(ctx, st, action, cmdutil.Env(clock()))
-	st.Close()
-	if err != nil {
-		return err
-	}
-	_, err = present.Run(ctx, opts.IO, present.OpenEach(opts.OpenStore), plan, store.AuditEntry{Channel: cmdutil.ChannelCLI}, present.Options{Yes: opts.Yes, JSON: opts.JSON})
+	s := &session.Session{IO: opts.IO, Backend: b, Channel: cmdutil.ChannelCLI}
+	_, err = s.Prepare(ctx, action, session.Options{Options: present.Options{Yes: opts.Yes, JSON: opts.JSON}})
 	return err
-}
-
-// ResolveAll turns what staff typed into MRNs. It reports every reference
-// that is ambiguous or unknown at once, so that one run shows them all.
-func ResolveAll(ctx context.Context, r store.Reader, refs []string) ([]string, error) {
-	var mrns []string
-	var problems []string
-	for _, ref := range refs {
-		p, err := tools.ResolvePatient(ctx, r, tools.PatientRef{Match: ref})
-		var amb *tools.AmbiguousError
-		var nf *tools.NotFoundError
-		switch {
-		case errors.As(err, &amb), errors.As(err, &nf):
-			problems = append(problems, err.Error())
-			continue
-		case err != nil:
-			return nil, err
-		}
-		if !slices.Contains(mrns, p.MRN) {
-			mrns = append(mrns, p.MRN)
-		}
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%s\nNothing was written.", strings.Join(problems, "\n"))
-	}
-	return mrns, nil
 }
 
 // ListOptions holds `tag list`'s dependencies and flags.
 type ListOptions struct {
-	IO        *cmdutil.IOStreams
-	OpenStore func(context.Context) (*store.Store, error)
-	JSON      bool
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
+	JSON    bool
 }
 
 func newCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	opts := &ListOptions{IO: f.IOStreams, OpenStore: f.OpenStore}
+	opts := &ListOptions{IO: f.IOStreams, Backend: f.ExistingBackend}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List tags with how many patients carry each",
@@ -160,25 +130,19 @@ func newCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 
 // RunList lists the tags. Counts name no patient, so the read is not audited.
 func RunList(ctx context.Context, opts *ListOptions) error {
-	st, err := opts.OpenStore(ctx)
+	b, err := opts.Backend(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	tags, err := st.Reader().ListTags(ctx)
+	tags, err := b.Tags(ctx)
 	if err != nil {
 		return err
 	}
 	if opts.JSON {
-		type tagJSON struct {
-			Name     string `json:"name"`
-			Patients int    `json:"patients"`
+		if tags == nil {
+			tags = []backend.TagCount{}
 		}
-		out := make([]tagJSON, 0, len(tags))
-		for _, t := range tags {
-			out = append(out, tagJSON{t.Name, t.Patients})
-		}
-		return cmdutil.WriteJSON(opts.IO.Out, out)
+		return cmdutil.WriteJSON(opts.IO.Out, tags)
 	}
 	t := cmdutil.NewTable(opts.IO.Out, opts.IO.IsStdoutTTY(), "TAG", "PATIENTS")
 	for _, tag := range tags {

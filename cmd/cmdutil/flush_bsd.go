@@ -1,0 +1,14 @@
+//go:build darwin || freebsd || netbsd || openbsd
+
+package cmdutil
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// flushTerminalInput discards input the terminal received but nobody read.
+func flushTerminalInput(f *os.File) {
+	_ = unix.IoctlSetInt(int(f.Fd()), unix.TIOCFLUSH, unix.FREAD)
+}

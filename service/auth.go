@@ -1,0 +1,177 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/carebook/carebook/backend"
+	"github.com/carebook/carebook/store"
+)
+
+// PIN hashing: argon2id with OWASP's minimum (19 MiB, 2 passes, 1 lane),
+// about 30 ms here: slow for a thief with the database, quick at the desk.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// Lockout: this many wrong PINs in a row lock a name for LockoutFor.
+const (
+	MaxWrongPINs = 5
+	LockoutFor   = 15 * time.Minute
+	// MinPINLength keeps PINs out of reach of a few guesses between
+	// lockouts.
+	MinPINLength = 6
+)
+
+// HashPIN hashes a PIN for the staff table.
+func HashPIN(pin string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(pin), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		enc.EncodeToString(salt), enc.EncodeToString(key))
+}
+
+// checkPIN compares a PIN with its hash in constant time.
+func checkPIN(hash, pin string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m uint32
+	var t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[4])
+	want, err2 := enc.DecodeString(parts[5])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(pin), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// ValidPIN says what is wrong with a new PIN, or nil.
+func ValidPIN(pin string) error {
+	if len([]rune(pin)) < MinPINLength {
+		return &backend.AuthError{Msg: fmt.Sprintf("a PIN has at least %d characters", MinPINLength)}
+	}
+	return nil
+}
+
+// Identity is who a connection says it is: the OS account (as the kernel
+// reported it, never an environment variable), the host, and, for an OS
+// account that several staff share, the staff member named and their PIN.
+type Identity struct {
+	OSUser string
+	Host   string
+	Staff  string
+	PIN    string
+}
+
+// Authenticate decides who is asking. An OS account mapped to one staff
+// member is that member. An account shared by several needs a staff name
+// and that member's PIN. Anyone else is refused with a sentence that says
+// how to get access, and every refusal is audited; five wrong PINs lock
+// the name for a while.
+func (s *Service) Authenticate(ctx context.Context, id Identity, session string) (Caller, error) {
+	c := Caller{OSUser: id.OSUser, Host: id.Host, Mode: store.ModeServer, Session: session}
+	var out Caller
+	err := s.cfg.DB.Write(ctx, func(st *store.Store) error {
+		r := st.Reader()
+		members, err := r.StaffForOSUser(ctx, id.OSUser)
+		if err != nil {
+			return err
+		}
+		shared := len(members) > 1
+		var m store.Staff
+		switch {
+		case id.Staff != "":
+			m, err = r.StaffByName(ctx, id.Staff)
+			if errors.Is(err, store.ErrNotFound) {
+				return s.refuse(ctx, st, c, id.Staff, fmt.Sprintf("there is no staff member %q; check the name (carebook staff list, for a manager), or ask a manager to add you", id.Staff))
+			}
+			if err != nil {
+				return err
+			}
+			if m.OSUser != id.OSUser {
+				return s.refuse(ctx, st, c, m.Name, fmt.Sprintf("%s does not work from the OS account %s; log in as their account, or ask a manager to map it (carebook staff add … --os-user)", m.Name, id.OSUser))
+			}
+		case len(members) == 1:
+			m = members[0]
+		case len(members) == 0:
+			return s.refuse(ctx, st, c, "", fmt.Sprintf("the OS account %s is not a Carebook staff member; ask a manager to add you: carebook staff add NAME --role ROLE --os-user %s", id.OSUser, id.OSUser))
+		default:
+			err := &backend.AuthError{NeedStaff: true, Msg: fmt.Sprintf("the OS account %s is shared by several staff members: say who you are with --staff NAME (your PIN is asked, or read from $CAREBOOK_PIN)", id.OSUser)}
+			return err
+		}
+		if m.Disabled {
+			return s.refuse(ctx, st, c, m.Name, fmt.Sprintf("%s is disabled; ask a manager to enable them again (carebook staff add)", m.Name))
+		}
+		now := time.Now().UTC()
+		if m.LockedUntil.After(now) {
+			return s.refuse(ctx, st, c, m.Name, fmt.Sprintf("%s is locked out until %s after %d wrong PINs; wait, or ask a manager to set a new PIN (carebook staff pin %s)",
+				m.Name, m.LockedUntil.Local().Format("15:04"), MaxWrongPINs, m.Name))
+		}
+		if shared || id.PIN != "" {
+			if m.PINHash == "" {
+				return s.refuse(ctx, st, c, m.Name, fmt.Sprintf("%s has no PIN yet, and this OS account is shared; ask a manager to set one: carebook staff pin %s", m.Name, m.Name))
+			}
+			if id.PIN == "" {
+				return &backend.AuthError{NeedPIN: true, Msg: fmt.Sprintf("%s's PIN is needed: type it when asked, or set $CAREBOOK_PIN in a script", m.Name)}
+			}
+			if !checkPIN(m.PINHash, id.PIN) {
+				m.FailedPINs++
+				msg := fmt.Sprintf("wrong PIN for %s (%d of %d tries before a %d-minute lockout)", m.Name, m.FailedPINs, MaxWrongPINs, int(LockoutFor.Minutes()))
+				if m.FailedPINs >= MaxWrongPINs {
+					m.FailedPINs, m.LockedUntil = 0, now.Add(LockoutFor)
+					msg = fmt.Sprintf("wrong PIN for %s, %d times: locked out until %s; ask a manager to set a new PIN (carebook staff pin %s)",
+						m.Name, MaxWrongPINs, m.LockedUntil.Local().Format("15:04"), m.Name)
+				}
+				if err := st.Write(ctx, s.sessionEntry(c, m.Name, "login"), func(tx *store.Tx) error { return tx.UpdateStaff(ctx, m) }); err != nil {
+					return err
+				}
+				return s.refuse(ctx, st, c, m.Name, msg)
+			}
+		}
+		if m.FailedPINs > 0 {
+			m.FailedPINs, m.LockedUntil = 0, time.Time{}
+			if err := st.Write(ctx, s.sessionEntry(c, m.Name, "login"), func(tx *store.Tx) error { return tx.UpdateStaff(ctx, m) }); err != nil {
+				return err
+			}
+		}
+		out = c
+		out.Staff, out.Role, out.NeedsPIN = m.Name, m.Role, shared
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) sessionEntry(c Caller, staff, tool string) store.AuditEntry {
+	return store.AuditEntry{Channel: backend.ChannelSession, Action: fmt.Sprintf(`{"tool":%q}`, tool),
+		Staff: staff, OSUser: c.OSUser, Host: c.Host, Mode: c.Mode}
+}
+
+// refuse audits a refused login and returns it.
+func (s *Service) refuse(ctx context.Context, st *store.Store, c Caller, staff, msg string) error {
+	err := &backend.AuthError{Msg: "refused: " + msg}
+	if lerr := st.LogOutcome(context.WithoutCancel(ctx), s.sessionEntry(c, staff, "login"), nil, 0, store.OutcomeRefused, err.Msg); lerr != nil {
+		return errors.Join(err, lerr)
+	}
+	return err
+}

@@ -1,0 +1,152 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/carebook/carebook/backend"
+	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
+)
+
+// Batch runs a file of actions. Consecutive writes confirmed in advance are
+// committed in groups (store.WriteEach): each line is prepared inside the
+// group's transaction, so it sees the lines before it exactly as if they
+// had committed alone, and has its own audit row; a failing line rolls the
+// group back, and the group is replayed one line at a time, so that it
+// changes nothing and the others still apply. Between groups the write lane
+// is free: a batch interleaves with everyone else's requests.
+func (v *view) Batch(ctx context.Context, req backend.BatchRequest, line func(backend.LineResult)) error {
+	type parsed struct {
+		backend.BatchLine
+		action tools.Action
+		err    error
+	}
+	lines := make([]parsed, len(req.Lines))
+	for i, l := range req.Lines {
+		lines[i].BatchLine = l
+		lines[i].action, lines[i].err = tools.ParseAction([]byte(l.Action))
+	}
+	groupable := func(p parsed) bool {
+		return p.err == nil && isWrite(p.action.Tool) && req.Yes && !req.DryRun
+	}
+	for i := 0; i < len(lines); {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if groupable(lines[i]) {
+			j := i
+			for j < len(lines) && j-i < v.s.cfg.GroupSize && groupable(lines[j]) {
+				j++
+			}
+			var group []backend.BatchLine
+			var actions []tools.Action
+			for _, p := range lines[i:j] {
+				group = append(group, p.BatchLine)
+				actions = append(actions, p.action)
+			}
+			results, err := v.writeGroup(ctx, req.Channel, group, actions)
+			if err != nil {
+				return err
+			}
+			for _, r := range results {
+				line(r)
+				if r.Error != nil && req.StopOnError {
+					return nil
+				}
+			}
+			i = j
+			continue
+		}
+		p := lines[i]
+		r := backend.LineResult{Line: p.Line}
+		entry := v.entry(req.Channel)
+		entry.Action = auditText(p.Action)
+		var err error
+		switch {
+		case p.err != nil:
+			err = v.failedRead(ctx, entry, p.err, nil)
+		case isWrite(p.action.Tool) && !req.Yes && !req.DryRun:
+			// A batch is not interactive: a write needs --yes (or the
+			// terminal side asks line by line through Prepare).
+			err = v.failedRead(ctx, entry, backend.ErrNeedsConfirmation, nil)
+		default:
+			var reply *backend.Reply
+			reply, err = v.prepareAction(ctx, entry, p.action, req.Yes, req.DryRun, nil)
+			if reply != nil {
+				r.Plan, r.Result = reply.Plan, reply.Result
+			}
+		}
+		r.Error = backend.ToWire(err, Classify)
+		line(r)
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		if err != nil && req.StopOnError {
+			return nil
+		}
+		i++
+	}
+	return nil
+}
+
+// writeGroup commits lines in one transaction where it can.
+func (v *view) writeGroup(ctx context.Context, channel string, lines []backend.BatchLine, actions []tools.Action) ([]backend.LineResult, error) {
+	env := v.env()
+	n := len(lines)
+	plans := make([]*tools.Plan, n)
+	results := make([]*tools.Result, n)
+	units := make([]store.Unit, n)
+	for k := range lines {
+		entry := v.entry(channel)
+		entry.Action = auditText(lines[k].Action)
+		units[k] = store.Unit{Entry: entry, Fn: func(tx *store.Tx) error {
+			plans[k], results[k] = nil, nil
+			plan, err := tools.Prepare(ctx, tx.Reader, actions[k], env)
+			if err != nil {
+				return auditSafe(tx, err)
+			}
+			tx.SetAction(plan.Action.JSON())
+			unit := plan.Unit(ctx, entry, &results[k])
+			if err := unit.Fn(tx); err != nil {
+				return err
+			}
+			plans[k] = plan
+			return nil
+		}}
+	}
+	out := make([]backend.LineResult, n)
+	err := v.s.cfg.DB.Write(ctx, func(st *store.Store) error {
+		errs := st.WriteEach(ctx, units)
+		for k := range lines {
+			out[k].Line = lines[k].Line
+			if errs[k] != nil {
+				out[k].Error = backend.ToWire(lineError(errs[k]), Classify)
+				continue
+			}
+			pv := plans[k].View()
+			out[k].Plan = &pv
+			rj, err := resultJSON(ctx, st.Reader(), results[k])
+			if err != nil {
+				return err
+			}
+			out[k].Result = rj
+		}
+		return nil
+	})
+	return out, err
+}
+
+// lineError is what the person sees of a failed line: the whole error,
+// candidates included (the audit row kept only their ids).
+func lineError(err error) error {
+	var safe *safeError
+	if errors.As(err, &safe) {
+		err = safe.err
+	}
+	var amb *tools.AmbiguousError
+	if errors.As(err, &amb) {
+		return &backend.AmbiguousError{Ref: amb.Ref, Candidates: tools.Briefs(amb.Candidates)}
+	}
+	return err
+}
