@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -64,17 +65,40 @@ type Options struct {
 	// Temperature of sampling; 0, the default, makes the answer the same
 	// for the same request.
 	Temperature float64
+	// AllowCloudEnabledOllama lets requests go to an Ollama whose cloud
+	// features are on (allow_cloud_enabled_ollama = true). Off, such a
+	// server receives no request: any model name on it can be pointed at
+	// ollama.com between two requests (ollama cp).
+	AllowCloudEnabledOllama bool
+	// Sources say where the settings came from, for messages.
+	Sources Sources
 }
 
-// Agent decides requests with one model. It checks the model once, on the
-// first request, and reuses what it learnt. It is safe for concurrent use.
+// Sources say where the agent's settings came from, so that a refusal can
+// name the flag, variable or file to change. Empty fields are left out.
+type Sources struct {
+	// Endpoint is the Ollama base URL as configured, and EndpointFrom
+	// where it came from ("$OLLAMA_HOST", "ollama_host in /etc/…").
+	Endpoint, EndpointFrom string
+	// ModelFrom is where the model name came from ("--model").
+	ModelFrom string
+	// ConfigFile is where allow_cloud_enabled_ollama would be set.
+	ConfigFile string
+}
+
+// Agent decides requests with one model. Before every request it sends,
+// it checks the server and the model again (Check): anyone who can reach
+// the local Ollama can replace the model behind the name with a cloud one
+// while a session runs. It is safe for concurrent use.
 type Agent struct {
 	client *api.Client
 	model  string
 	opts   Options
 
-	mu   sync.Mutex
-	info *ModelInfo // set by the first successful check
+	mu sync.Mutex
+	// info is what the last full check found; its digest is the session's,
+	// which may not change without a new full check.
+	info *ModelInfo
 
 	// refused is the guard's verdict on the endpoint, when it refused it
 	// before any client was made: every call returns it.
@@ -113,14 +137,86 @@ type ModelInfo struct {
 }
 
 // CloudModelError says the model runs in Ollama's cloud: the local server
-// would forward the prompt, patient data and all.
+// would forward the prompt, patient data and all. Callers that audit
+// refusals test for it with errors.As; CloudEnabledError and
+// ModelChangedError match it too.
 type CloudModelError struct {
 	Model string
 	Why   string
+	// From is where the model name came from, or "".
+	From string
 }
 
 func (e *CloudModelError) Error() string {
-	return fmt.Sprintf("refused: model %s runs in Ollama's cloud (%s), so requests would leave this machine; choose a model that runs locally (ollama list)", e.Model, e.Why)
+	return fmt.Sprintf("refused: model %s%s runs in Ollama's cloud (%s), so requests would leave this machine; choose a model that runs locally (ollama list)", e.Model, from(e.From), e.Why)
+}
+
+func from(source string) string {
+	if source == "" {
+		return ""
+	}
+	return " (from " + source + ")"
+}
+
+// CloudEnabledError says the Ollama server has its cloud features on, or
+// does not say whether they are off. Such a server can run any model name
+// in the cloud (ollama cp of a cloud model onto the name), between one
+// check and the next request, so nothing is sent to it unless the practice
+// allowed it.
+type CloudEnabledError struct {
+	Endpoint, EndpointFrom string
+	// Unknown is set when the server does not report its cloud setting
+	// (an Ollama without /api/status).
+	Unknown bool
+	// ConfigFile is where allow_cloud_enabled_ollama would be set, or "".
+	ConfigFile string
+}
+
+func (e *CloudEnabledError) Error() string {
+	server := "the Ollama"
+	if e.Endpoint != "" {
+		server += " at " + e.Endpoint
+	}
+	state := "has its cloud features on"
+	if e.Unknown {
+		state = "does not say whether its cloud features are off (it has no /api/status: upgrade it)"
+	}
+	where := "the configuration"
+	if e.ConfigFile != "" {
+		where = e.ConfigFile
+	}
+	return fmt.Sprintf("refused: %s%s %s, so a cloud model could take the place of the local one and requests would leave this machine; start Ollama with OLLAMA_NO_CLOUD=1, or set allow_cloud_enabled_ollama = true in %s",
+		server, from(e.EndpointFrom), state, where)
+}
+
+// As makes a CloudEnabledError a *CloudModelError as well: the session
+// audits every cloud refusal alike, as refused and without the request.
+func (e *CloudEnabledError) As(target any) bool {
+	return asCloudModel(target, "", "the server's cloud features are on")
+}
+
+// ModelChangedError says the weights behind the model's name kept changing
+// while they were checked (an ollama cp or pull under way): what answers
+// cannot be known, so nothing is sent.
+type ModelChangedError struct {
+	Model, From string
+}
+
+func (e *ModelChangedError) Error() string {
+	return fmt.Sprintf("refused: model %s%s changed while Carebook checked it, so it cannot tell where requests would go; nothing was sent; try again once `ollama list` shows it settled", e.Model, from(e.From))
+}
+
+// As makes a ModelChangedError a *CloudModelError as well, for the audit.
+func (e *ModelChangedError) As(target any) bool {
+	return asCloudModel(target, e.Model, "it changed while it was checked")
+}
+
+func asCloudModel(target any, model, why string) bool {
+	t, ok := target.(**CloudModelError)
+	if ok {
+		*t = &CloudModelError{Model: model, Why: why}
+	}
+	return ok
 }
 
 // CloudName reports a model name of Ollama's cloud models (gpt-oss:120b-cloud,
@@ -136,35 +232,125 @@ func remoteOf(host string) string {
 	return host
 }
 
-// Check makes sure Ollama is running and has the model, and that the model
-// runs on this machine. The first success is remembered; a failure is not,
-// so that a REPL recovers once Ollama is started or the model pulled.
+// Check makes sure, before a request is sent, that Ollama is running and
+// has the model, that the model runs on this machine, and that the server's
+// cloud features are off (or allowed). It asks every time, at once:
+// /api/status (cloud features), /api/show (remote_host, remote_model) and
+// /api/tags (the digest and, again, remote_host). A model replaced with a
+// cloud one mid-session (ollama cp) is refused before anything is sent.
+//
+// The digest may not change within a session without a new full check: a
+// changed digest is looked at once more, after it was seen, so that the
+// verdict is about the new weights, not about the old ones that /api/show
+// may have described a moment before. A failure leaves the session's
+// digest as it was.
 func (a *Agent) Check(ctx context.Context) (ModelInfo, error) {
 	if a.refused != nil {
 		return ModelInfo{}, a.refused
 	}
+	if CloudName(a.model) {
+		return ModelInfo{}, &CloudModelError{Model: a.model, Why: "its name ends in cloud", From: a.opts.Sources.ModelFrom}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.info != nil {
-		return *a.info, nil
-	}
-	if CloudName(a.model) {
-		return ModelInfo{}, &CloudModelError{Model: a.model, Why: "its name ends in cloud"}
-	}
-	show, err := a.client.Show(ctx, &api.ShowRequest{Model: a.model})
+	info, err := a.look(ctx)
 	if err != nil {
-		return ModelInfo{}, callError(ctx, a.model, err)
+		return ModelInfo{}, err
+	}
+	if a.info != nil && info.Digest != a.info.Digest {
+		again, err := a.look(ctx)
+		if err != nil {
+			return ModelInfo{}, err
+		}
+		if again.Digest != info.Digest {
+			return ModelInfo{}, &ModelChangedError{Model: a.model, From: a.opts.Sources.ModelFrom}
+		}
+		info = again
+	}
+	a.info = &info
+	return info, nil
+}
+
+// look asks the server about itself and the model, the three calls at
+// once, so that the check costs one round trip.
+func (a *Agent) look(ctx context.Context) (ModelInfo, error) {
+	var (
+		wg        sync.WaitGroup
+		status    *api.StatusResponse
+		statusErr error
+		show      *api.ShowResponse
+		showErr   error
+		list      *api.ListResponse
+		listErr   error
+	)
+	wg.Go(func() { status, statusErr = a.client.CloudStatusExperimental(ctx) })
+	wg.Go(func() { show, showErr = a.client.Show(ctx, &api.ShowRequest{Model: a.model}) })
+	wg.Go(func() { list, listErr = a.client.List(ctx) })
+	wg.Wait()
+
+	info, modelErr := modelInfo(ctx, a.model, show, showErr, list, listErr)
+	var cloud *CloudModelError
+	if errors.As(modelErr, &cloud) {
+		cloud.From = a.opts.Sources.ModelFrom
+		return ModelInfo{}, cloud
+	}
+	state, err := cloudState(ctx, status, statusErr)
+	if err != nil {
+		return ModelInfo{}, a.explain(err)
+	}
+	if (state.Unknown || !state.Disabled) && !a.opts.AllowCloudEnabledOllama {
+		return ModelInfo{}, &CloudEnabledError{Endpoint: a.opts.Sources.Endpoint, EndpointFrom: a.opts.Sources.EndpointFrom,
+			Unknown: state.Unknown, ConfigFile: a.opts.Sources.ConfigFile}
+	}
+	if modelErr != nil {
+		return ModelInfo{}, a.explain(modelErr)
+	}
+	return info, nil
+}
+
+// explain adds where the endpoint came from to errors that name it.
+func (a *Agent) explain(err error) error {
+	var notOllama *NotOllamaError
+	if errors.As(err, &notOllama) && notOllama.Source == "" {
+		notOllama.Source = a.opts.Sources.EndpointFrom
+	}
+	return err
+}
+
+// InspectModel asks Ollama about model (/api/show and /api/tags) and refuses
+// one that runs in its cloud, as Check does; doctor uses it.
+func InspectModel(ctx context.Context, client *api.Client, model string) (ModelInfo, error) {
+	if CloudName(model) {
+		return ModelInfo{}, &CloudModelError{Model: model, Why: "its name ends in cloud"}
+	}
+	show, showErr := client.Show(ctx, &api.ShowRequest{Model: model})
+	list, listErr := client.List(ctx)
+	return modelInfo(ctx, model, show, showErr, list, listErr)
+}
+
+// modelInfo reads what /api/show and /api/tags said about model.
+func modelInfo(ctx context.Context, model string, show *api.ShowResponse, showErr error, list *api.ListResponse, listErr error) (ModelInfo, error) {
+	var se api.StatusError
+	if errors.As(showErr, &se) && se.StatusCode == http.StatusForbidden && strings.HasPrefix(se.ErrorMessage, cloudDisabledPrefix) {
+		// An Ollama started with OLLAMA_NO_CLOUD=1 will not describe a
+		// cloud model: the name now points at one.
+		return ModelInfo{}, &CloudModelError{Model: model, Why: "Ollama says it is a cloud model (" + se.ErrorMessage + ")"}
+	}
+	if showErr != nil {
+		return ModelInfo{}, callError(ctx, model, showErr)
 	}
 	if show.RemoteHost != "" || show.RemoteModel != "" {
-		return ModelInfo{}, &CloudModelError{Model: a.model, Why: "Ollama reports that it is served from " + remoteOf(show.RemoteHost)}
+		return ModelInfo{}, &CloudModelError{Model: model, Why: "Ollama reports that it is served from " + remoteOf(show.RemoteHost)}
 	}
-	list, err := a.client.List(ctx)
-	if err != nil {
-		return ModelInfo{}, callError(ctx, a.model, err)
+	if listErr != nil {
+		return ModelInfo{}, callError(ctx, model, listErr)
 	}
-	info := ModelInfo{Name: a.model}
+	info := ModelInfo{Name: model}
 	for _, m := range list.Models {
-		if sameModel(m.Name, a.model) || sameModel(m.Model, a.model) {
+		if sameModel(m.Name, model) || sameModel(m.Model, model) {
+			if m.RemoteHost != "" || m.RemoteModel != "" {
+				return ModelInfo{}, &CloudModelError{Model: model, Why: "Ollama lists it as served from " + remoteOf(m.RemoteHost)}
+			}
 			info.Digest = m.Digest
 			break
 		}
@@ -172,8 +358,37 @@ func (a *Agent) Check(ctx context.Context) (ModelInfo, error) {
 	for _, c := range show.Capabilities {
 		info.Capabilities = append(info.Capabilities, string(c))
 	}
-	a.info = &info
 	return info, nil
+}
+
+// cloudDisabledPrefix opens Ollama's refusals when its cloud is off.
+const cloudDisabledPrefix = "ollama cloud is disabled"
+
+// CloudState is a server's cloud setting, from /api/status.
+type CloudState struct {
+	// Disabled is true when the server runs no cloud model (OLLAMA_NO_CLOUD=1
+	// or disable_ollama_cloud in its server.json); Source says which.
+	Disabled bool
+	Source   string
+	// Unknown is set when the server does not report it (no /api/status).
+	Unknown bool
+}
+
+// ServerCloud asks the server whether its cloud features are off.
+func ServerCloud(ctx context.Context, client *api.Client) (CloudState, error) {
+	status, err := client.CloudStatusExperimental(ctx)
+	return cloudState(ctx, status, err)
+}
+
+func cloudState(ctx context.Context, status *api.StatusResponse, err error) (CloudState, error) {
+	var se api.StatusError
+	switch {
+	case errors.As(err, &se) && se.StatusCode == http.StatusNotFound:
+		return CloudState{Unknown: true}, nil
+	case err != nil:
+		return CloudState{}, callError(ctx, "", err)
+	}
+	return CloudState{Disabled: status.Cloud.Disabled, Source: status.Cloud.Source}, nil
 }
 
 // sameModel compares model names the way Ollama resolves them: a name
@@ -236,19 +451,17 @@ func (a *Agent) Decide(ctx context.Context, vocab store.Vocabulary, env tools.En
 	if env.Now.IsZero() {
 		env.Now = time.Now()
 	}
-	info, err := a.Check(ctx)
-	if err != nil {
-		return nil, err
-	}
 	format, err := json.Marshal(tools.ActionSchema(vocab))
 	if err != nil {
 		return nil, fmt.Errorf("encode the action schema: %w", err)
 	}
 
-	d := &Decision{Model: a.model, ModelDigest: info.Digest}
+	d := &Decision{Model: a.model}
 	msgs := Messages(env.Now, vocab, request)
 	for {
-		answer, err := a.chat(ctx, msgs, format, d)
+		// Every chat, the retry included, is checked just before it is
+		// sent: the model may have been swapped since the last one.
+		answer, err := a.checkedChat(ctx, msgs, format, d)
 		if err != nil {
 			if d.Attempts == 0 {
 				return nil, err
@@ -290,6 +503,16 @@ func RetryPrompt(err *tools.ValidationError) string {
 	return "That action was rejected: " + strings.TrimRight(err.Msg, ". ") + ". Reply with one corrected action."
 }
 
+// checkedChat checks the server and the model, then makes the chat.
+func (a *Agent) checkedChat(ctx context.Context, msgs []api.Message, format json.RawMessage, d *Decision) (string, error) {
+	info, err := a.Check(ctx)
+	if err != nil {
+		return "", err
+	}
+	d.ModelDigest = info.Digest
+	return a.chat(ctx, msgs, format, d)
+}
+
 // chat makes one /api/chat call and returns the answer's text.
 func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMessage, d *Decision) (string, error) {
 	if err := ctx.Err(); err != nil {
@@ -312,7 +535,7 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 	var answer strings.Builder
 	err := a.client.Chat(ctx, req, func(r api.ChatResponse) error {
 		if r.RemoteHost != "" || r.RemoteModel != "" {
-			return &CloudModelError{Model: a.model, Why: "the answer came from " + remoteOf(r.RemoteHost)}
+			return &CloudModelError{Model: a.model, Why: "the answer came from " + remoteOf(r.RemoteHost), From: a.opts.Sources.ModelFrom}
 		}
 		answer.WriteString(r.Message.Content)
 		if r.Done {
@@ -328,7 +551,7 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 		return "", cloud
 	}
 	if err != nil {
-		return "", callError(ctx, a.model, err)
+		return "", a.explain(callError(ctx, a.model, err))
 	}
 	return answer.String(), nil
 }

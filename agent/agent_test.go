@@ -59,6 +59,8 @@ func (f *fakeOllama) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	body, _ := io.ReadAll(r.Body)
 	switch r.URL.Path {
+	case "/api/status":
+		writeJSON(w, http.StatusOK, api.StatusResponse{Cloud: api.CloudStatus{Disabled: true, Source: "env"}})
 	case "/api/show":
 		var req api.ShowRequest
 		if err := json.Unmarshal(body, &req); err != nil {
@@ -512,7 +514,9 @@ func TestCancelStopsPromptly(t *testing.T) {
 	}
 }
 
-func TestModelCheckedOnce(t *testing.T) {
+// The model and the server are checked before every request, not once per
+// agent: a model swapped mid-session must be caught before the next chat.
+func TestModelCheckedBeforeEveryRequest(t *testing.T) {
 	st := seedStore(t)
 	f := newFake(t, `{"tool":"query","args":{"entity":"patients"}}`, `{"tool":"query","args":{"entity":"patients"}}`)
 	a := serve(t, f)
@@ -521,8 +525,8 @@ func TestModelCheckedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if f.count("/api/show") != 1 || f.count("/api/tags") != 1 {
-		t.Errorf("show %d, tags %d: want the model checked once per agent", f.count("/api/show"), f.count("/api/tags"))
+	if f.count("/api/show") != 2 || f.count("/api/tags") != 2 || f.count("/api/status") != 2 {
+		t.Errorf("show %d, tags %d, status %d: want each once per request", f.count("/api/show"), f.count("/api/tags"), f.count("/api/status"))
 	}
 }
 
@@ -631,15 +635,15 @@ func TestPromptSize(t *testing.T) {
 func TestHTTPClient(t *testing.T) {
 	t.Run("no proxy, no redirects", func(t *testing.T) {
 		hc := NewHTTPClient(ClientOptions{})
-		if tr := hc.Transport.(*http.Transport); tr.Proxy != nil {
+		if tr := hc.Transport.(checkedTransport).next.(*http.Transport); tr.Proxy != nil {
 			t.Errorf("the transport uses a proxy")
 		}
 		if hc.Timeout != DefaultCallTimeout {
 			t.Errorf("timeout = %v", hc.Timeout)
 		}
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/api/show" {
-				http.Redirect(w, r, "/elsewhere/api/show", http.StatusTemporaryRedirect)
+			if !strings.HasPrefix(r.URL.Path, "/elsewhere/") {
+				http.Redirect(w, r, "/elsewhere"+r.URL.Path, http.StatusTemporaryRedirect)
 				return
 			}
 			t.Errorf("redirect followed to %s", r.URL)

@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -44,20 +47,69 @@ type ClientOptions struct {
 	CheckURL func(*url.URL) error
 }
 
-// checkedTransport runs CheckURL before each round trip.
+// checkedTransport runs CheckURL, when set, before each round trip, and
+// refuses answers that cannot be Ollama's after it.
 type checkedTransport struct {
 	check func(*url.URL) error
 	next  http.RoundTripper
 }
 
 func (t checkedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.check(req.URL); err != nil {
-		if req.Body != nil {
-			req.Body.Close()
+	if t.check != nil {
+		if err := t.check(req.URL); err != nil {
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, err
 		}
-		return nil, err
 	}
-	return t.next.RoundTrip(req)
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || !strings.Contains(req.URL.Path, "/api/") {
+		return resp, err
+	}
+	if !fromOllama(resp) {
+		// The page is dropped unread: it is another program's, and it
+		// would otherwise end up, HTML and all, in the error message.
+		resp.Body.Close()
+		return nil, &NotOllamaError{Endpoint: baseOf(req.URL.String()), StatusCode: resp.StatusCode}
+	}
+	return resp, nil
+}
+
+// notFoundPage is what Ollama's router (gin) and net/http answer for a
+// path they do not serve: an Ollama too old for an endpoint says this.
+const notFoundPage = "404 page not found"
+
+// fromOllama reports whether an answer to an /api/ path can be Ollama's.
+// Ollama answers every API call with JSON (NDJSON when streaming), its
+// errors included. An HTML page never comes from it; nor does an error in
+// another format, except its router's plain 404 and an empty body (a
+// handler that panicked). A redirect is left to the client, which refuses
+// it with its own sentence, and a plain-text success to the API client,
+// which cannot decode it.
+func fromOllama(resp *http.Response) bool {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case mt == "application/json" || mt == "application/x-ndjson":
+		return true
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return true // the client refuses redirects, and says so
+	case mt == "text/html" || mt == "application/xhtml+xml":
+		return false
+	case resp.StatusCode < http.StatusBadRequest:
+		return true
+	}
+	const peek = len(notFoundPage) + 2
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(peek)))
+	if err != nil {
+		return false
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+	text := strings.TrimSpace(string(body))
+	return text == "" || resp.StatusCode == http.StatusNotFound && text == notFoundPage
 }
 
 func (t checkedTransport) CloseIdleConnections() {
@@ -84,16 +136,14 @@ func NewHTTPClient(o ClientOptions) *http.Client {
 		Proxy:               nil,
 		DialContext:         dial,
 		TLSHandshakeTimeout: o.ConnectTimeout,
-		MaxIdleConns:        2,
+		// The model check before each request makes three calls at once.
+		MaxIdleConns:        4,
+		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   false,
 	}
-	var rt http.RoundTripper = transport
-	if o.CheckURL != nil {
-		rt = checkedTransport{check: o.CheckURL, next: transport}
-	}
 	return &http.Client{
-		Transport: rt,
+		Transport: checkedTransport{check: o.CheckURL, next: transport},
 		Timeout:   o.Timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			return fmt.Errorf("Ollama answered with a redirect to %s; Carebook does not follow redirects", req.URL.Redacted())
@@ -119,6 +169,23 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
+// NotOllamaError says something answered on the Ollama address, but not
+// as Ollama does: another program holds the port.
+type NotOllamaError struct {
+	Endpoint   string
+	StatusCode int
+	// Source is where the endpoint came from, or "".
+	Source string
+}
+
+func (e *NotOllamaError) Error() string {
+	from := ""
+	if e.Source != "" {
+		from = " (from " + e.Source + ")"
+	}
+	return fmt.Sprintf("the server at %s%s answered but is not Ollama (HTTP %d); stop the program that holds that port and start `ollama serve`, or point Carebook at Ollama with --ollama-host", e.Endpoint, from, e.StatusCode)
+}
+
 // ModelMissingError says the model has not been pulled.
 type ModelMissingError struct{ Model string }
 
@@ -139,6 +206,14 @@ func callError(ctx context.Context, model string, err error) error {
 			refused.Endpoint = baseOf(ue.URL)
 		}
 		return refused
+	}
+	var unresolved *guard.ResolveError
+	if errors.As(err, &unresolved) {
+		return unresolved
+	}
+	var notOllama *NotOllamaError
+	if errors.As(err, &notOllama) {
+		return notOllama
 	}
 	var se api.StatusError
 	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {

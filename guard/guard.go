@@ -45,11 +45,57 @@ type RefusedError struct {
 	Endpoint string // as configured, e.g. http://203.0.113.7:11434
 	Address  string // the address refused: an IP, or the host name
 	Rule     Rule
+	// Source is where the endpoint came from ("$OLLAMA_HOST", "--ollama-host",
+	// "ollama_host in /etc/carebook/config.toml"), so that the person who
+	// reads the refusal knows what to change; "" when unknown.
+	Source string
 }
 
 func (e *RefusedError) Error() string {
-	return fmt.Sprintf("refused: %s is %s; Carebook only talks to Ollama on this machine (see allowed_hosts)", e.Address, e.Rule)
+	msg := fmt.Sprintf("refused: %s is %s; Carebook only talks to Ollama on this machine (see allowed_hosts)", e.Address, e.Rule)
+	if e.Source != "" {
+		msg += "; the address came from " + e.Source
+	}
+	if e.Rule == RuleUnspecified {
+		// OLLAMA_HOST=0.0.0.0:11434 is the usual way to make Ollama listen
+		// on every address; Carebook reads the same variable to connect.
+		msg += fmt.Sprintf("; 0.0.0.0 tells Ollama where to listen, not Carebook where to connect: set CAREBOOK_OLLAMA_HOST=http://127.0.0.1:%s", portOf(e.Endpoint))
+	}
+	return msg
 }
+
+// portOf is the port of an endpoint URL, else Ollama's default.
+func portOf(endpoint string) string {
+	if u, err := url.Parse(endpoint); err == nil && u.Port() != "" {
+		return u.Port()
+	}
+	return "11434"
+}
+
+// ResolveError says a host name could not be looked up. It is not a
+// refusal: nothing can be sent to a name without an address. It names the
+// DNS, where the fix is, rather than the guard.
+type ResolveError struct {
+	Host string
+	// Source is where the endpoint came from, as in RefusedError.
+	Source string
+	Err    error
+}
+
+func (e *ResolveError) Error() string {
+	why := "no such host"
+	var dnsErr *net.DNSError
+	if errors.As(e.Err, &dnsErr) && !dnsErr.IsNotFound {
+		why = dnsErr.Err
+	}
+	from := ""
+	if e.Source != "" {
+		from = "the Ollama address came from " + e.Source + "; "
+	}
+	return fmt.Sprintf("cannot resolve %s (DNS: %s); %scheck the name and the practice's DNS, or use the machine's IP address", e.Host, why, from)
+}
+
+func (e *ResolveError) Unwrap() error { return e.Err }
 
 // Resolver looks names up. net.DefaultResolver is one; tests use a fake.
 type Resolver interface {
@@ -69,6 +115,9 @@ type Policy struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// ConnectTimeout bounds one dial; zero means 5 seconds.
 	ConnectTimeout time.Duration
+	// Source is where the endpoint came from; every refusal and lookup
+	// failure carries it.
+	Source string
 }
 
 var (
@@ -193,15 +242,14 @@ func oddSpelling(host string) bool {
 func (p Policy) CheckURL(u *url.URL) error {
 	endpoint := u.Redacted()
 	refuse := func(addr string, rule Rule) error {
-		return &RefusedError{Endpoint: endpoint, Address: addr, Rule: rule}
+		return &RefusedError{Endpoint: endpoint, Address: addr, Rule: rule, Source: p.Source}
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return refuse(u.String(), RuleScheme)
 	}
 	host := normalHost(u.Hostname())
 	if r := refuseName(host); r != nil {
-		r.Endpoint = endpoint
-		return r
+		return refuse(r.Address, r.Rule)
 	}
 	if u.Scheme == "https" && !p.listed(host) {
 		if ip, err := netip.ParseAddr(host); err != nil || !p.allowedPrivate("", ip) {
@@ -210,8 +258,7 @@ func (p Policy) CheckURL(u *url.URL) error {
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if r := p.CheckAddr("", ip); r != nil {
-			r.Endpoint = endpoint
-			return r
+			return refuse(r.Address, r.Rule)
 		}
 	}
 	return nil
@@ -227,6 +274,7 @@ func (p Policy) DialContext(ctx context.Context, network, addr string) (net.Conn
 	}
 	host := normalHost(hostPort)
 	if r := refuseName(host); r != nil {
+		r.Source = p.Source
 		return nil, r
 	}
 	ips, err := p.resolve(ctx, host)
@@ -241,6 +289,7 @@ func (p Policy) DialContext(ctx context.Context, network, addr string) (net.Conn
 				r.Rule = RuleMixed
 				r.Address = fmt.Sprintf("%s (resolves to %s)", host, ip)
 			}
+			r.Source = p.Source
 			return nil, r
 		}
 	}
@@ -275,6 +324,7 @@ func (p Policy) control(host string) func(network, address string, c syscall.Raw
 			return fmt.Errorf("guard: cannot read the address %q", address)
 		}
 		if r := p.CheckAddr(host, ap.Addr()); r != nil {
+			r.Source = p.Source
 			return r
 		}
 		return nil
@@ -296,14 +346,15 @@ func (p Policy) resolve(ctx context.Context, host string) ([]netip.Addr, error) 
 	}
 	ips, err := r.LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		var dnsErr *net.DNSError
-		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-			return nil, &RefusedError{Address: host, Rule: RuleNoAddress}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("look up %s: %w", host, err)
 		}
-		return nil, fmt.Errorf("look up %s: %w", host, err)
+		// A name that does not resolve is a DNS problem, not a security
+		// one: say so, so that nobody hunts for a policy to relax.
+		return nil, &ResolveError{Host: host, Source: p.Source, Err: err}
 	}
 	if len(ips) == 0 {
-		return nil, &RefusedError{Address: host, Rule: RuleNoAddress}
+		return nil, &ResolveError{Host: host, Source: p.Source, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
 	}
 	return slices.Compact(ips), nil
 }

@@ -170,8 +170,6 @@ func TestEndpoints(t *testing.T) {
 		{"https://localhost", nil, guard.RuleHTTPS},
 		{"https://10.0.0.5:11434", nil, guard.RuleHTTPS},
 		{"https://evil.example", []string{"10.0.0.0/8"}, guard.RuleHTTPS},
-		// A name nobody knows.
-		{"http://nowhere.invalid:11434", nil, guard.RuleNoAddress},
 	}
 	if len(cases) < 40 {
 		t.Fatalf("only %d cases", len(cases))
@@ -226,6 +224,61 @@ func TestRefusalMessage(t *testing.T) {
 	want := "refused: 203.0.113.7 is not a local address; Carebook only talks to Ollama on this machine (see allowed_hosts)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}
+
+// A refusal names where the address came from, so that the IT person
+// knows what to change; 0.0.0.0, the usual OLLAMA_HOST for exposing
+// Ollama, is refused with the setting that works.
+func TestRefusalSaysWhereAndWhatToDo(t *testing.T) {
+	for _, c := range []struct {
+		url, source string
+		want        string
+	}{
+		{"http://203.0.113.7:11434", "$CAREBOOK_OLLAMA_HOST",
+			"refused: 203.0.113.7 is not a local address; Carebook only talks to Ollama on this machine (see allowed_hosts); the address came from $CAREBOOK_OLLAMA_HOST"},
+		{"0.0.0.0:11434", "$OLLAMA_HOST",
+			"refused: 0.0.0.0 is the unspecified address (it means any address, not this machine); Carebook only talks to Ollama on this machine (see allowed_hosts); the address came from $OLLAMA_HOST; 0.0.0.0 tells Ollama where to listen, not Carebook where to connect: set CAREBOOK_OLLAMA_HOST=http://127.0.0.1:11434"},
+		{"http://0.0.0.0:8080", "ollama_host in /etc/carebook/config.toml",
+			"the address came from ollama_host in /etc/carebook/config.toml; 0.0.0.0 tells Ollama where to listen, not Carebook where to connect: set CAREBOOK_OLLAMA_HOST=http://127.0.0.1:8080"},
+	} {
+		u, err := agent.ParseBaseURL(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = guard.Policy{Source: c.source}.CheckURL(u)
+		if err == nil || !strings.HasSuffix(err.Error(), c.want) {
+			t.Errorf("%s from %s:\n got %v\nwant …%s", c.url, c.source, err, c.want)
+		}
+	}
+	// Refused at dial time, after DNS, the source is there too.
+	w := newWorld(t)
+	policy := guard.Policy{Source: "--ollama-host", Resolver: &fakeDNS{answers: map[string][][]string{"evil.example": {{"93.184.216.34"}}}, calls: map[string]int{}}}
+	_, err := w.client(policy).Get("http://evil.example:11434/api/version")
+	var refused *guard.RefusedError
+	if !errors.As(err, &refused) || refused.Source != "--ollama-host" || !strings.Contains(err.Error(), "the address came from --ollama-host") {
+		t.Errorf("dial-time refusal: %v", err)
+	}
+}
+
+// A name that does not resolve is a DNS problem, said as one, not a
+// security refusal: nothing is dialled either way.
+func TestUnresolvableNameIsADNSError(t *testing.T) {
+	w := newWorld(t)
+	policy := guard.Policy{AllowedHosts: []string{"gpu.lan"}, Source: "$CAREBOOK_OLLAMA_HOST",
+		Resolver: &fakeDNS{answers: map[string][][]string{}, calls: map[string]int{}}}
+	_, err := w.client(policy).Get("http://gpu.lan:11434/api/version")
+	var unresolved *guard.ResolveError
+	var refused *guard.RefusedError
+	if !errors.As(err, &unresolved) || errors.As(err, &refused) {
+		t.Fatalf("got %v, want a *guard.ResolveError and no refusal", err)
+	}
+	want := "cannot resolve gpu.lan (DNS: no such host); the Ollama address came from $CAREBOOK_OLLAMA_HOST; check the name and the practice's DNS, or use the machine's IP address"
+	if unresolved.Error() != want {
+		t.Errorf("message\n got %s\nwant %s", unresolved.Error(), want)
+	}
+	if len(w.dialled) != 0 || w.hits.Load() != 0 {
+		t.Errorf("dialled %v", w.dialled)
 	}
 }
 

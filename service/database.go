@@ -32,6 +32,9 @@ type Database interface {
 // server. Opening waits for another process that holds the file.
 type Direct struct {
 	path string
+	// source says where the path came from, for the message when the
+	// file is missing ("" when it was given directly).
+	source string
 	opts store.Options
 	// create makes a missing database (init, import); otherwise a missing
 	// file is an error, so that a typo in --db cannot hide the real data
@@ -44,11 +47,22 @@ func NewDirect(path string, opts store.Options, create bool) *Direct {
 	return &Direct{path: path, opts: opts, create: create}
 }
 
+// WithSource says where the path came from (a flag, a variable, a
+// configuration file), for the message when the file is missing.
+func (d *Direct) WithSource(source string) *Direct {
+	d.source = source
+	return d
+}
+
 // MissingError says there is no database where one was expected.
-type MissingError struct{ Path string }
+type MissingError struct{ Path, Source string }
 
 func (e *MissingError) Error() string {
-	return fmt.Sprintf("no database at %s; create one with `carebook init` (or choose another with --db or $CAREBOOK_DB)", e.Path)
+	from := ""
+	if e.Source != "" && e.Source != "default" {
+		from = " (from " + e.Source + ")"
+	}
+	return fmt.Sprintf("no database at %s%s; create one with `carebook init` (or choose another with --db or $CAREBOOK_DB)", e.Path, from)
 }
 
 // Path is the database file.
@@ -57,7 +71,7 @@ func (d *Direct) Path() string { return d.path }
 func (d *Direct) with(ctx context.Context, fn func(*store.Store) error) error {
 	if !d.create {
 		if _, err := os.Stat(d.path); errors.Is(err, os.ErrNotExist) {
-			return &MissingError{Path: d.path}
+			return &MissingError{Path: d.path, Source: d.source}
 		}
 	}
 	st, err := store.Open(ctx, d.path, d.opts)

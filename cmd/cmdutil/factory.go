@@ -25,7 +25,8 @@ import (
 	"github.com/carebook/carebook/store"
 )
 
-// DefaultDBPath is used when neither --db nor $CAREBOOK_DB is set.
+// DefaultDBPath is used when neither --db, $CAREBOOK_DB nor a configuration
+// file's db names the database.
 const DefaultDBPath = "carebook.duckdb"
 
 // Factory builds what commands need. Commands copy what they use into their
@@ -50,17 +51,31 @@ type Factory struct {
 	// it (doctor's package imports this one).
 	Diagnose func(ctx context.Context) []backend.Check
 
-	// loaded is the configuration read for one database path: one command
-	// asks for the host, the model and the guard, which all read it.
-	loaded *loadedConfig
+	// loaded are the configurations read, by database path ("" for the
+	// user's and the system's files alone, which name the database): one
+	// command asks for the database, the host, the model and the guard,
+	// which all read them.
+	loaded map[string]loadedConfig
 	// backend and creating are built once per process.
 	backend, creating backend.Backend
 }
 
 type loadedConfig struct {
-	dbPath string
-	cfg    config.Config
-	err    error
+	cfg config.Config
+	err error
+}
+
+// loadConfig reads the configuration files for dbPath once per command.
+func (f *Factory) loadConfig(dbPath string) (config.Config, error) {
+	if l, ok := f.loaded[dbPath]; ok {
+		return l.cfg, l.err
+	}
+	cfg, err := config.Load(dbPath, f.Getenv)
+	if f.loaded == nil {
+		f.loaded = map[string]loadedConfig{}
+	}
+	f.loaded[dbPath] = loadedConfig{cfg, err}
+	return cfg, err
 }
 
 // New returns a factory for the real process.
@@ -68,15 +83,35 @@ func New(version string) *Factory {
 	return &Factory{IOStreams: System(), Version: version, Getenv: os.Getenv}
 }
 
-// DatabasePath is --db, else $CAREBOOK_DB, else ./carebook.duckdb.
-func (f *Factory) DatabasePath() string {
+// Database is the practice database and where it came from: --db, else
+// $CAREBOOK_DB, else db in the user's configuration, else db in the system
+// configuration (so that staff who open a terminal and type `carebook`
+// reach the practice's file), else ./carebook.duckdb. A configuration file
+// that cannot be read is an error, with the default path: nothing may
+// create or open ./carebook.duckdb in place of the practice's database
+// because of a typo in a file.
+func (f *Factory) Database() (path, source string, err error) {
 	if f.DBFlag != "" {
-		return f.DBFlag
+		return f.DBFlag, "--db", nil
 	}
 	if p := f.Getenv("CAREBOOK_DB"); p != "" {
-		return p
+		return p, "$CAREBOOK_DB", nil
 	}
-	return DefaultDBPath
+	cfg, err := f.loadConfig("")
+	if err != nil {
+		return DefaultDBPath, "default", err
+	}
+	if cfg.DB != "" {
+		return cfg.DB, cfg.Source("db"), nil
+	}
+	return DefaultDBPath, "default", nil
+}
+
+// DatabasePath is Database's path. Opening the store reports Database's
+// error.
+func (f *Factory) DatabasePath() string {
+	path, _, _ := f.Database()
+	return path
 }
 
 // Clock returns "now": $CAREBOOK_NOW (RFC 3339) when set, so that tests,
@@ -109,18 +144,40 @@ func ClockFromEnv(getenv func(string) string) (func() time.Time, error) {
 	return func() time.Time { return t }, nil
 }
 
-// Config reads the configuration file (carebook.toml beside the database,
-// else $XDG_CONFIG_HOME/carebook/config.toml). No file is no error.
+// Config reads the configuration files for the database: carebook.toml
+// beside it, $XDG_CONFIG_HOME/carebook/config.toml and
+// /etc/carebook/config.toml, each setting from the strongest file that has
+// it. No file is no error.
 func (f *Factory) Config() (config.Config, error) {
-	abs, err := filepath.Abs(f.DatabasePath())
+	path, _, err := f.Database()
 	if err != nil {
 		return config.Config{}, err
 	}
-	if f.loaded == nil || f.loaded.dbPath != abs {
-		cfg, err := config.Load(abs, f.Getenv)
-		f.loaded = &loadedConfig{dbPath: abs, cfg: cfg, err: err}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return config.Config{}, err
 	}
-	return f.loaded.cfg, f.loaded.err
+	return f.loadConfig(abs)
+}
+
+// ConfigFileFor is the file to suggest for setting key: the file that sets
+// it, else the strongest file in use, else the user's.
+func (f *Factory) ConfigFileFor(key string) string {
+	cfg, _ := f.Config()
+	if p := cfg.PathOf(key); p != "" {
+		return p
+	}
+	if len(cfg.Files) > 0 {
+		return cfg.Files[0].Path
+	}
+	if p := config.UserPath(f.Getenv); p != "" {
+		return p
+	}
+	path, _, _ := f.Database()
+	if abs, err := filepath.Abs(path); err == nil {
+		return filepath.Join(filepath.Dir(abs), config.FileName)
+	}
+	return config.FileName + " beside the database"
 }
 
 // OllamaHost is the Ollama base URL and where it came from: --ollama-host,
@@ -137,7 +194,7 @@ func (f *Factory) OllamaHost() (host, source string) {
 		return f.Getenv("OLLAMA_HOST"), "$OLLAMA_HOST"
 	}
 	if cfg, err := f.Config(); err == nil && cfg.OllamaHost != "" {
-		return cfg.OllamaHost, cfg.Path
+		return cfg.OllamaHost, cfg.Source("ollama_host")
 	}
 	return agent.DefaultBaseURL, "default"
 }
@@ -152,7 +209,7 @@ func (f *Factory) Model() (model, source string) {
 		return f.Getenv("CAREBOOK_MODEL"), "$CAREBOOK_MODEL"
 	}
 	if cfg, err := f.Config(); err == nil && cfg.Model != "" {
-		return cfg.Model, cfg.Path
+		return cfg.Model, cfg.Source("model")
 	}
 	return agent.DefaultModel, "default"
 }
@@ -191,6 +248,7 @@ func (f *Factory) OllamaAPI() (*api.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, policy.Source = f.OllamaHost()
 	if err := policy.CheckURL(base); err != nil {
 		return nil, err
 	}
@@ -203,7 +261,7 @@ func (f *Factory) OllamaAPI() (*api.Client, error) {
 // error here: the agent refuses its first call, so that the refusal is
 // audited like any failed call.
 func (f *Factory) NewAgent() (*agent.Agent, error) {
-	model, _ := f.Model()
+	model, modelFrom := f.Model()
 	client, err := f.OllamaAPI()
 	var refused *guard.RefusedError
 	if errors.As(err, &refused) {
@@ -212,7 +270,19 @@ func (f *Factory) NewAgent() (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return agent.New(client, model, agent.Options{}), nil
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	base, _ := f.OllamaURL()
+	_, hostFrom := f.OllamaHost()
+	return agent.New(client, model, agent.Options{
+		AllowCloudEnabledOllama: cfg.AllowCloudEnabledOllama,
+		Sources: agent.Sources{
+			Endpoint: base.String(), EndpointFrom: hostFrom, ModelFrom: modelFrom,
+			ConfigFile: f.ConfigFileFor("allow_cloud_enabled_ollama"),
+		},
+	}), nil
 }
 
 // Actor is the OS account this process runs as, recorded in the audit log
@@ -239,16 +309,27 @@ func Host() string {
 // get in. A missing file is an error rather than a new empty practice, so that
 // a typo in --db cannot hide the real data.
 func (f *Factory) OpenStore(ctx context.Context) (*store.Store, error) {
-	path := f.DatabasePath()
+	path, source, err := f.Database()
+	if err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no database at %s; create one with `carebook init` (or choose another with --db or $CAREBOOK_DB)", path)
+		from := ""
+		if source != "default" {
+			from = " (from " + source + ")"
+		}
+		return nil, fmt.Errorf("no database at %s%s; create one with `carebook init` (or choose another with --db or $CAREBOOK_DB)", path, from)
 	}
 	return f.openStore(ctx, path)
 }
 
 // CreateStore opens the practice database, creating it if needed.
 func (f *Factory) CreateStore(ctx context.Context) (*store.Store, error) {
-	return f.openStore(ctx, f.DatabasePath())
+	path, _, err := f.Database()
+	if err != nil {
+		return nil, err
+	}
+	return f.openStore(ctx, path)
 }
 
 func (f *Factory) openStore(ctx context.Context, path string) (*store.Store, error) {
@@ -292,14 +373,18 @@ func (f *Factory) Backend(ctx context.Context, create bool) (backend.Backend, er
 	if err != nil {
 		return nil, err
 	}
-	abs, err := filepath.Abs(f.DatabasePath())
+	path, source, err := f.Database()
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
 	cfg, _ := f.Config()
 	model, _ := f.Model()
 	svc := service.New(service.Config{
-		DB:          service.NewDirect(abs, opts, create),
+		DB:          service.NewDirect(abs, opts, create).WithSource(source),
 		Now:         opts.Now,
 		Decider:     func() (service.Decider, error) { return f.NewAgent() },
 		Model:       model,

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -51,8 +50,10 @@ type Check struct {
 
 // Options holds doctor's dependencies.
 type Options struct {
-	IO         *cmdutil.IOStreams
-	DBPath     string
+	IO     *cmdutil.IOStreams
+	DBPath string
+	// DBSource is where DBPath came from ("--db", "db in /etc/…").
+	DBSource   string
 	Getenv     func(string) string
 	OllamaHost func() (host, source string)
 	Model      func() (model, source string)
@@ -63,7 +64,9 @@ type Options struct {
 	Now        func() (time.Time, error)
 	// Backend runs the checks where the database is.
 	Backend func(context.Context) (backend.Backend, error)
-	JSON    bool
+	// ConfigFileFor is the file to suggest for setting a key.
+	ConfigFileFor func(key string) string
+	JSON          bool
 }
 
 // NewOptions builds doctor's options from the factory.
@@ -71,7 +74,7 @@ func NewOptions(f *cmdutil.Factory) *Options {
 	return &Options{
 		IO: f.IOStreams, Getenv: f.Getenv, OllamaHost: f.OllamaHost, Model: f.Model, Config: f.Config,
 		Ollama: f.OllamaAPI, Encryption: volumeEncryption, Backend: f.ExistingBackend,
-		Now: f.Now, DBPath: f.DatabasePath(),
+		Now: f.Now, DBPath: f.DatabasePath(), ConfigFileFor: f.ConfigFileFor,
 	}
 }
 
@@ -91,14 +94,16 @@ func NewCmdDoctor(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Use:   "doctor",
 		Short: "Check that patient data stays on this machine, and how well it is kept",
 		Long: `Print the practice's posture, one line per check (ok, warn or fail) with the
-fix: the Ollama endpoint and model, the server's cloud setting, proxy variables,
-the database file's permissions and owner, whether it sits on an encrypted
-volume, DuckDB's hardening, the audit log, history and backups.
+fix: the configuration files, the Ollama endpoint and model, the server's cloud
+setting (it fails when cloud features are on, unless allow_cloud_enabled_ollama
+= true), proxy variables, the database file's permissions and owner, whether it
+sits on an encrypted volume, DuckDB's hardening, the audit log, history and
+backups.
 
 The exit code is 1 when any check fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.DBPath = f.DatabasePath()
+			opts.DBPath, opts.DBSource, _ = f.Database()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -159,7 +164,7 @@ func Diagnose(ctx context.Context, opts *Options) []Check {
 	client, endpoint := endpointCheck(ctx, opts, cfg)
 	add(endpoint)
 	add(modelCheck(ctx, opts, client))
-	add(cloudCheck(ctx, client))
+	add(cloudCheck(ctx, opts, cfg, client))
 	add(proxyCheck(opts.Getenv))
 	dbChecks, st := databaseChecks(ctx, opts)
 	for _, c := range dbChecks {
@@ -177,18 +182,27 @@ func Diagnose(ctx context.Context, opts *Options) []Check {
 
 func configCheck(cfg config.Config, err error) Check {
 	c := Check{Name: "configuration", Status: OK}
-	switch {
-	case err != nil:
-		c.Status, c.Detail, c.Fix = Fail, err.Error(), "correct the file; known settings are ollama_host, model, allowed_hosts and history"
-	case cfg.Path == "":
-		c.Detail = "no file; defaults apply (carebook.toml beside the database or $XDG_CONFIG_HOME/carebook/config.toml)"
-	default:
-		c.Detail = cfg.Path
-		if fi, err := os.Stat(cfg.Path); err == nil && fi.Mode().Perm()&0o022 != 0 {
+	if err != nil {
+		c.Status, c.Detail, c.Fix = Fail, err.Error(), "correct the file; known settings are "+strings.Join(config.Keys(), ", ")
+		return c
+	}
+	if len(cfg.Files) == 0 {
+		c.Detail = "no file; defaults apply (" + config.FileName + " beside the database, $XDG_CONFIG_HOME/carebook/config.toml or " + config.SystemPath + ")"
+		return c
+	}
+	var paths, fixes []string
+	for _, f := range cfg.Files {
+		paths = append(paths, f.Path)
+		if fi, err := os.Stat(f.Path); err == nil && fi.Mode().Perm()&0o022 != 0 {
 			c.Status = Warn
-			c.Detail += fmt.Sprintf(" is writable by others (mode %04o): they could point allowed_hosts at their own machine on the LAN", fi.Mode().Perm())
-			c.Fix = "chmod 600 " + cfg.Path
+			paths[len(paths)-1] += fmt.Sprintf(" (writable by others, mode %04o)", fi.Mode().Perm())
+			fixes = append(fixes, "chmod 644 "+f.Path)
 		}
+	}
+	c.Detail = strings.Join(paths, ", ")
+	if c.Status == Warn {
+		c.Detail += ": others could point allowed_hosts at their own machine on the LAN"
+		c.Fix = strings.Join(fixes, "; ")
 	}
 	return c
 }
@@ -212,12 +226,21 @@ func endpointCheck(ctx context.Context, opts *Options, cfg config.Config) (*api.
 	version, err := client.Version(ctx)
 	if err != nil {
 		var refusedAtDial *guard.RefusedError
-		if errors.As(err, &refusedAtDial) {
+		var unresolved *guard.ResolveError
+		var notOllama *agent.NotOllamaError
+		switch {
+		case errors.As(err, &refusedAtDial):
 			c.Status, c.Detail = Fail, fmt.Sprintf("%s (from %s): %v", host, source, refusedAtDial)
 			c.Fix = "point Carebook at the Ollama on this machine, or list the practice's own GPU box in allowed_hosts"
-			return nil, c
+		case errors.As(err, &unresolved):
+			c.Status, c.Detail = Fail, fmt.Sprintf("%s (from %s): cannot resolve %s (DNS)", host, source, unresolved.Host)
+			c.Fix = "check the name and the practice's DNS, or use the machine's IP address"
+		case errors.As(err, &notOllama):
+			c.Status, c.Detail = Fail, fmt.Sprintf("%s (from %s) answered but is not Ollama (HTTP %d)", host, source, notOllama.StatusCode)
+			c.Fix = "stop the program that holds that port and start `ollama serve`, or point Carebook at Ollama with --ollama-host"
+		default:
+			c.Status, c.Detail, c.Fix = Warn, fmt.Sprintf("%s (from %s) is local but not answering", host, source), "start it: ollama serve"
 		}
-		c.Status, c.Detail, c.Fix = Warn, fmt.Sprintf("%s (from %s) is local but not answering", host, source), "start it: ollama serve"
 		return nil, c
 	}
 	c.Status, c.Detail = OK, fmt.Sprintf("%s (from %s): local, Ollama %s", host, source, version)
@@ -256,31 +279,24 @@ func modelCheck(ctx context.Context, opts *Options, client *api.Client) Check {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	show, err := client.Show(ctx, &api.ShowRequest{Model: model})
-	var se api.StatusError
+	info, err := agent.InspectModel(ctx, client, model)
+	var missing *agent.ModelMissingError
+	var cloud *agent.CloudModelError
 	switch {
-	case errors.As(err, &se) && se.StatusCode == http.StatusNotFound:
+	case errors.As(err, &missing):
 		c.Status, c.Detail, c.Fix = Fail, fmt.Sprintf("%s (from %s) is not pulled", model, source), "ollama pull "+model
+		return c
+	case errors.As(err, &cloud):
+		c.Status, c.Detail = Fail, fmt.Sprintf("%s (from %s) runs in Ollama's cloud (%s): requests would leave this machine", model, source, cloud.Why)
+		c.Fix = "choose a model that runs locally (ollama list)"
 		return c
 	case err != nil:
 		c.Status, c.Detail = Warn, fmt.Sprintf("%s (from %s): %v", model, source, err)
 		return c
-	case show.RemoteHost != "" || show.RemoteModel != "":
-		c.Status, c.Detail = Fail, fmt.Sprintf("%s (from %s) is served from %s: requests would leave this machine", model, source, show.RemoteHost)
-		c.Fix = "choose a model that runs locally (ollama list)"
-		return c
-	}
-	digest := ""
-	if list, err := client.List(ctx); err == nil {
-		for _, m := range list.Models {
-			if m.Name == model || m.Model == model || m.Name == model+":latest" {
-				digest = m.Digest
-			}
-		}
 	}
 	c.Status, c.Detail = OK, fmt.Sprintf("%s (from %s): local and pulled", model, source)
-	if digest != "" {
-		c.Detail += ", digest " + short(digest)
+	if info.Digest != "" {
+		c.Detail += ", digest " + short(info.Digest)
 	}
 	return c
 }
@@ -293,7 +309,11 @@ func short(digest string) string {
 	return digest
 }
 
-func cloudCheck(ctx context.Context, client *api.Client) Check {
+// perRequest says what Carebook checks before each request, for the fix
+// texts here and in the README.
+const perRequest = "before every request Carebook checks /api/show (remote_host, remote_model), the model's digest in /api/tags, and /api/status"
+
+func cloudCheck(ctx context.Context, opts *Options, cfg config.Config, client *api.Client) Check {
 	c := Check{Name: "ollama cloud"}
 	if client == nil {
 		c.Status, c.Detail = Warn, "not checked, Ollama is not reachable"
@@ -301,18 +321,32 @@ func cloudCheck(ctx context.Context, client *api.Client) Check {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	status, err := client.CloudStatusExperimental(ctx)
+	state, err := agent.ServerCloud(ctx, client)
 	if err != nil {
-		c.Status, c.Detail = Warn, "unknown: this Ollama does not report it ("+err.Error()+")"
-		c.Fix = "upgrade Ollama and start it with OLLAMA_NO_CLOUD=1"
+		c.Status, c.Detail = Warn, "not checked: "+err.Error()
 		return c
 	}
-	if status.Cloud.Disabled {
-		c.Status, c.Detail = OK, "disabled (source: "+status.Cloud.Source+")"
+	if state.Disabled {
+		c.Status, c.Detail = OK, "disabled (source: "+state.Source+"); "+perRequest
 		return c
 	}
-	c.Status, c.Detail = Warn, "enabled: the server can run cloud models and forward prompts to ollama.com"
-	c.Fix = "start Ollama with OLLAMA_NO_CLOUD=1 (Carebook refuses cloud models either way)"
+	c.Detail = "enabled: the server can run cloud models, and a cloud model copied onto the model's name (ollama cp) would receive the requests"
+	if state.Unknown {
+		c.Detail = "unknown: this Ollama does not report it (no /api/status)"
+	}
+	file := "the configuration file"
+	if opts.ConfigFileFor != nil {
+		file = opts.ConfigFileFor("allow_cloud_enabled_ollama")
+	}
+	if cfg.AllowCloudEnabledOllama {
+		c.Status = Warn
+		c.Detail += "; allowed by " + cfg.Source("allow_cloud_enabled_ollama")
+		c.Fix = "start Ollama with OLLAMA_NO_CLOUD=1 and remove allow_cloud_enabled_ollama from " + file + "; until then " + perRequest + ", and refuses a cloud model"
+		return c
+	}
+	c.Status = Fail
+	c.Detail += "; Carebook sends it nothing"
+	c.Fix = "start Ollama with OLLAMA_NO_CLOUD=1 (upgrade it first if it has no /api/status), or set allow_cloud_enabled_ollama = true in " + file + "; either way " + perRequest
 	return c
 }
 
@@ -326,12 +360,16 @@ func proxyCheck(getenv func(string) string) Check {
 
 func databaseChecks(ctx context.Context, opts *Options) ([]Check, *store.Store) {
 	path, _ := filepath.Abs(opts.DBPath)
+	from := ""
+	if opts.DBSource != "" {
+		from = " (from " + opts.DBSource + ")"
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return []Check{{Name: "database", Status: Fail, Detail: fmt.Sprintf("no database at %s", path), Fix: "carebook init, or choose one with --db"}}, nil
+		return []Check{{Name: "database", Status: Fail, Detail: fmt.Sprintf("no database at %s%s", path, from), Fix: "carebook init, or choose one with --db, $CAREBOOK_DB or db in ~/.config/carebook/config.toml"}}, nil
 	}
 	var out []Check
-	mode := Check{Name: "database file", Status: OK, Detail: fmt.Sprintf("%s, mode %04o", path, fi.Mode().Perm())}
+	mode := Check{Name: "database file", Status: OK, Detail: fmt.Sprintf("%s%s, mode %04o", path, from, fi.Mode().Perm())}
 	if fi.Mode().Perm()&0o077 != 0 {
 		mode.Status = Warn
 		mode.Detail += ": others on this machine can read patient data"

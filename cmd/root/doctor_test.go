@@ -3,6 +3,7 @@ package root
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,17 +62,28 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("encryption at rest: %s", status)
 	}
 
-	// Loose permissions and cloud features on: warnings, still exit 0.
+	// Cloud features on fail, with the fix, unless the practice allowed
+	// them; then they warn.
+	srv.SetCloudEnabled(true)
+	rep, o = p.doctor()
+	status, detail := rep.status("ollama cloud")
+	if status != "fail" || o.code != 1 || !strings.Contains(detail, "start Ollama with OLLAMA_NO_CLOUD=1") ||
+		!strings.Contains(detail, "set allow_cloud_enabled_ollama = true in "+filepath.Join(filepath.Dir(p.db), "carebook.toml")) ||
+		!strings.Contains(detail, "before every request Carebook checks /api/show (remote_host, remote_model), the model's digest in /api/tags, and /api/status") {
+		t.Errorf("cloud enabled: %s %q, exit %d", status, detail, o.code)
+	}
+	p.writeConfig("allow_cloud_enabled_ollama = true\n")
+
+	// Loose permissions and allowed cloud features: warnings, still exit 0.
 	if err := os.Chmod(p.db, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv.CloudEnabled = true
 	rep, o = p.doctor()
 	if status, detail := rep.status("database file"); status != "warn" || !strings.Contains(detail, "chmod 600") {
 		t.Errorf("loose mode: %s %q", status, detail)
 	}
-	if status, detail := rep.status("ollama cloud"); status != "warn" || !strings.Contains(detail, "OLLAMA_NO_CLOUD=1") {
-		t.Errorf("cloud enabled: %s %q", status, detail)
+	if status, detail := rep.status("ollama cloud"); status != "warn" || !strings.Contains(detail, "allowed by allow_cloud_enabled_ollama in ") {
+		t.Errorf("cloud enabled and allowed: %s %q", status, detail)
 	}
 	if o.code != 0 {
 		t.Errorf("warnings only, yet exit %d", o.code)

@@ -48,7 +48,7 @@ never leaves it.`,
 	cmd.SetOut(f.IOStreams.Out)
 	cmd.SetErr(f.IOStreams.ErrOut)
 	cmd.SetVersionTemplate("carebook {{.Version}}\n")
-	cmd.PersistentFlags().StringVar(&f.DBFlag, "db", f.DBFlag, "database file (default $CAREBOOK_DB, else ./carebook.duckdb)")
+	cmd.PersistentFlags().StringVar(&f.DBFlag, "db", f.DBFlag, "database file (default $CAREBOOK_DB, else db in ~/.config/carebook/config.toml or /etc/carebook/config.toml, else ./carebook.duckdb)")
 	cmd.PersistentFlags().StringVar(&f.OllamaHostFlag, "ollama-host", f.OllamaHostFlag, "Ollama address (default $CAREBOOK_OLLAMA_HOST, $OLLAMA_HOST, else http://127.0.0.1:11434)")
 	cmd.PersistentFlags().StringVar(&f.ModelFlag, "model", f.ModelFlag, "Ollama model (default $CAREBOOK_MODEL, else "+agent.DefaultModel+")")
 	// On a terminal, carebook alone starts the REPL; otherwise it shows help.

@@ -29,6 +29,8 @@ type practice struct {
 	// the guard, so that private-network cases run on one machine.
 	resolver guard.Resolver
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	// noDBFlag leaves --db off, as staff who just type `carebook` do.
+	noDBFlag bool
 }
 
 type outcome struct {
@@ -38,8 +40,11 @@ type outcome struct {
 
 func newPractice(t *testing.T) *practice {
 	t.Helper()
-	return &practice{t: t, db: filepath.Join(t.TempDir(), "practice.duckdb"), env: map[string]string{
+	dir := t.TempDir()
+	return &practice{t: t, db: filepath.Join(dir, "practice.duckdb"), env: map[string]string{
 		"CAREBOOK_NOW": "2026-06-15T10:00:00Z",
+		// Not this machine's /etc/carebook/config.toml.
+		"CAREBOOK_SYSTEM_CONFIG": filepath.Join(dir, "no-system-config.toml"),
 		// Nothing in these tests may reach a real Ollama.
 		"CAREBOOK_OLLAMA_HOST": "http://127.0.0.1:1",
 	}}
@@ -56,7 +61,10 @@ func (p *practice) run(stdin string, tty bool, args ...string) outcome {
 	f := &cmdutil.Factory{IOStreams: ios, Version: "test", Getenv: func(k string) string { return p.env[k] },
 		Resolver: p.resolver, Dial: p.dial}
 	cmd := NewCmdRoot(f)
-	cmd.SetArgs(append([]string{"--db", p.db}, args...))
+	if !p.noDBFlag {
+		args = append([]string{"--db", p.db}, args...)
+	}
+	cmd.SetArgs(args)
 	code := cmdutil.ExitCode(cmd.ExecuteContext(context.Background()), errOut)
 	return outcome{code, out.String(), errOut.String()}
 }

@@ -1,7 +1,9 @@
 // Package ollamatest is a scripted Ollama server for tests: it speaks the
-// real HTTP API (/api/version, /api/show, /api/tags, /api/chat) and answers
-// chats from a script, so that the client, the schema and the validation
-// path are exercised for real.
+// real HTTP API (/api/version, /api/status, /api/show, /api/tags,
+// /api/chat) and answers chats from a script, so that the client, the
+// schema and the validation path are exercised for real. Its model can be
+// swapped for a cloud one mid-session, as `ollama cp` of a cloud model onto
+// the same name does on a real server.
 package ollamatest
 
 import (
@@ -10,6 +12,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +22,12 @@ import (
 
 // Digest is the digest the server reports for its model.
 const Digest = "sha256:5ca1ab1e0000000000000000000000000000000000000000000000000000cafe"
+
+// CloudDigest is the model's digest once it was swapped for a cloud model.
+const CloudDigest = "sha256:c10dc10dc10d0000000000000000000000000000000000000000000000000000"
+
+// cloudHost is what a real Ollama reports for a model of its cloud.
+const cloudHost = "https://ollama.com:443"
 
 // Server is a scripted Ollama.
 type Server struct {
@@ -35,10 +45,82 @@ type Server struct {
 	// CloudEnabled makes /api/status report cloud features on; the default
 	// is OLLAMA_NO_CLOUD=1's answer.
 	CloudEnabled bool
+	// NoStatus makes /api/status a 404, as on an Ollama too old to have it.
+	NoStatus bool
 	// Requests counts every request received, of any kind.
 	Requests int
 	// Chats are the chat requests received, in order.
 	Chats []api.ChatRequest
+
+	// digests, when set, are what /api/tags reports for the local model,
+	// one per call; past the end it repeats the last one.
+	digests []string
+	// swapAfter, when above zero, swaps the model for a cloud one once
+	// that many chats were answered.
+	swapAfter int
+	// received are the bodies of every request, for Received.
+	received []string
+	// paths are the paths of every request, in order.
+	paths []string
+}
+
+// SwapToCloud replaces the model behind the name with a cloud model now,
+// as `ollama cp gpt-oss:120b-cloud <name>` does: /api/show and /api/tags
+// report its remote host and a new digest, and its chat answers carry the
+// remote host.
+func (s *Server) SwapToCloud() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Remote, s.RemoteChat = true, true
+}
+
+// SwapToCloudAfter swaps the model for a cloud one as soon as n chats have
+// been answered: between two requests of one session.
+func (s *Server) SwapToCloudAfter(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.swapAfter = n
+}
+
+// SetDigests makes /api/tags report these digests for the (local) model,
+// one per call, as a model re-pulled or re-created under its name would.
+func (s *Server) SetDigests(digests ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.digests = digests
+}
+
+// SetCloudEnabled sets what /api/status reports.
+func (s *Server) SetCloudEnabled(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.CloudEnabled = on
+}
+
+// Received reports whether any request, of any kind, carried text.
+func (s *Server) Received(text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.received {
+		if strings.Contains(b, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// Paths are the paths of every request received, in order.
+func (s *Server) Paths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.paths)
+}
+
+// ChatRequests are the chat requests received, in order.
+func (s *Server) ChatRequests() []api.ChatRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.Chats)
 }
 
 // New starts a server for model that answers chats with answers, in order;
@@ -74,11 +156,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	s.Requests++
+	s.received = append(s.received, string(body))
+	s.paths = append(s.paths, r.URL.Path)
+	remote, cloudEnabled, noStatus := s.Remote, s.CloudEnabled, s.NoStatus
+	digest := Digest
+	if r.URL.Path == "/api/tags" && len(s.digests) > 0 {
+		digest = s.digests[0]
+		if len(s.digests) > 1 {
+			s.digests = s.digests[1:]
+		}
+	}
 	s.mu.Unlock()
+	if remote {
+		digest = CloudDigest
+	}
 	switch r.URL.Path {
 	case "/api/status":
+		if noStatus {
+			http.NotFound(w, r) // gin's plain 404 for a route it lacks
+			return
+		}
 		status := api.StatusResponse{Cloud: api.CloudStatus{Disabled: true, Source: "env"}}
-		if s.CloudEnabled {
+		if cloudEnabled {
 			status.Cloud = api.CloudStatus{Disabled: false, Source: "none"}
 		}
 		writeJSON(w, http.StatusOK, status)
@@ -93,12 +192,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		resp := api.ShowResponse{Details: api.ModelDetails{Family: "llama"}}
 		resp.Capabilities = append(resp.Capabilities, "completion")
-		if s.Remote {
-			resp.RemoteHost = "https://ollama.com:443"
+		if remote {
+			resp.RemoteHost, resp.RemoteModel = cloudHost, "gpt-oss:120b"
 		}
 		writeJSON(w, http.StatusOK, resp)
 	case "/api/tags":
-		writeJSON(w, http.StatusOK, api.ListResponse{Models: []api.ListModelResponse{{Name: s.Model, Model: s.Model, Digest: Digest}}})
+		m := api.ListModelResponse{Name: s.Model, Model: s.Model, Digest: digest}
+		if remote {
+			m.RemoteHost, m.RemoteModel = cloudHost, "gpt-oss:120b"
+		}
+		writeJSON(w, http.StatusOK, api.ListResponse{Models: []api.ListModelResponse{m}})
 	case "/api/chat":
 		var req api.ChatRequest
 		if err := json.Unmarshal(body, &req); err != nil {
@@ -114,7 +217,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.answers = s.answers[1:]
 			}
 		}
-		block := s.Block
+		block, remoteChat := s.Block, s.RemoteChat
+		if s.swapAfter > 0 && len(s.Chats) >= s.swapAfter {
+			// The swap lands after this answer: the next request is the
+			// first to meet the cloud model.
+			s.Remote, s.RemoteChat, s.swapAfter = true, true, 0
+		}
 		s.mu.Unlock()
 		if req.Model != s.Model {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("model '%s' not found", req.Model)})
@@ -129,8 +237,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Done: true, DoneReason: "stop",
 			Metrics: api.Metrics{PromptEvalCount: 100, EvalCount: 20, TotalDuration: time.Millisecond},
 		}
-		if s.RemoteChat {
-			resp.RemoteHost = "https://ollama.com:443"
+		if remoteChat {
+			resp.RemoteHost = cloudHost
 		}
 		writeJSON(w, http.StatusOK, resp)
 	default:
