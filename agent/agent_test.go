@@ -229,7 +229,9 @@ func vocabOf(t *testing.T, st *store.Store) store.Vocabulary {
 }
 
 func prepareWith(st *store.Store, env tools.Env) PrepareFunc {
-	return func(ctx context.Context, a tools.Action) (*tools.Plan, error) { return tools.Prepare(ctx, st.Reader(), a, env) }
+	return func(ctx context.Context, a tools.Action) (*tools.Plan, error) {
+		return tools.Prepare(ctx, st.Reader(), a, env)
+	}
 }
 
 func auditRows(t *testing.T, st *store.Store) int {

@@ -35,7 +35,7 @@ type Direct struct {
 	// source says where the path came from, for the message when the
 	// file is missing ("" when it was given directly).
 	source string
-	opts store.Options
+	opts   store.Options
 	// create makes a missing database (init, import); otherwise a missing
 	// file is an error, so that a typo in --db cannot hide the real data
 	// behind a new, empty practice.

@@ -402,10 +402,14 @@ func (f *Factory) Backend(ctx context.Context, create bool) (backend.Backend, er
 }
 
 // ExistingBackend is Backend for a database that must exist.
-func (f *Factory) ExistingBackend(ctx context.Context) (backend.Backend, error) { return f.Backend(ctx, false) }
+func (f *Factory) ExistingBackend(ctx context.Context) (backend.Backend, error) {
+	return f.Backend(ctx, false)
+}
 
 // CreatingBackend is Backend that creates a missing database.
-func (f *Factory) CreatingBackend(ctx context.Context) (backend.Backend, error) { return f.Backend(ctx, true) }
+func (f *Factory) CreatingBackend(ctx context.Context) (backend.Backend, error) {
+	return f.Backend(ctx, true)
+}
 
 // Channels name where a request came from, in the audit log.
 const (
