@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ollama/ollama/api"
 
@@ -229,6 +230,9 @@ func (a *Agent) Decide(ctx context.Context, vocab store.Vocabulary, env tools.En
 	request = strings.TrimSpace(request)
 	if request == "" {
 		return nil, &tools.ValidationError{Msg: "the request is empty"}
+	}
+	if !utf8.ValidString(request) {
+		return nil, &tools.ValidationError{Msg: "the request is not valid UTF-8 text; save the file as UTF-8 and run it again"}
 	}
 	if n := len([]rune(request)); n > MaxRequestLen {
 		return nil, &tools.ValidationError{Msg: fmt.Sprintf("the request is too long (%d characters; at most %d)", n, MaxRequestLen)}

@@ -133,11 +133,7 @@ func Run(ctx context.Context, opts *Options) error {
 		var out *session.Outcome
 		var err error
 		if actions {
-			var a tools.Action
-			a, err = tools.ParseAction([]byte(l.text))
-			if err == nil {
-				out, err = s.RunAction(ctx, a, lineOpts)
-			}
+			out, err = s.RunActionLine(ctx, []byte(l.text), lineOpts)
 		} else {
 			out, err = s.Ask(ctx, l.text, lineOpts)
 		}

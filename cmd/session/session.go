@@ -62,7 +62,7 @@ func (e *MessageError) Error() string { return e.Message }
 // Ask decides request with the model and runs the result.
 func (s *Session) Ask(ctx context.Context, request string, opts Options) (*Outcome, error) {
 	out := &Outcome{}
-	audit := store.AuditEntry{Channel: s.Channel, Request: request}
+	audit := store.AuditEntry{Channel: s.Channel, Request: tools.AuditText([]byte(request))}
 	env := cmdutil.Env(s.Now())
 	// The database is open to read the vocabulary and to prepare, never
 	// while the model thinks or a person chooses: other carebook processes
@@ -128,6 +128,21 @@ func (s *Session) Ask(ctx context.Context, request string, opts Options) (*Outco
 	}
 	out.Plan = d.Plan
 	return out, s.execute(ctx, out, audit, opts)
+}
+
+// RunActionLine parses one line of `run FILE.jsonl` and runs it. A line
+// that is no action is audited too, as it was written (bytes that are not
+// UTF-8 replaced), so that the log holds every attempt.
+func (s *Session) RunActionLine(ctx context.Context, line []byte, opts Options) (*Outcome, error) {
+	action, err := tools.ParseAction(line)
+	if err != nil {
+		audit := store.AuditEntry{Channel: s.Channel, Action: tools.AuditText(line)}
+		if lerr := logOutcome(context.WithoutCancel(ctx), s.Open, audit, store.OutcomeError, err.Error()); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+		return &Outcome{}, err
+	}
+	return s.RunAction(ctx, action, opts)
 }
 
 // RunAction runs an action given as JSON, as `run FILE.jsonl` does.
