@@ -100,7 +100,7 @@ func bornFilter(s string) (func(time.Time) bool, error) {
 
 // resolveWhere turns a PatientWhere into an absolute store filter and checks
 // it against what the practice's data contains.
-func resolveWhere(w *PatientWhere, env Env, vocab store.Vocabulary) (store.PatientFilter, error) {
+func resolveWhere(ctx context.Context, r store.Reader, w *PatientWhere, env Env, vocab store.Vocabulary) (store.PatientFilter, error) {
 	var f store.PatientFilter
 	if w == nil {
 		return f, nil
@@ -166,11 +166,21 @@ func resolveWhere(w *PatientWhere, env Env, vocab store.Vocabulary) (store.Patie
 		}
 		f.Statuses = []store.Status{s}
 	}
-	f.City = strings.TrimSpace(w.City)
-	f.Language = strings.TrimSpace(w.Language)
+	var err error
+	// The model is not shown every city and language (see vocab.go), so
+	// what it or the user wrote is checked against the records here.
+	if strings.TrimSpace(w.City) != "" {
+		if f.City, err = knownName(ctx, r, store.FieldCity, w.City); err != nil {
+			return f, err
+		}
+	}
+	if strings.TrimSpace(w.Language) != "" {
+		if f.Language, err = knownName(ctx, r, store.FieldLanguage, w.Language); err != nil {
+			return f, err
+		}
+	}
 	f.MarketingConsent = w.MarketingConsent
 
-	var err error
 	if w.LastVisitBefore != "" {
 		if f.LastVisitBefore, err = ParsePoint(w.LastVisitBefore, env.Now); err != nil {
 			return f, &ValidationError{Msg: "last_visit_before: " + err.Error()}
@@ -286,11 +296,19 @@ func findFold(known []string, v string) (string, bool) {
 	return "", false
 }
 
+// listOrNone lists the known names for a message. The message may go back
+// to the model, so only the names fit for it are listed (see vocab.go).
 func listOrNone(vals []string) string {
-	if len(vals) == 0 {
+	names := nameLike(vals)
+	switch {
+	case len(vals) == 0:
 		return "none yet"
+	case len(names) == 0:
+		return "none that can be listed"
+	case len(names) < len(vals):
+		return strings.Join(names, ", ") + " and others not listed"
 	}
-	return strings.Join(vals, ", ")
+	return strings.Join(names, ", ")
 }
 
 func joinStrings[T ~string](vals []T) string {
