@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -130,6 +131,21 @@ func TestPrepareRefusesDuplicateAndCaseVariantKeys(t *testing.T) {
 		var invalid *tools.ValidationError
 		if !errors.As(err, &invalid) {
 			t.Errorf("Prepare(%s) = %v, want a ValidationError", args, err)
+		}
+	}
+}
+
+// A reference with no letter or digit names nobody; before, "," matched
+// every patient (the name search had no word left) and came back as an
+// ambiguous name listing the whole practice.
+func TestPatientReferenceNeedsAWord(t *testing.T) {
+	st := seedStore(t)
+	for _, match := range []string{",", " , ", "--", "()", "\u0000"} {
+		args, _ := json.Marshal(tools.TagArgs{Tag: "vip", Patient: &tools.PatientRef{Match: match}})
+		_, err := tools.Prepare(context.Background(), st, tools.Action{Tool: tools.ToolTag, Args: args}, tools.Env{Now: testNow})
+		var invalid *tools.ValidationError
+		if !errors.As(err, &invalid) {
+			t.Errorf("match %q: %v, want a ValidationError", match, err)
 		}
 	}
 }

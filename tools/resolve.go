@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/carebook/carebook/store"
 )
@@ -54,7 +55,9 @@ func dateOrUnknown(t time.Time) string {
 // ResolvePatient finds the one patient ref names.
 func ResolvePatient(ctx context.Context, r store.Reader, ref PatientRef) (store.Patient, error) {
 	match := strings.TrimSpace(ref.Match)
-	if match == "" {
+	// A match of punctuation alone (",") has no word to look for, and the
+	// name search would then select every patient.
+	if !strings.ContainsFunc(match, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
 		return store.Patient{}, invalidf(`a patient reference needs "match": an MRN, an email or a name`)
 	}
 	candidates, _, err := r.MatchPatients(ctx, match)
