@@ -232,7 +232,7 @@ func (a *Agent) Decide(ctx context.Context, vocab store.Vocabulary, env tools.En
 		return nil, &tools.ValidationError{Msg: "the request is empty"}
 	}
 	if !utf8.ValidString(request) {
-		return nil, &tools.ValidationError{Msg: "the request is not valid UTF-8 text; save the file as UTF-8 and run it again"}
+		return nil, &tools.ValidationError{Msg: "the request is not valid UTF-8 text; type it again, or save the file as UTF-8"}
 	}
 	if n := len([]rune(request)); n > MaxRequestLen {
 		return nil, &tools.ValidationError{Msg: fmt.Sprintf("the request is too long (%d characters; at most %d)", n, MaxRequestLen)}

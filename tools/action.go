@@ -81,7 +81,7 @@ func ParseAction(data []byte) (Action, error) {
 	if a.Tool == "" {
 		return Action{}, &ValidationError{Msg: `the action has no "tool"`}
 	}
-	if t, ok := argsTypes[a.Tool]; ok {
+	if t, ok := argsType(a.Tool); ok {
 		if err := checkKeys(a.Args, t, "args"); err != nil {
 			return Action{}, err
 		}
@@ -228,7 +228,7 @@ func decodeArgs(a Action, v any) error {
 		args = []byte("{}")
 	}
 	if !utf8.Valid(args) {
-		return invalidf("the arguments of %s are not valid UTF-8 text", a.Tool)
+		return invalidf("the arguments of %s are not valid UTF-8 text; write them as UTF-8", a.Tool)
 	}
 	if err := decodeStrict(args, v); err != nil {
 		return invalidf("the arguments of %s do not fit its schema: %s", a.Tool, strings.TrimPrefix(err.Error(), "json: "))

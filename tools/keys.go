@@ -14,7 +14,7 @@ import (
 // "name" or "status"). The audit log keeps the action as written, so either
 // would let the row say one thing while the filter did another:
 // {"name":"smith","Name":"jones"} read as "smith" and filtered on "jones".
-// checkKeys refuses both, at every depth, before anything is decoded.
+// checkKeys refuses both, at every depth, before the action is used.
 
 // jsonField is one JSON member of a struct.
 type jsonField struct {
@@ -38,14 +38,19 @@ func jsonFields(t reflect.Type) []jsonField {
 	return out
 }
 
-// argsTypes maps each tool to the struct its arguments decode into.
-var argsTypes = map[string]reflect.Type{
-	ToolQuery:          reflect.TypeFor[QueryArgs](),
-	ToolTag:            reflect.TypeFor[TagArgs](),
-	ToolUntag:          reflect.TypeFor[TagArgs](),
-	ToolLogInteraction: reflect.TypeFor[LogArgs](),
-	ToolClarify:        reflect.TypeFor[MessageArgs](),
-	ToolRefuse:         reflect.TypeFor[MessageArgs](),
+// argsType is the struct a tool's arguments decode into.
+func argsType(tool string) (reflect.Type, bool) {
+	switch tool {
+	case ToolQuery:
+		return reflect.TypeFor[QueryArgs](), true
+	case ToolTag, ToolUntag:
+		return reflect.TypeFor[TagArgs](), true
+	case ToolLogInteraction:
+		return reflect.TypeFor[LogArgs](), true
+	case ToolClarify, ToolRefuse:
+		return reflect.TypeFor[MessageArgs](), true
+	}
+	return nil, false
 }
 
 // checkKeys refuses a key given twice in one object, and a key that differs
@@ -69,14 +74,12 @@ func checkKeys(data []byte, t reflect.Type, path string) error {
 
 type keyChecker struct{ dec *json.Decoder }
 
-var rawMessageType = reflect.TypeFor[json.RawMessage]()
-
 // value checks the next value; t is the Go type it decodes into, or nil.
 func (kc keyChecker) value(t reflect.Type, path string) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == rawMessageType {
+	if t == reflect.TypeFor[json.RawMessage]() {
 		t = nil
 	}
 	tok, err := kc.dec.Token()
