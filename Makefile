@@ -9,15 +9,23 @@ BIN      := ./carebook
 DEMO_DB  ?= demo.duckdb
 export CAREBOOK_NOW ?= 2026-06-15T10:00:00Z
 
-.PHONY: build test unit lint demo bench eval e2e clean
+.PHONY: build test unit fuzz lint demo bench eval e2e clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/carebook
 
-test: lint unit e2e
+test: lint unit fuzz e2e
 
 unit:
 	$(GO) test -count=1 ./...
+
+# fuzz runs each fuzz target briefly, one line per target; the seed corpora
+# also run in unit. Findings land in the package's testdata/fuzz: commit the
+# input with the fix, and it stays a test.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzAction$$' -fuzztime 10s ./tools
+	$(GO) test -run '^$$' -fuzz '^FuzzDates$$' -fuzztime 10s ./tools
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime 10s ./guard
 
 lint:
 	@fmt_out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -31,6 +31,10 @@ type Progress struct {
 type PrepareRequest struct {
 	Channel string       `json:"channel"`
 	Action  tools.Action `json:"action"`
+	// Line, when set instead of Action, is an action as written in a file:
+	// parsed where the database is, so that a line that is not an action
+	// is audited like any other attempt.
+	Line string `json:"line,omitempty"`
 	// Request is the text the action came from, if any, for the audit log.
 	Request string `json:"request,omitempty"`
 	// Yes confirms a write in advance: it is executed at once.

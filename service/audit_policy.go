@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/backend"
@@ -126,8 +125,3 @@ func Classify(err error) string {
 	}
 	return ""
 }
-
-// auditText makes an action read from a file fit for the audit log: text
-// that is not UTF-8 cannot be stored, and the attempt must still be
-// recorded.
-func auditText(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }

@@ -61,7 +61,7 @@ func (v *view) Batch(ctx context.Context, req backend.BatchRequest, line func(ba
 		p := lines[i]
 		r := backend.LineResult{Line: p.Line}
 		entry := v.entry(req.Channel)
-		entry.Action = auditText(p.Action)
+		entry.Action = tools.AuditText([]byte(p.Action))
 		var err error
 		switch {
 		case p.err != nil:
@@ -99,7 +99,7 @@ func (v *view) writeGroup(ctx context.Context, channel string, lines []backend.B
 	units := make([]store.Unit, n)
 	for k := range lines {
 		entry := v.entry(channel)
-		entry.Action = auditText(lines[k].Action)
+		entry.Action = tools.AuditText([]byte(lines[k].Action))
 		units[k] = store.Unit{Entry: entry, Fn: func(tx *store.Tx) error {
 			plans[k], results[k] = nil, nil
 			plan, err := tools.Prepare(ctx, tx.Reader, actions[k], env)

@@ -13,9 +13,17 @@ import (
 // Prepare validates and resolves an action, and executes it when it may.
 func (v *view) Prepare(ctx context.Context, req backend.PrepareRequest) (*backend.Reply, error) {
 	entry := v.entry(req.Channel)
-	entry.Request = req.Request
-	entry.Action = auditText(req.Action.JSON())
-	return v.prepareAction(ctx, entry, req.Action, req.Yes, req.DryRun, nil)
+	entry.Request = tools.AuditText([]byte(req.Request))
+	action := req.Action
+	if req.Line != "" {
+		entry.Action = tools.AuditText([]byte(req.Line))
+		var err error
+		if action, err = tools.ParseAction([]byte(req.Line)); err != nil {
+			return nil, v.failedRead(ctx, entry, err, nil)
+		}
+	}
+	entry.Action = tools.AuditText([]byte(action.JSON()))
+	return v.prepareAction(ctx, entry, action, req.Yes, req.DryRun, nil)
 }
 
 // prepareAction prepares action and goes on as finish says. A write that
@@ -141,7 +149,7 @@ func resultJSON(ctx context.Context, r store.Reader, res *tools.Result) (*tools.
 // thinks, and goes on as Prepare does.
 func (v *view) Ask(ctx context.Context, req backend.AskRequest, progress func(backend.Progress)) (*backend.Reply, error) {
 	entry := v.entry(req.Channel)
-	entry.Request = req.Request
+	entry.Request = tools.AuditText([]byte(req.Request))
 	report := func(p backend.Progress) {
 		if progress != nil {
 			progress(p)
@@ -177,7 +185,7 @@ func (v *view) Ask(ctx context.Context, req backend.AskRequest, progress func(ba
 		entry.Model, entry.ModelDigest = d.Model, d.ModelDigest
 		reply.Model, reply.Digest = d.Model, d.ModelDigest
 		if d.Action.Tool != "" {
-			entry.Action = auditText(d.Action.JSON())
+			entry.Action = tools.AuditText([]byte(d.Action.JSON()))
 		}
 	}
 	if err != nil {

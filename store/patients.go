@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -343,6 +344,32 @@ func (r Reader) Vocabulary(ctx context.Context, parts ...VocabPart) (Vocabulary,
 			return Vocabulary{}, fmt.Errorf("read vocabulary: %w", err)
 		}
 		*l.dst = vals
+	}
+	return v, nil
+}
+
+// PatientValue returns a city or language as the patients' records spell
+// it, matched the way the filters match (case and accents ignored), or ""
+// when no patient has it. It stops at the first patient found, so that
+// checking a common name costs microseconds at 100k patients where reading
+// every distinct name costs milliseconds.
+func (r Reader) PatientValue(ctx context.Context, field PatientField, value string) (string, error) {
+	var col string
+	switch field {
+	case FieldCity:
+		col = "city"
+	case FieldLanguage:
+		col = "language"
+	default:
+		return "", fmt.Errorf("look up a patient value: %q is not a city or a language", field)
+	}
+	var v string
+	err := r.q.QueryRowContext(ctx, `SELECT `+col+` FROM patients WHERE `+normalized(col)+` = `+normalized("?")+` LIMIT 1`, value).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up a %s: %w", col, err)
 	}
 	return v, nil
 }

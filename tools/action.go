@@ -10,7 +10,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 // Tool names. The set is closed: an action naming anything else is refused.
@@ -59,16 +61,40 @@ func NewAction(tool string, args any) (Action, error) {
 }
 
 // ParseAction decodes one action, strictly: unknown fields are errors, so
-// that a typo cannot silently widen a filter.
+// that a typo cannot silently widen a filter, and so are a key given twice
+// and a key in another case than its field's (see keys.go), so that the
+// action the audit log records is the action that runs. Text that is not
+// UTF-8 is refused too: encoding/json would turn it into U+FFFD in the
+// values while the raw arguments, which the audit log records, keep bytes
+// that DuckDB cannot store.
 func ParseAction(data []byte) (Action, error) {
+	if !utf8.Valid(data) {
+		return Action{}, invalidf("the action is not valid UTF-8 text; save the file as UTF-8 and run it again")
+	}
 	var a Action
 	if err := decodeStrict(data, &a); err != nil {
 		return Action{}, &ValidationError{Msg: "the action is not valid JSON of the form {\"tool\": …, \"args\": {…}}: " + err.Error()}
 	}
+	if err := checkKeys(data, reflect.TypeFor[Action](), ""); err != nil {
+		return Action{}, err
+	}
 	if a.Tool == "" {
 		return Action{}, &ValidationError{Msg: `the action has no "tool"`}
 	}
+	if t, ok := argsType(a.Tool); ok {
+		if err := checkKeys(a.Args, t, "args"); err != nil {
+			return Action{}, err
+		}
+	}
 	return a, nil
+}
+
+// AuditText is input as it was read (a line of a batch, a request) made fit
+// for the audit log: bytes that are not UTF-8 are replaced with U+FFFD.
+// DuckDB refuses to store text that is not UTF-8, and an attempt that was
+// refused for its encoding must still leave its row.
+func AuditText(data []byte) string {
+	return strings.ToValidUTF8(string(data), "\uFFFD")
 }
 
 func decodeStrict(data []byte, v any) error {
@@ -201,10 +227,14 @@ func decodeArgs(a Action, v any) error {
 	if len(bytes.TrimSpace(args)) == 0 || string(bytes.TrimSpace(args)) == "null" {
 		args = []byte("{}")
 	}
+	if !utf8.Valid(args) {
+		return invalidf("the arguments of %s are not valid UTF-8 text; write them as UTF-8", a.Tool)
+	}
 	if err := decodeStrict(args, v); err != nil {
 		return invalidf("the arguments of %s do not fit its schema: %s", a.Tool, strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return nil
+	// An action built in code, not by ParseAction, is checked here.
+	return checkKeys(args, reflect.TypeOf(v), "args")
 }
 
 // WithPatient returns a with its patient reference replaced by mrn: how a

@@ -171,7 +171,7 @@ func resolveSelection(ctx context.Context, r store.Reader, a Action, ref *Patien
 	if err != nil {
 		return selection{}, err
 	}
-	f, err := resolveWhere(where, env, vocab)
+	f, err := resolveWhere(ctx, r, where, env, vocab)
 	if err != nil {
 		return selection{}, err
 	}

@@ -82,7 +82,7 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 	if err != nil {
 		return nil, err
 	}
-	pf, err := resolveWhere(args.Where, env, vocab)
+	pf, err := resolveWhere(ctx, r, args.Where, env, vocab)
 	if err != nil {
 		return nil, err
 	}

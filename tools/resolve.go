@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/carebook/carebook/store"
 )
@@ -54,7 +55,9 @@ func dateOrUnknown(t time.Time) string {
 // ResolvePatient finds the one patient ref names.
 func ResolvePatient(ctx context.Context, r store.Reader, ref PatientRef) (store.Patient, error) {
 	match := strings.TrimSpace(ref.Match)
-	if match == "" {
+	// A match of punctuation alone (",") has no word to look for, and the
+	// name search would then select every patient.
+	if !strings.ContainsFunc(match, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
 		return store.Patient{}, invalidf(`a patient reference needs "match": an MRN, an email or a name`)
 	}
 	candidates, _, err := r.MatchPatients(ctx, match)
@@ -100,7 +103,7 @@ func bornFilter(s string) (func(time.Time) bool, error) {
 
 // resolveWhere turns a PatientWhere into an absolute store filter and checks
 // it against what the practice's data contains.
-func resolveWhere(w *PatientWhere, env Env, vocab store.Vocabulary) (store.PatientFilter, error) {
+func resolveWhere(ctx context.Context, r store.Reader, w *PatientWhere, env Env, vocab store.Vocabulary) (store.PatientFilter, error) {
 	var f store.PatientFilter
 	if w == nil {
 		return f, nil
@@ -166,11 +169,21 @@ func resolveWhere(w *PatientWhere, env Env, vocab store.Vocabulary) (store.Patie
 		}
 		f.Statuses = []store.Status{s}
 	}
-	f.City = strings.TrimSpace(w.City)
-	f.Language = strings.TrimSpace(w.Language)
+	var err error
+	// The model is not shown every city and language (see vocab.go), so
+	// what it or the user wrote is checked against the records here.
+	if strings.TrimSpace(w.City) != "" {
+		if f.City, err = knownName(ctx, r, store.FieldCity, w.City); err != nil {
+			return f, err
+		}
+	}
+	if strings.TrimSpace(w.Language) != "" {
+		if f.Language, err = knownName(ctx, r, store.FieldLanguage, w.Language); err != nil {
+			return f, err
+		}
+	}
 	f.MarketingConsent = w.MarketingConsent
 
-	var err error
 	if w.LastVisitBefore != "" {
 		if f.LastVisitBefore, err = ParsePoint(w.LastVisitBefore, env.Now); err != nil {
 			return f, &ValidationError{Msg: "last_visit_before: " + err.Error()}
@@ -286,11 +299,19 @@ func findFold(known []string, v string) (string, bool) {
 	return "", false
 }
 
+// listOrNone lists the known names for a message. The message may go back
+// to the model, so only the names fit for it are listed (see vocab.go).
 func listOrNone(vals []string) string {
-	if len(vals) == 0 {
+	names := nameLike(vals)
+	switch {
+	case len(vals) == 0:
 		return "none yet"
+	case len(names) == 0:
+		return "none that can be listed"
+	case len(names) < len(vals):
+		return strings.Join(names, ", ") + " and others not listed"
 	}
-	return strings.Join(vals, ", ")
+	return strings.Join(names, ", ")
 }
 
 func joinStrings[T ~string](vals []T) string {

@@ -164,13 +164,18 @@ func described(s map[string]any, desc string) map[string]any {
 	return s
 }
 
-// vocabEnum is an enum of names the practice's data uses, or nil (the field
-// is left out) when there are none: no value could pass validation.
-func vocabEnum(vals []string) map[string]any {
-	if len(vals) == 0 {
-		return nil
+// vocabEnum is an enum of the names the model is shown (shown), or any
+// string when the practice has names (all) but none fit to show, or nil
+// (the field is left out) when there are none: no value could pass
+// validation.
+func vocabEnum(all, shown []string) map[string]any {
+	switch {
+	case len(shown) > 0:
+		return enum(shown)
+	case len(all) > 0:
+		return str()
 	}
-	return enum(vals)
+	return nil
 }
 
 // vocabOrString is an enum of names in use, or any string when there are none.
@@ -206,11 +211,16 @@ func groupByFields() []string {
 }
 
 // objects describes the action format for a vocabulary: the arguments of
-// each tool first, then the types they share.
+// each tool first, then the types they share. Enums hold only the names the
+// model is shown (ModelVocabulary).
 func objects(v store.Vocabulary) []object {
+	shown := ModelVocabulary(v)
 	var tagItems map[string]any
-	if len(v.Tags) > 0 {
+	switch {
+	case len(shown.Tags) > 0:
 		tagItems = arrayOf(ref(defTagName))
+	case len(v.Tags) > 0:
+		tagItems = arrayOf(pattern(tagPattern))
 	}
 	patient := field{name: "patient", schema: ref(defPatient), desc: "one patient"}
 	where := field{name: "where", schema: ref(defWhere), desc: "every patient this filter selects (must not be empty)"}
@@ -262,8 +272,8 @@ func objects(v store.Vocabulary) []object {
 			{name: "age_at_most", schema: intRange(0, 130), desc: "age <= N"},
 			{name: "birthday_month", schema: intRange(1, 12)},
 			{name: "status", schema: enum(stringsOf(store.Statuses))},
-			{name: "city", schema: vocabOrString(v.Cities), doc: "City"},
-			{name: "language", schema: vocabOrString(v.Languages), doc: "Language"},
+			{name: "city", schema: vocabOrString(shown.Cities), doc: "City"},
+			{name: "language", schema: vocabOrString(shown.Languages), doc: "Language"},
 			{name: "marketing_consent", schema: boolean(), desc: "opted in to marketing"},
 			{name: "last_visit_before", schema: date(), doc: "Date", desc: "last completed visit before this day, or never seen"},
 			{name: "last_visit_after", schema: date(), doc: "Date", desc: "a completed visit on or after this day"},
@@ -274,8 +284,8 @@ func objects(v store.Vocabulary) []object {
 		}},
 		{key: defAppt, doc: "Appt", desc: "an appointment filter", fields: []field{
 			{name: "status", schema: enum(stringsOf(store.AppointmentStatuses)), desc: "scheduled = booked, not yet seen"},
-			{name: "type", schema: vocabEnum(v.AppointmentTypes), doc: "Type"},
-			{name: "provider", schema: vocabEnum(v.Providers), doc: "Provider"},
+			{name: "type", schema: vocabEnum(v.AppointmentTypes, shown.AppointmentTypes), doc: "Type"},
+			{name: "provider", schema: vocabEnum(v.Providers, shown.Providers), doc: "Provider"},
 			{name: "when", schema: timeRange(), doc: "Range"},
 		}},
 		{key: defContact, doc: "Contact", desc: "an interaction filter", fields: []field{
@@ -291,16 +301,17 @@ func objects(v store.Vocabulary) []object {
 // union with one alternative per tool, each {"tool": <const>, "args": {…}}.
 // Field names, operators, channels and statuses are enums; so are the tags
 // a filter may name, the providers and appointment types, and the cities and
-// languages, all taken from v. Members a vocabulary cannot fill (no tags yet)
-// are left out. The schema narrows what the model can write; it is no
-// security boundary, and Prepare still checks everything.
+// languages while they are few, all taken from v, keeping only the values
+// that look like names (ModelVocabulary). Members a vocabulary cannot fill
+// (no tags yet) are left out. The schema narrows what the model can write;
+// it is no security boundary, and Prepare still checks everything.
 func ActionSchema(v store.Vocabulary) map[string]any {
 	defs := map[string]any{}
 	for _, o := range objects(v) {
 		defs[o.key] = o.schema()
 	}
-	if len(v.Tags) > 0 {
-		defs[defTagName] = enum(v.Tags)
+	if tags := ModelVocabulary(v).Tags; len(tags) > 0 {
+		defs[defTagName] = enum(tags)
 	}
 	alts := make([]any, 0, len(ToolNames))
 	for _, name := range ToolNames {

@@ -45,27 +45,6 @@ func defOfType(t reflect.Type) string {
 	return ""
 }
 
-type jsonField struct {
-	name string
-	typ  reflect.Type
-}
-
-// jsonFields lists the JSON members of a struct from its tags.
-func jsonFields(t reflect.Type) []jsonField {
-	var out []jsonField
-	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out = append(out, jsonField{name: name, typ: f.Type})
-	}
-	return out
-}
-
 func schemaDefs(t *testing.T, s map[string]any) map[string]any {
 	t.Helper()
 	defs, ok := s["$defs"].(map[string]any)

@@ -29,9 +29,24 @@ func ParsePoint(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("a date is empty")
 	}
 	if t, ok := parsePoint(in, now); ok {
+		if !saneYear(t) {
+			return time.Time{}, fmt.Errorf("the date %q is not between %d and %d", s, minYear, maxYear)
+		}
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("cannot read %q as a date; use a form like %s", s, strings.Join(DateForms, ", "))
+}
+
+// Dates outside these years are a typo or a hostile action ("100000 days
+// ago", "9999-12-31"): no visit or call of a living practice falls there.
+const (
+	minYear = 1900
+	maxYear = 2200
+)
+
+// saneYear reports whether t is in [minYear, maxYear].
+func saneYear(t time.Time) bool {
+	return t.Year() >= minYear && t.Year() <= maxYear
 }
 
 // ParseRange reads a span: "last 90 days" and "past 2 weeks" (up to now),
@@ -48,6 +63,11 @@ func ParseRange(s string, now time.Time) (Range, error) {
 	if r, ok := parseRange(in, now); ok {
 		if !r.From.IsZero() && !r.To.IsZero() && !r.From.Before(r.To) {
 			return Range{}, fmt.Errorf("the time range %q ends before it starts", s)
+		}
+		// The end is exclusive: a range may end on the first instant after
+		// maxYear.
+		if !r.From.IsZero() && !saneYear(r.From) || !r.To.IsZero() && !saneYear(r.To.Add(-time.Nanosecond)) {
+			return Range{}, fmt.Errorf("the time range %q is not between %d and %d", s, minYear, maxYear)
 		}
 		return r, nil
 	}
@@ -159,7 +179,7 @@ func parseRange(in string, now time.Time) (Range, bool) {
 	if m, ok := parseMonth(in, now); ok {
 		return m, true
 	}
-	if y, err := strconv.Atoi(in); err == nil && len(in) == 4 && y >= 1900 && y <= 2200 {
+	if y, err := strconv.Atoi(in); err == nil && len(in) == 4 && y >= minYear && y <= maxYear {
 		start := time.Date(y, 1, 1, 0, 0, 0, 0, now.Location())
 		return Range{start, start.AddDate(1, 0, 0)}, true
 	}

@@ -192,14 +192,10 @@ func runEach(ctx context.Context, b backend.Backend, lines []line, actions bool,
 		var reply *backend.Reply
 		var err error
 		if actions {
-			var a tools.Action
-			a, err = tools.ParseAction([]byte(l.text))
-			if err == nil {
-				if !quiet {
-					fmt.Fprintf(opts.IO.Out, "Line %d:\n", l.no)
-				}
-				reply, err = s.Prepare(ctx, a, lineOpts)
+			if !quiet {
+				fmt.Fprintf(opts.IO.Out, "Line %d:\n", l.no)
 			}
+			reply, err = s.PrepareLine(ctx, l.text, lineOpts)
 		} else {
 			reply, err = s.Ask(ctx, l.text, lineOpts)
 		}

@@ -58,6 +58,19 @@ func (s *Session) Prepare(ctx context.Context, action tools.Action, opts Options
 	return present.Run(ctx, s.IO, s.Backend, reply, opts.Options)
 }
 
+// PrepareLine runs an action as written in a file (run FILE.jsonl on a
+// terminal): the backend parses it, so that a bad line is audited too.
+func (s *Session) PrepareLine(ctx context.Context, line string, opts Options) (*backend.Reply, error) {
+	reply, err := s.Backend.Prepare(ctx, backend.PrepareRequest{Channel: s.Channel, Line: line, Yes: opts.Yes, DryRun: opts.DryRun})
+	if err != nil {
+		reply, err = s.choose(ctx, err, opts)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return present.Run(ctx, s.IO, s.Backend, reply, opts.Options)
+}
+
 // choose offers the numbered choice for an ambiguous patient, where a
 // person can answer, and continues the request with the one chosen.
 func (s *Session) choose(ctx context.Context, err error, opts Options) (*backend.Reply, error) {
