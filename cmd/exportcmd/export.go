@@ -5,7 +5,6 @@ package exportcmd
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/internal/atomicfile"
+	"github.com/carebook/carebook/internal/csvsafe"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -44,6 +44,11 @@ func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *Options) error
 carebook import reads, so the file imports again without loss. An export holds
 patient data: it is written readable only by you, and recorded in the audit log
 as a disclosure, with --to (who receives it) and --purpose.
+
+A CSV cell that begins with =, +, -, @, a tab or a carriage return would run
+as a formula when a spreadsheet opens the file, so it is written with a single
+quote in front ('=…), which spreadsheets show as text (OWASP's advice on CSV
+injection). carebook import removes that quote again.
 
 "export patient PATIENT --format json" is one patient's full record (demographics,
 tags, appointments, interactions): the copy a patient may ask for (HIPAA right of
@@ -223,7 +228,8 @@ func Run(ctx context.Context, opts *Options) error {
 		if header == nil {
 			return fmt.Errorf("a patient's record is exported as JSON (--format json)")
 		}
-		cw := csv.NewWriter(w)
+		// Escaped against formula injection; import undoes it.
+		cw := csvsafe.NewWriter(w)
 		cw.Write(header)
 		cw.WriteAll(rows) // flushes
 		return cw.Error()

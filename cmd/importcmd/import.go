@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/importer"
+	"github.com/carebook/carebook/internal/charset"
 	"github.com/carebook/carebook/store"
 )
 
@@ -29,6 +31,9 @@ type Options struct {
 	DryRun  bool
 	SkipBad bool
 	JSON    bool
+	// Encoding is --encoding as typed: the file's encoding when it has no
+	// byte order mark.
+	Encoding string
 }
 
 // NewCmdImport builds `carebook import`.
@@ -64,6 +69,7 @@ by MRN.`,
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "check every row and write nothing")
 	cmd.Flags().BoolVar(&opts.SkipBad, "skip-bad", false, "import the good rows and list the bad ones")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&opts.Encoding, "encoding", "", "the file's encoding when it is not UTF-8 and has no byte order mark: "+charset.Names)
 	return cmd
 }
 
@@ -72,6 +78,10 @@ func Run(ctx context.Context, opts *Options) error {
 	overrides, err := parseMap(opts.Map)
 	if err != nil {
 		return err
+	}
+	enc, err := charset.Parse(opts.Encoding)
+	if err != nil {
+		return &cmdutil.FlagError{Err: err}
 	}
 	file, err := os.Open(opts.Path)
 	if err != nil {
@@ -88,7 +98,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	defer st.Close()
 
-	iopts := importer.Options{Kind: opts.Kind, Map: overrides, DryRun: opts.DryRun, SkipBad: opts.SkipBad, Now: clock()}
+	iopts := importer.Options{Kind: opts.Kind, Map: overrides, DryRun: opts.DryRun, SkipBad: opts.SkipBad, Now: clock(), Encoding: enc}
 	var bar *cmdutil.ProgressBar
 	if opts.IO.IsStderrTTY() && !opts.JSON {
 		if fi, err := file.Stat(); err == nil && fi.Size() > 1<<20 {
@@ -160,20 +170,23 @@ func printSummary(ios *cmdutil.IOStreams, res importer.Result) {
 	if n := len(res.Bad); n > 0 {
 		fmt.Fprintf(ios.Out, "Skipped %s (listed above).\n", cmdutil.Plural(n, "bad row", "bad rows"))
 	}
+	// Every skipped column is named, for scripts too: a column left out by
+	// mistake is otherwise noticed only when its data is needed.
+	if skipped := res.Skipped(); len(skipped) > 0 {
+		fmt.Fprintf(ios.Out, "Columns not imported: %s (map one with --map \"Header=field\").\n", quoteAll(skipped))
+	}
 	if n := len(res.Notes); n > 0 {
-		fmt.Fprintf(ios.Out, "The file has %s in its notes column; notes are not imported.\n", cmdutil.Plural(n, "note", "notes"))
+		fmt.Fprintf(ios.Out, "The file has %s, which import does not keep: carebook migrate imports the same file and keeps each note as a note interaction.\n",
+			cmdutil.Plural(n, "note", "notes"))
 	}
-	if ios.IsStdoutTTY() {
-		var ignored []string
-		for _, m := range res.Mapping {
-			if m.Field == "" {
-				ignored = append(ignored, fmt.Sprintf("%q", m.Header))
-			}
-		}
-		if len(ignored) > 0 {
-			fmt.Fprintf(ios.Out, "Columns not imported: %s (map one with --map \"Header=field\").\n", strings.Join(ignored, ", "))
-		}
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
 	}
+	return strings.Join(q, ", ")
 }
 
 type rowErrorJSON struct {
@@ -199,12 +212,13 @@ type importJSON struct {
 	Written   bool           `json:"written"`
 	Bad       []rowErrorJSON `json:"bad_rows"`
 	Mapping   []mappingJSON  `json:"mapping"`
+	Skipped   []string       `json:"skipped_columns"`
 }
 
 func resultJSON(r importer.Result) importJSON {
 	out := importJSON{Kind: string(r.Kind), File: r.File, Rows: r.Rows, Inserted: r.Inserted, Updated: r.Updated,
 		Unchanged: r.Unchanged, TagLinks: r.TagLinks, Notes: len(r.Notes), DryRun: r.DryRun, Written: r.Written,
-		Bad: []rowErrorJSON{}, Mapping: []mappingJSON{}}
+		Bad: []rowErrorJSON{}, Mapping: []mappingJSON{}, Skipped: append([]string{}, r.Skipped()...)}
 	for _, b := range r.Bad {
 		out.Bad = append(out.Bad, rowErrorJSON{Line: b.Line, Message: b.Message})
 	}
