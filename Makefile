@@ -1,6 +1,7 @@
 # Carebook. `make demo` builds the binary and shows it working on a demo
-# practice; `make test` runs every test, end to end against a real Ollama
-# included (what CI runs); `make bench` prints the benchmark table.
+# practice; `make test` runs every test, the fuzz targets for a short while
+# and end to end against a real Ollama included (what CI runs); `make bench`
+# prints the benchmark table.
 
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -9,15 +10,21 @@ BIN      := ./carebook
 DEMO_DB  ?= demo.duckdb
 export CAREBOOK_NOW ?= 2026-06-15T10:00:00Z
 
-.PHONY: build test unit lint demo bench eval e2e clean
+.PHONY: build test unit fuzz lint demo bench eval e2e clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/carebook
 
-test: lint unit e2e
+test: lint unit fuzz e2e
 
 unit:
 	$(GO) test -count=1 ./...
+
+# fuzz runs each fuzz target for a short fixed time, one line per target.
+# (Their seed corpora also run as plain tests in `unit`.)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzImportPatients$$' -fuzztime 10s ./importer
+	$(GO) test -run '^$$' -fuzz '^FuzzEscapeRoundTrip$$' -fuzztime 10s ./internal/csvsafe
 
 lint:
 	@fmt_out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
