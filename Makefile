@@ -1,6 +1,7 @@
 # Carebook. `make demo` builds the binary and shows it working on a demo
-# practice; `make test` runs every test, end to end against a real Ollama
-# included (what CI runs); `make bench` prints the benchmark table.
+# practice; `make test` runs every test, the fuzz targets for a short while
+# and end to end against a real Ollama included (what CI runs); `make bench`
+# prints the benchmark table.
 
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -26,6 +27,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAction$$' -fuzztime 10s ./tools
 	$(GO) test -run '^$$' -fuzz '^FuzzDates$$' -fuzztime 10s ./tools
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime 10s ./guard
+	$(GO) test -run '^$$' -fuzz '^FuzzImportPatients$$' -fuzztime 10s ./importer
+	$(GO) test -run '^$$' -fuzz '^FuzzEscapeRoundTrip$$' -fuzztime 10s ./internal/csvsafe
 
 lint:
 	@fmt_out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

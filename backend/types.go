@@ -201,19 +201,20 @@ type ImportRequest struct {
 
 // ImportView is what an import did.
 type ImportView struct {
-	Kind      string            `json:"kind"`
-	File      string            `json:"file"`
-	Rows      int               `json:"rows"`
-	Inserted  int               `json:"inserted"`
-	Updated   int               `json:"updated"`
-	Unchanged int               `json:"unchanged"`
-	TagLinks  int               `json:"tag_links"`
-	Notes     int               `json:"notes"`
-	DryRun    bool              `json:"dry_run"`
-	Written   bool              `json:"written"`
-	Bad       []RowErrorView    `json:"bad_rows"`
-	Mapping   []ColumnMapView   `json:"mapping"`
-	Extra     map[string]string `json:"-"`
+	Kind      string          `json:"kind"`
+	File      string          `json:"file"`
+	Rows      int             `json:"rows"`
+	Inserted  int             `json:"inserted"`
+	Updated   int             `json:"updated"`
+	Unchanged int             `json:"unchanged"`
+	TagLinks  int             `json:"tag_links"`
+	Notes     int             `json:"notes"`
+	DryRun    bool            `json:"dry_run"`
+	Written   bool            `json:"written"`
+	Bad       []RowErrorView  `json:"bad_rows"`
+	Mapping   []ColumnMapView `json:"mapping"`
+	// Skipped names the columns not imported.
+	Skipped []string `json:"skipped_columns"`
 }
 
 // RowErrorView is one bad row, by line: never its values.
@@ -239,6 +240,8 @@ type MigrateFile struct {
 type MigrateRequest struct {
 	Files   []MigrateFile `json:"files"`
 	Mapping string        `json:"mapping"`
+	// Encoding is the files' encoding when they have no byte order mark.
+	Encoding string `json:"encoding,omitempty"`
 }
 
 // MigrateView is migrate.Result, as JSON.

@@ -9,7 +9,6 @@
 package importer
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -22,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carebook/carebook/internal/charset"
+	"github.com/carebook/carebook/internal/csvsafe"
 	"github.com/carebook/carebook/store"
 )
 
@@ -52,7 +53,8 @@ type Options struct {
 	// Map overrides the automatic mapping: header (matched ignoring case)
 	// to field, as in --map "Cell=phone". The field "ignore" drops a column.
 	Map map[string]string
-	// DryRun validates everything, unknown MRNs included, and writes nothing.
+	// DryRun validates everything, unknown MRNs included, and counts what
+	// the import would change; it writes nothing.
 	DryRun bool
 	// SkipBad imports the good rows and lists the bad ones. Without it, any
 	// bad row means nothing is imported.
@@ -66,6 +68,9 @@ type Options struct {
 	// Now is the import time; dates of birth after it are refused. Zero
 	// means the store's clock. (The store stamps rows with its own clock.)
 	Now time.Time
+	// Encoding is the file's encoding when it has no byte order mark;
+	// charset.Auto means UTF-8, checked.
+	Encoding charset.Encoding
 }
 
 // RowError is one bad row. Message names the column and what was expected,
@@ -90,8 +95,9 @@ func (e *BadRowsError) Error() string {
 	return fmt.Sprintf("%d bad %s; nothing was imported (use --skip-bad to import the good rows)", len(e.Bad), rows)
 }
 
-// Note is the text of a patient's Notes cell. Notes are not stored yet; the
-// text is PHI and must never be printed, so Note prints without it.
+// Note is the text of a patient's Notes cell. Import does not store notes
+// (`carebook migrate` keeps them as note interactions); the text is PHI and
+// must never be printed, so Note prints without it.
 type Note struct {
 	Line int
 	MRN  string
@@ -118,6 +124,19 @@ type Result struct {
 
 	DryRun  bool
 	Written bool // the transaction committed
+}
+
+// Skipped lists, in file order, the headers of the columns the import does
+// not store: those no field takes, and a patients file's notes column,
+// whose text only `carebook migrate` keeps.
+func (r Result) Skipped() []string {
+	var out []string
+	for _, m := range r.Mapping {
+		if m.Field == "" || m.Field == string(fieldNotes) {
+			out = append(out, m.Header)
+		}
+	}
+	return out
 }
 
 // handler validates and writes the rows of one kind.
@@ -183,39 +202,41 @@ func Import(ctx context.Context, st *store.Store, path string, r io.Reader, opts
 	if len(res.Bad) > 0 && !opts.SkipBad {
 		return res, &BadRowsError{Bad: res.Bad}
 	}
-	if opts.DryRun || res.Valid == 0 {
+	if res.Valid == 0 {
 		return res, nil
 	}
 
-	entry := opts.Audit
-	entry.Channel, entry.Action = "import", auditAction(res, opts)
 	var stats store.UpsertStats
-	err = st.Write(ctx, entry, func(tx *store.Tx) error {
+	write := func(tx *store.Tx) error {
 		var err error
 		stats, err = h.write(ctx, tx)
 		return err
-	})
-	if err != nil {
-		// The transaction rolled back.
-		return res, fmt.Errorf("import %s: nothing was written: %w", res.File, err)
 	}
-	res.Written = true
+	if opts.DryRun {
+		// The same write, rolled back: the counts are what an import
+		// would do now, not zeros.
+		if err := st.Rehearse(ctx, write); err != nil {
+			return res, fmt.Errorf("import %s (dry run): %w", res.File, err)
+		}
+	} else {
+		entry := opts.Audit
+		entry.Channel, entry.Action = "import", auditAction(res, opts)
+		if err := st.Write(ctx, entry, write); err != nil {
+			// The transaction rolled back.
+			return res, fmt.Errorf("import %s: nothing was written: %w", res.File, err)
+		}
+		res.Written = true
+	}
 	res.Inserted, res.Updated, res.Unchanged, res.TagLinks = stats.Inserted, stats.Updated, stats.Unchanged, stats.TagLinks
 	return res, nil
 }
 
-const bom = "\ufeff"
-
 // read parses and validates every row, filling res.Rows, res.Bad,
 // res.Mapping and res.Notes, and returns the handler holding the good rows.
 func read(ctx context.Context, res *Result, r io.Reader, total int64, now time.Time, opts Options) (handler, error) {
-	// A byte order mark (Excel's "CSV UTF-8") would make a quoted first
-	// header look like a bare quote.
-	br := bufio.NewReaderSize(r, 64<<10)
-	if b, _ := br.Peek(len(bom)); string(b) == bom {
-		br.Discard(len(bom))
-	}
-	cr := csv.NewReader(br)
+	// Decoded, the text has no byte order mark (Excel's "CSV UTF-8"), which
+	// would make a quoted first header look like a bare quote.
+	cr := csv.NewReader(charset.NewReader(r, opts.Encoding))
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
 
@@ -271,7 +292,11 @@ func read(ctx context.Context, res *Result, r io.Reader, total int64, now time.T
 			continue
 		}
 		rw.reset(line, rec)
-		h.add(rw)
+		// A value beyond the limits is not parsed further: it may be
+		// megabytes long.
+		if rw.checkLimits(); rw.ok() {
+			h.add(rw)
+		}
 		if len(rw.problems) > 0 {
 			res.Bad = append(res.Bad, RowError{Line: line, Message: strings.Join(rw.problems, "; ")})
 		}
@@ -295,6 +320,10 @@ func newHandler(kind Kind, cols *columns, now time.Time, size int) handler {
 // readError explains a CSV error the reader cannot go on from.
 func readError(file string, err error) error {
 	var pe *csv.ParseError
+	var ce *charset.Error
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%s %w", file, err)
+	}
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%s line %d: %s; the file cannot be read past it", file, pe.StartLine, csvProblem(pe))
 	}
@@ -335,12 +364,12 @@ func (r *row) reset(line int, rec []string) {
 	r.line, r.rec, r.problems = line, rec, r.problems[:0]
 }
 
-// get returns the trimmed value of f from the best column that has one, and
-// that column's index; the index is -1 when no column fills f.
+// get returns the value of f from the best column that has one, and that
+// column's index; the index is -1 when no column fills f.
 func (r *row) get(f field) (string, int) {
 	idx := r.cols.byField[f]
 	for _, i := range idx {
-		if v := strings.TrimSpace(r.rec[i]); v != "" {
+		if v := r.cell(i); v != "" {
 			return v, i
 		}
 	}
@@ -348,6 +377,43 @@ func (r *row) get(f field) (string, int) {
 		return "", idx[0]
 	}
 	return "", -1
+}
+
+// cell is the value of column i: trimmed, and without the quote that
+// `carebook export` puts before a cell a spreadsheet would run as a formula
+// (see csvsafe), so that an export re-imports as it was.
+func (r *row) cell(i int) string {
+	return csvsafe.Unescape(strings.TrimSpace(r.rec[i]))
+}
+
+// checkLimits checks every mapped cell against the store's limits (length,
+// control characters), whichever column get will pick.
+func (r *row) checkLimits() {
+	for i, f := range r.cols.fieldOf {
+		if f == "" {
+			continue
+		}
+		if err := checkCell(f, r.cell(i)); err != nil {
+			r.fail(i, "%v", err)
+		}
+	}
+}
+
+// checkCell checks one value of field f against the store's limits.
+func checkCell(f field, v string) error {
+	switch f {
+	case fieldFirstName, fieldLastName:
+		return store.CheckLine(v, store.MaxNameLen)
+	case fieldEmail:
+		return store.CheckLine(v, store.MaxEmailLen)
+	case fieldMRN, fieldHubSpotID, fieldMailchimpID, fieldExternalID:
+		return store.CheckLine(v, store.MaxIDLen)
+	case fieldSummary, fieldNotes, fieldTags:
+		return store.CheckText(v, store.MaxTextLen)
+	}
+	// Everything else is a label (city, language, provider, staff) or a
+	// value read against a list or a layout (a date, a status).
+	return store.CheckLine(v, store.MaxLabelLen)
 }
 
 // fail records a problem with column col (-1 for the row as a whole). The

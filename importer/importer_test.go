@@ -407,7 +407,7 @@ func TestSkipBadImportsTheGoodRows(t *testing.T) {
 	st := openStore(t, store.Options{})
 	data := patientsHeader +
 		"Q1,Ann,Lee,01/02/1980,ann@example.org,,,,,,,\n" +
-		"Q2,Bo,Kim,1880-01-01,,,,,,,,\n" +
+		"Q2,Bo,Kim,1879-12-31,,,,,,,,\n" +
 		"Q3,Cy,Lee,01/02/1981,not-an-email,555,,,,,,\n" +
 		"Q4,Di,Ray,1990-05-06,,555 111 2222,,,yes,inactive,VIP; Flu Shot,\n"
 	res, err := importString(st, KindPatients, "some.csv", data, Options{SkipBad: true})
@@ -415,7 +415,7 @@ func TestSkipBadImportsTheGoodRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantBad := []RowError{
-		{Line: 3, Message: `"Date of Birth" is before 1900`},
+		{Line: 3, Message: `"Date of Birth" is before 1880`},
 		{Line: 4, Message: `"Email" is not an email address (expected name@domain); "Phone Number" is not a phone number (expected 7 to 15 digits, like (555) 123-4567)`},
 	}
 	if diff := cmp.Diff(wantBad, res.Bad); diff != "" {

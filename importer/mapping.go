@@ -27,6 +27,7 @@ const (
 	fieldCity             field = "city"
 	fieldLanguage         field = "language"
 	fieldMarketingConsent field = "marketing_consent"
+	fieldConsentDate      field = "consent_date" // when the consent was given or withdrawn
 	fieldStatus           field = "status"
 	fieldTags             field = "tags"
 	fieldNotes            field = "notes"
@@ -68,6 +69,7 @@ var specs = map[Kind][]fieldSpec{
 		{fieldCity, []string{"city", "town"}},
 		{fieldLanguage, []string{"preferredlanguage", "language", "primarylanguage", "lang"}},
 		{fieldMarketingConsent, []string{"marketingoptin", "marketingconsent", "marketingcontactstatus", "emailoptin", "optin", "consent"}},
+		{fieldConsentDate, []string{"consentdate", "marketingconsentdate", "marketingoptindate", "optindate", "consentchangedat", "consentchanged"}},
 		{fieldStatus, []string{"status", "patientstatus", "lifecyclestage"}},
 		{fieldTags, []string{"tags", "tag", "labels"}},
 		{fieldNotes, []string{"notes", "note", "comments"}},
@@ -172,6 +174,7 @@ type ColumnMapping struct {
 type columns struct {
 	headers []string
 	byField map[field][]int // column indexes, best first
+	fieldOf []field         // per column; "" when it is ignored
 }
 
 func (c *columns) has(f field) bool { return len(c.byField[f]) > 0 }
@@ -206,7 +209,7 @@ func headerKey(h string) string {
 // the known aliases. It fails on a --map entry that names an unknown field or
 // a header the file does not have, and on a file that lacks a required column.
 func mapColumns(kind Kind, headers []string, overrides map[string]string) (*columns, []ColumnMapping, error) {
-	cols := &columns{headers: make([]string, len(headers)), byField: make(map[field][]int)}
+	cols := &columns{headers: make([]string, len(headers)), byField: make(map[field][]int), fieldOf: make([]field, len(headers))}
 	for i, h := range headers {
 		cols.headers[i] = cleanHeader(h)
 	}
@@ -231,6 +234,7 @@ func mapColumns(kind Kind, headers []string, overrides map[string]string) (*colu
 			continue
 		}
 		mapping[i].Field = string(f)
+		cols.fieldOf[i] = f
 		picks[f] = append(picks[f], pick{i, rank})
 	}
 	for f, ps := range picks {

@@ -27,6 +27,11 @@ func PatientFieldForHeader(header string) (field string, rank int, ok bool) {
 	return string(a.field), a.rank, true
 }
 
+// CheckValue checks a cell of a column that fills field f ("first_name",
+// "notes", …; any other name is checked as a label) against the store's
+// limits, as import checks it. The error never holds the value.
+func CheckValue(f, v string) error { return checkCell(field(f), v) }
+
 // NormalizeEmail lower-cases and checks an email address.
 func NormalizeEmail(s string) (string, bool) { return normEmail(s) }
 

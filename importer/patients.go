@@ -46,12 +46,12 @@ func (p *patientImport) add(r *row) {
 			r.fail(col, "is not a date (expected MM/DD/YYYY or YYYY-MM-DD)")
 		case yearless:
 			// A birthday without a year: the date of birth stays unknown.
-		case dob.Year() < 1900:
-			r.fail(col, "is before 1900")
-		case dob.After(p.today):
-			r.fail(col, "is in the future")
 		default:
-			pt.DOB = dob
+			if err := store.CheckBirth(dob, p.today); err != nil {
+				r.fail(col, "%v", err)
+			} else {
+				pt.DOB = dob
+			}
 		}
 	}
 	if v, _ := r.get(fieldSex); v != "" {
@@ -81,6 +81,15 @@ func (p *patientImport) add(r *row) {
 		r.fail(col, "is not a yes/no value (expected yes, no, opted in, subscribed, unsubscribed, …)")
 	}
 	pt.MarketingConsent = consent
+	if v, col := r.get(fieldConsentDate); v != "" && p.cols.has(fieldMarketingConsent) {
+		// Without it the consent date stays unknown: the import's time is
+		// not when the patient decided.
+		if t, ok := r.when(v, col); ok && t.After(p.today.AddDate(0, 0, 1)) {
+			r.fail(col, "is in the future")
+		} else if ok {
+			pt.ConsentChangedAt = t
+		}
+	}
 	v, col = r.get(fieldStatus)
 	status, ok := lookup(statusValues, v)
 	if !ok {

@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/carebook/carebook/store"
 )
@@ -33,10 +34,8 @@ func (a *appointmentImport) add(r *row) {
 	ap.PatientMRN = requireMRN(r)
 	if v, col := r.get(fieldStartsAt); v == "" {
 		r.fail(col, "is empty (every appointment needs a start time)")
-	} else if t, ok := parseWall(v); ok {
+	} else if t, ok := r.when(v, col); ok {
 		ap.StartsAt = t
-	} else {
-		r.fail(col, expectedTime)
 	}
 	ap.Type, _ = r.get(fieldType)
 	ap.Provider, _ = r.get(fieldProvider)
@@ -103,10 +102,8 @@ func (in *interactionImport) add(r *row) {
 	it.PatientMRN = requireMRN(r)
 	if v, col := r.get(fieldAt); v == "" {
 		r.fail(col, "is empty (every interaction needs a time)")
-	} else if t, ok := parseWall(v); ok {
+	} else if t, ok := r.when(v, col); ok {
 		it.At = t
-	} else {
-		r.fail(col, expectedTime)
 	}
 	v, col := r.get(fieldChannel)
 	if ch, ok := lookup(channelValues, v); ok {
@@ -156,6 +153,21 @@ func (in *interactionImport) write(ctx context.Context, tx *store.Tx) (store.Ups
 		return store.UpsertStats{}, err
 	}
 	return tx.UpsertInteractions(ctx, in.rows)
+}
+
+// when reads the date and time v of column col and checks it against the
+// store's limits; problems go to r.
+func (r *row) when(v string, col int) (time.Time, bool) {
+	t, ok := parseWall(v)
+	if !ok {
+		r.fail(col, expectedTime)
+		return t, false
+	}
+	if err := store.CheckWhen(t); err != nil {
+		r.fail(col, "%v", err)
+		return t, false
+	}
+	return t, true
 }
 
 // externalID reads the row's id. A file with no id column gets ids derived

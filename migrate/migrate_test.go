@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/carebook/carebook/importer"
+	"github.com/carebook/carebook/internal/charset"
 	"github.com/carebook/carebook/store"
 )
 
@@ -34,7 +35,7 @@ func openStore(t *testing.T, path string) *store.Store {
 
 func inspect(t *testing.T, paths ...string) *Plan {
 	t.Helper()
-	p, err := Inspect(context.Background(), paths)
+	p, err := Inspect(context.Background(), paths, charset.Auto)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -715,5 +716,41 @@ func TestSameEmailDifferentDOB(t *testing.T) {
 	b := mrnsOf("First Name,Email,DOB\nKit,fam@example.com,2015-05-05\nPat,fam@example.com,1980-01-01\n")
 	if !mapsEqual(a, b) || a["Pat"] == a["Kit"] || a["Pat"] == importer.EmailMRN("fam@example.com") {
 		t.Errorf("MRNs %v and %v", a, b)
+	}
+}
+
+// A migration holds values to the same limits as an import, and reads an
+// export's escaped formula cells as import does.
+func TestMigrateLimitsAndEscapes(t *testing.T) {
+	dir := t.TempDir()
+	secret := "SECRET" + strings.Repeat("x", 300)
+	path := filepath.Join(dir, "contacts.csv")
+	data := "Email,First Name,Last Name,Notes\n" +
+		"ann@example.org,Ann," + secret + ",ok\n" +
+		"bo@example.org,Bo,Kim," + strings.Repeat("n", store.MaxTextLen+1) + "\n" +
+		"cy@example.org,'=Cy,Ray,\n"
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := inspect(t, path).Resolve(now)
+	var bad *BadRowsError
+	if !errors.As(err, &bad) || len(bad.Bad) != 2 {
+		t.Fatalf("err %v, want two bad values", err)
+	}
+	if got := bad.Bad[0].Error(); !strings.Contains(got, `"Last Name" is longer than 200 characters`) || strings.Contains(got, "SECRET") {
+		t.Errorf("first bad value %q", got)
+	}
+	if got := bad.Bad[1].Error(); !strings.Contains(got, `"Notes" is longer than 20000 characters`) {
+		t.Errorf("second bad value %q", got)
+	}
+
+	data = "Email,First Name,Last Name\ncy@example.org,'=Cy,'-Ray\n"
+	os.WriteFile(path, []byte(data), 0o600)
+	res, err := inspect(t, path).Resolve(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := res.Patients[0]; p.FirstName != "=Cy" || p.LastName != "-Ray" {
+		t.Errorf("escaped cells read as %q %q", p.FirstName, p.LastName)
 	}
 }

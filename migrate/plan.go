@@ -9,7 +9,6 @@
 package migrate
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -22,6 +21,8 @@ import (
 	"strings"
 
 	"github.com/carebook/carebook/importer"
+	"github.com/carebook/carebook/internal/charset"
+	"github.com/carebook/carebook/internal/csvsafe"
 	"github.com/carebook/carebook/phiscan"
 )
 
@@ -80,18 +81,20 @@ type Plan struct {
 
 // Inspect scans and reads every file and proposes a mapping. A file that
 // cannot be read as CSV is an error naming its line, never its content.
-func Inspect(ctx context.Context, paths []string) (*Plan, error) {
+// enc is the files' encoding when they have no byte order mark
+// (charset.Auto: UTF-8, checked).
+func Inspect(ctx context.Context, paths []string, enc charset.Encoding) (*Plan, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("migrate: no files given")
 	}
 	names := displayNames(paths)
 	p := &Plan{}
 	for i, path := range paths {
-		rep, err := phiscan.ScanFile(ctx, path, phiscan.Options{})
+		rep, err := phiscan.ScanFile(ctx, path, phiscan.Options{Encoding: enc})
 		if err != nil {
 			return nil, err
 		}
-		f, err := readFile(ctx, path, names[i])
+		f, err := readFile(ctx, path, names[i], enc)
 		if err != nil {
 			return nil, err
 		}
@@ -131,19 +134,13 @@ func displayNames(paths []string) []string {
 	return out
 }
 
-const bom = "\ufeff"
-
-func readFile(ctx context.Context, path, name string) (*File, error) {
+func readFile(ctx context.Context, path, name string, enc charset.Encoding) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	defer fh.Close()
-	br := bufio.NewReaderSize(fh, 64<<10)
-	if b, _ := br.Peek(len(bom)); string(b) == bom {
-		br.Discard(len(bom))
-	}
-	cr := csv.NewReader(br)
+	cr := csv.NewReader(charset.NewReader(fh, enc))
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -155,7 +152,7 @@ func readFile(ctx context.Context, path, name string) (*File, error) {
 	f := &File{Path: path, Name: name}
 	keys := make([]string, len(header))
 	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, bom))
+		h = strings.TrimSpace(h)
 		f.Columns = append(f.Columns, Column{Index: i, Header: h})
 		keys[i] = importer.HeaderKey(h)
 	}
@@ -182,7 +179,13 @@ func readFile(ctx context.Context, path, name string) (*File, error) {
 		if len(rec) > len(header) && !blank(rec[len(header):]) || len(rec) < len(header) {
 			return nil, fmt.Errorf("%s line %d has %d fields but the header has %d", name, line, len(rec), len(header))
 		}
-		f.records = append(f.records, rec[:len(header)])
+		rec = rec[:len(header)]
+		for i, v := range rec {
+			// As import reads a cell: without the quote an export puts
+			// before a formula-like value (see csvsafe).
+			rec[i] = csvsafe.Unescape(strings.TrimSpace(v))
+		}
+		f.records = append(f.records, rec)
 		f.rowNums = append(f.rowNums, len(f.records)+1)
 	}
 	f.Rows = len(f.records)
@@ -191,6 +194,10 @@ func readFile(ctx context.Context, path, name string) (*File, error) {
 
 func csvError(name string, err error) error {
 	var pe *csv.ParseError
+	var ce *charset.Error
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%s %w", name, err)
+	}
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%s line %d is not valid CSV (%v); nothing was read past it", name, pe.StartLine, pe.Err)
 	}

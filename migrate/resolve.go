@@ -218,6 +218,20 @@ func readRow(f *File, cols map[string][]int, rec []string, ref RowRef, today tim
 		return "", -1
 	}
 
+	for i, c := range f.Columns {
+		if c.Field == "" {
+			continue
+		}
+		if err := importer.CheckValue(c.Field, rec[i]); err != nil {
+			fail(i, "%v", err)
+		}
+	}
+	if len(problems) > 0 {
+		// A value beyond the limits is not parsed further: it may be
+		// megabytes long.
+		return r, problems
+	}
+
 	if v, _ := get(FieldFirstName); v != "" {
 		r.vals[FieldFirstName] = v
 	}
@@ -231,11 +245,11 @@ func readRow(f *File, cols map[string][]int, rec []string, ref RowRef, today tim
 			fail(col, "is not a date (expected MM/DD/YYYY or YYYY-MM-DD)")
 		case yearless:
 			r.yearless = true
-		case dob.Year() < 1900:
-			fail(col, "is before 1900")
-		case dob.After(today):
-			fail(col, "is in the future")
 		default:
+			if err := store.CheckBirth(dob, today); err != nil {
+				fail(col, "%v", err)
+				break
+			}
 			r.dob = dob
 			r.vals[FieldDOB] = dob.Format(time.DateOnly)
 		}

@@ -10,7 +10,6 @@
 package phiscan
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -22,6 +21,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/carebook/carebook/internal/charset"
 )
 
 // DefaultSampleRows is how many rows classify columns by value when
@@ -43,6 +44,9 @@ type Options struct {
 	// ShowExamples puts up to three values of each column in the report.
 	// They are patient data: only for a person at a terminal.
 	ShowExamples bool
+	// Encoding is the file's encoding when it has no byte order mark;
+	// charset.Auto means UTF-8, checked, as `carebook import` reads it.
+	Encoding charset.Encoding
 }
 
 // Category is what a column holds.
@@ -162,11 +166,7 @@ func Scan(ctx context.Context, name string, r io.Reader, opts Options) (*FileRep
 	if sampleN <= 0 {
 		sampleN = DefaultSampleRows
 	}
-	br := bufio.NewReader(r)
-	if bom, err := br.Peek(3); err == nil && string(bom) == "\uFEFF" {
-		br.Discard(3)
-	}
-	cr := csv.NewReader(br)
+	cr := csv.NewReader(charset.NewReader(r, opts.Encoding))
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("scan %s: the file is empty; expected a header row", name)
@@ -267,6 +267,7 @@ func readError(name string, err error, width int) error {
 	}
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
+		// A *charset.Error names its line, and what to do, itself.
 		return fmt.Errorf("scan %s: %w", name, err)
 	}
 	if errors.Is(pe.Err, csv.ErrFieldCount) {

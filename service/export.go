@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/carebook/carebook/backend"
+	"github.com/carebook/carebook/internal/csvsafe"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -182,7 +182,8 @@ func writeExport(w io.Writer, req backend.ExportRequest, header []string, rows [
 	if header == nil {
 		return fmt.Errorf("a patient's record is exported as JSON (--format json)")
 	}
-	cw := csv.NewWriter(w)
+	// Escaped against formula injection; import undoes it.
+	cw := csvsafe.NewWriter(w)
 	cw.Write(header)
 	cw.WriteAll(rows) // flushes
 	return cw.Error()

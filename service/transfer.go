@@ -16,6 +16,7 @@ import (
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/backup"
 	"github.com/carebook/carebook/importer"
+	"github.com/carebook/carebook/internal/charset"
 	"github.com/carebook/carebook/migrate"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
@@ -30,8 +31,12 @@ func (v *view) Import(ctx context.Context, req backend.ImportRequest, csv io.Rea
 	if err != nil {
 		return nil, &tools.ValidationError{Msg: err.Error()}
 	}
+	enc, err := charset.Parse(req.Encoding)
+	if err != nil {
+		return nil, &tools.ValidationError{Msg: err.Error()}
+	}
 	opts := importer.Options{Kind: kind, Map: req.Map, DryRun: req.DryRun, SkipBad: req.SkipBad, Now: v.s.cfg.Now(),
-		Audit: v.entry(backend.ChannelImport)}
+		Encoding: enc, Audit: v.entry(backend.ChannelImport)}
 	if progress != nil {
 		opts.Progress = func(done, total int64) { progress(backend.Progress{Stage: "reading", Done: done, Total: total}) }
 	}
@@ -69,7 +74,7 @@ func (s sized) Size() int64 { return s.n }
 func importView(r importer.Result) *backend.ImportView {
 	out := &backend.ImportView{Kind: string(r.Kind), File: r.File, Rows: r.Rows, Inserted: r.Inserted, Updated: r.Updated,
 		Unchanged: r.Unchanged, TagLinks: r.TagLinks, Notes: len(r.Notes), DryRun: r.DryRun, Written: r.Written,
-		Bad: []backend.RowErrorView{}, Mapping: []backend.ColumnMapView{}}
+		Bad: []backend.RowErrorView{}, Mapping: []backend.ColumnMapView{}, Skipped: append([]string{}, r.Skipped()...)}
 	for _, b := range r.Bad {
 		out.Bad = append(out.Bad, backend.RowErrorView{Line: b.Line, Message: b.Message})
 	}
@@ -111,7 +116,11 @@ func (v *view) Migrate(ctx context.Context, req backend.MigrateRequest, progress
 		}
 	}
 	report("resolving")
-	plan, err := migrate.Inspect(ctx, paths)
+	enc, err := charset.Parse(req.Encoding)
+	if err != nil {
+		return nil, &tools.ValidationError{Msg: err.Error()}
+	}
+	plan, err := migrate.Inspect(ctx, paths, enc)
 	if err != nil {
 		return nil, err
 	}

@@ -37,11 +37,16 @@ type UpsertStats struct {
 // MRN. Only the fields listed are written to existing patients, so that a
 // file without, say, dates of birth does not erase them. Tags are added,
 // never removed. MRNs must be unique within rows.
+//
+// A row's ConsentChangedAt is when its consent was given or withdrawn, as
+// the file says; zero when it does not say. It is stored for a new patient
+// and for one whose consent this changes: never the import's own time,
+// which is not when the patient decided.
 func (tx *Tx) UpsertPatients(ctx context.Context, rows []Patient, fields []PatientField) (UpsertStats, error) {
 	var stats UpsertStats
 	if _, err := tx.conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE import_patients (
 		mrn VARCHAR, first_name VARCHAR, last_name VARCHAR, dob DATE, sex VARCHAR, email VARCHAR, phone VARCHAR,
-		city VARCHAR, language VARCHAR, marketing_consent BOOLEAN, status VARCHAR, tags VARCHAR[])`); err != nil {
+		city VARCHAR, language VARCHAR, marketing_consent BOOLEAN, consent_changed_at TIMESTAMP, status VARCHAR, tags VARCHAR[])`); err != nil {
 		return stats, fmt.Errorf("import patients: %w", err)
 	}
 	defer tx.conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS import_patients`)
@@ -60,7 +65,7 @@ func (tx *Tx) UpsertPatients(ctx context.Context, rows []Patient, fields []Patie
 			dob = p.DOB
 		}
 		return a.AppendRow(p.MRN, p.FirstName, p.LastName, dob, nullable(p.Sex), nullable(p.Email), nullable(p.Phone),
-			nullable(p.City), nullable(p.Language), p.MarketingConsent, status, tags)
+			nullable(p.City), nullable(p.Language), p.MarketingConsent, nullTime(p.ConsentChangedAt), status, tags)
 	})
 	if err != nil {
 		return stats, fmt.Errorf("import patients: %w", err)
@@ -93,15 +98,9 @@ func (tx *Tx) UpsertPatients(ctx context.Context, rows []Patient, fields []Patie
 	upsert := `INSERT INTO patients (mrn, first_name, last_name, dob, sex, email, phone, city, language,
 			marketing_consent, consent_changed_at, status, created_at, updated_at)
 		SELECT mrn, coalesce(first_name, ''), coalesce(last_name, ''), dob, sex, email, phone, city, language,
-			coalesce(marketing_consent, false), ?, coalesce(status, 'active'), ?, ? FROM import_patients
+			coalesce(marketing_consent, false), consent_changed_at, coalesce(status, 'active'), ?, ? FROM import_patients
 		ON CONFLICT (mrn) ` + onConflict
-	// A file without a consent column says nothing about consent, so a new
-	// patient from it gets no consent date.
-	var consentAt any
-	if containsField(fields, FieldMarketingConsent) {
-		consentAt = now
-	}
-	if _, err := tx.conn.ExecContext(ctx, upsert, consentAt, now, now); err != nil {
+	if _, err := tx.conn.ExecContext(ctx, upsert, now, now); err != nil {
 		return stats, fmt.Errorf("import patients: %w", err)
 	}
 

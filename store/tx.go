@@ -224,6 +224,23 @@ func (s *Store) commitUnits(ctx context.Context, units []Unit) error {
 	return nil
 }
 
+// Rehearse runs fn in one transaction and rolls it back, whatever fn does:
+// a dry run that counts what a write would change by making it, with the
+// same code, and keeping nothing. It writes no audit row, as nothing
+// changes.
+func (s *Store) Rehearse(ctx context.Context, fn func(*Tx) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	return fn(&Tx{Reader: Reader{q: conn}, conn: conn, store: s})
+}
+
 // LogOutcome appends one audit row on its own, for executions that wrote
 // nothing: reads, refusals and errors.
 func (s *Store) LogOutcome(ctx context.Context, entry AuditEntry, patients []int64, rows int, outcome Outcome, message string) error {

@@ -339,10 +339,24 @@ func prepareLog(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 	if in.Summary == "" {
 		return nil, invalidf("log_interaction needs a summary of what happened")
 	}
+	// The store's limits, as an import checks them; the messages never
+	// repeat the value.
+	if err := store.CheckText(in.Summary, store.MaxTextLen); err != nil {
+		return nil, invalidf("summary %v", err)
+	}
+	if err := store.CheckLine(in.Staff, store.MaxLabelLen); err != nil {
+		return nil, invalidf("staff %v", err)
+	}
 	if args.At != "" {
+		if err := store.CheckLine(args.At, store.MaxLabelLen); err != nil {
+			return nil, invalidf("at %v", err)
+		}
 		at, err := ParsePoint(args.At, env.Now)
 		if err != nil {
 			return nil, &ValidationError{Msg: "at: " + err.Error()}
+		}
+		if err := store.CheckWhen(at); err != nil {
+			return nil, invalidf("at %v", err)
 		}
 		in.At = at
 	}

@@ -60,6 +60,11 @@ func ResolvePatient(ctx context.Context, r store.Reader, ref PatientRef) (store.
 	if !strings.ContainsFunc(match, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
 		return store.Patient{}, invalidf(`a patient reference needs "match": an MRN, an email or a name`)
 	}
+	// No patient's MRN, email or name is longer, or holds a control
+	// character; the value is not repeated, it may be anything.
+	if err := store.CheckLine(match, store.MaxMatchLen); err != nil {
+		return store.Patient{}, invalidf("patient.match %v", err)
+	}
 	candidates, _, err := r.MatchPatients(ctx, match)
 	if err != nil {
 		return store.Patient{}, err

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/carebook/carebook/store"
 )
 
 // Range is a span of time: From inclusive, To exclusive. A zero bound is
@@ -39,9 +41,11 @@ func ParsePoint(s string, now time.Time) (time.Time, error) {
 
 // Dates outside these years are a typo or a hostile action ("100000 days
 // ago", "9999-12-31"): no visit or call of a living practice falls there.
+// The bounds are the store's, so that a date that parses is one the store
+// keeps.
 const (
-	minYear = 1900
-	maxYear = 2200
+	minYear = store.MinYear
+	maxYear = store.MaxYear
 )
 
 // saneYear reports whether t is in [minYear, maxYear].

@@ -49,7 +49,12 @@ access, 45 CFR 164.524).
 "export patients --profile marketing" is the minimum-necessary list for a
 marketing tool: first name, last name and email of active patients who opted in
 to marketing and are not deceased. Nothing clinical: no tags, no appointments,
-no notes.`,
+no notes.
+
+A CSV cell that begins with =, +, -, @, a tab or a carriage return would run
+as a formula when a spreadsheet opens the file, so it is written with a single
+quote in front ('=…), which spreadsheets show as text (OWASP's advice on CSV
+injection). carebook import removes that quote again.`,
 		Example: `  carebook export patients -o patients.csv
   carebook export interactions --format json > interactions.json
   carebook export patient P1002 --format json --to "the patient" -o p1002.json

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/importer"
+	"github.com/carebook/carebook/internal/charset"
 )
 
 // Options holds the import command's dependencies and flags.
@@ -20,12 +22,15 @@ type Options struct {
 	IO      *cmdutil.IOStreams
 	Backend func(context.Context) (backend.Backend, error)
 
-	Kind    importer.Kind
-	Path    string
-	Map     []string
-	DryRun  bool
-	SkipBad bool
-	JSON    bool
+	Kind importer.Kind
+	Path string
+	// Encoding is --encoding as typed: the file's encoding when it has no
+	// byte order mark.
+	Encoding string
+	Map      []string
+	DryRun   bool
+	SkipBad  bool
+	JSON     bool
 }
 
 // NewCmdImport builds `carebook import`.
@@ -58,6 +63,7 @@ by MRN.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.Map, "map", nil, `map a column to a field: "Header=field" (field "ignore" drops it)`)
+	cmd.Flags().StringVar(&opts.Encoding, "encoding", "", "the file's encoding when it is not UTF-8 and has no byte order mark: "+charset.Names)
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "check every row and write nothing")
 	cmd.Flags().BoolVar(&opts.SkipBad, "skip-bad", false, "import the good rows and list the bad ones")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
@@ -71,6 +77,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	if _, err := charset.Parse(opts.Encoding); err != nil {
+		return &cmdutil.FlagError{Err: err}
+	}
 	file, err := os.Open(opts.Path)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", opts.Path, err)
@@ -80,7 +89,8 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	req := backend.ImportRequest{Kind: string(opts.Kind), FileName: opts.Path, Map: overrides, DryRun: opts.DryRun, SkipBad: opts.SkipBad, Size: -1}
+	req := backend.ImportRequest{Kind: string(opts.Kind), FileName: opts.Path, Map: overrides, Encoding: opts.Encoding,
+		DryRun: opts.DryRun, SkipBad: opts.SkipBad, Size: -1}
 	var progress func(backend.Progress)
 	if fi, err := file.Stat(); err == nil {
 		req.Size = fi.Size()
@@ -153,17 +163,20 @@ func printSummary(ios *cmdutil.IOStreams, res *backend.ImportView) {
 		fmt.Fprintf(ios.Out, "Skipped %s (listed above).\n", cmdutil.Plural(n, "bad row", "bad rows"))
 	}
 	if n := res.Notes; n > 0 {
-		fmt.Fprintf(ios.Out, "The file has %s in its notes column; notes are not imported.\n", cmdutil.Plural(n, "note", "notes"))
+		fmt.Fprintf(ios.Out, "The file has %s, which import does not keep: carebook migrate imports the same file and keeps each note as a note interaction.\n",
+			cmdutil.Plural(n, "note", "notes"))
 	}
-	if ios.IsStdoutTTY() {
-		var ignored []string
-		for _, m := range res.Mapping {
-			if m.Field == "" {
-				ignored = append(ignored, fmt.Sprintf("%q", m.Header))
-			}
-		}
-		if len(ignored) > 0 {
-			fmt.Fprintf(ios.Out, "Columns not imported: %s (map one with --map \"Header=field\").\n", strings.Join(ignored, ", "))
-		}
+	// Every skipped column is named, for scripts too: a column left out by
+	// mistake is otherwise noticed only when its data is needed.
+	if len(res.Skipped) > 0 {
+		fmt.Fprintf(ios.Out, "Columns not imported: %s (map one with --map \"Header=field\").\n", quoteAll(res.Skipped))
 	}
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/internal/charset"
 	"github.com/carebook/carebook/migrate"
 	"github.com/carebook/carebook/phiscan"
 )
@@ -31,6 +32,9 @@ type Options struct {
 	MapFile string
 	Yes     bool
 	JSON    bool
+	// Encoding is --encoding as typed: the files' encoding when they have
+	// no byte order mark.
+	Encoding string
 }
 
 // NewCmdMigrate builds `carebook migrate`.
@@ -81,6 +85,7 @@ Columns it does not name keep the proposed field. Fields: ` + strings.Join(migra
 	cmd.Flags().StringVar(&opts.MapFile, "map", "", "mapping file (TOML, or JSON): column header = field or \"skip\"")
 	cmd.Flags().BoolVar(&opts.Yes, "yes", false, "accept the proposed mapping and import without asking")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the inventory and the result as JSON")
+	cmd.Flags().StringVar(&opts.Encoding, "encoding", "", "the files' encoding when they are not UTF-8 and have no byte order mark: "+charset.Names)
 	return cmd
 }
 
@@ -98,6 +103,10 @@ func Run(ctx context.Context, opts *Options) error {
 	if !interactive && !opts.Yes && opts.MapFile == "" {
 		return &cmdutil.FlagError{Err: ErrNeedsMapping}
 	}
+	enc, err := charset.Parse(opts.Encoding)
+	if err != nil {
+		return &cmdutil.FlagError{Err: err}
+	}
 	var mapping migrate.Mapping
 	if opts.MapFile != "" {
 		m, err := migrate.LoadMapping(opts.MapFile)
@@ -111,7 +120,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 
-	plan, err := migrate.Inspect(ctx, opts.Files)
+	plan, err := migrate.Inspect(ctx, opts.Files, enc)
 	if err != nil {
 		return err
 	}
@@ -177,7 +186,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	req := backend.MigrateRequest{Mapping: plan.TOML()}
+	req := backend.MigrateRequest{Mapping: plan.TOML(), Encoding: opts.Encoding}
 	for _, path := range opts.Files {
 		data, err := os.ReadFile(path)
 		if err != nil {

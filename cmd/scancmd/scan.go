@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/internal/charset"
 	"github.com/carebook/carebook/phiscan"
 )
 
@@ -22,6 +23,9 @@ type ScanOptions struct {
 	JSON         bool
 	ShowExamples bool
 	SampleRows   int
+	// Encoding is --encoding as typed: the files' encoding when they have
+	// no byte order mark.
+	Encoding string
 }
 
 // NewCmdScan builds `carebook scan`.
@@ -61,6 +65,7 @@ Scan reads the files only: it opens no database and makes no network call.`,
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the reports as JSON")
 	cmd.Flags().BoolVar(&opts.ShowExamples, "show-examples", false, "show up to three values per column (terminal only: they are patient data)")
 	cmd.Flags().IntVar(&opts.SampleRows, "sample-rows", phiscan.DefaultSampleRows, "rows, from the top, that classify columns by value")
+	cmd.Flags().StringVar(&opts.Encoding, "encoding", "", "the files' encoding when they are not UTF-8 and have no byte order mark: "+charset.Names)
 	return cmd
 }
 
@@ -70,7 +75,11 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	scanOpts := phiscan.Options{SampleRows: opts.SampleRows, ShowExamples: opts.ShowExamples}
+	enc, err := charset.Parse(opts.Encoding)
+	if err != nil {
+		return &cmdutil.FlagError{Err: err}
+	}
+	scanOpts := phiscan.Options{SampleRows: opts.SampleRows, ShowExamples: opts.ShowExamples, Encoding: enc}
 	reports := []*phiscan.FileReport{}
 	var errs []error
 	for _, path := range opts.Files {
