@@ -86,7 +86,7 @@ func (w *svgWriter) segment(x, y, wd, ht float64, series int, c Cell, tip string
 func niceScale(v float64, whole bool) (top, step float64) {
 	if v <= 0 {
 		if whole {
-			return 4, 1
+			return 1, 1
 		}
 		return 0.1, 0.025
 	}
