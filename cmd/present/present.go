@@ -199,13 +199,27 @@ func Result(ctx context.Context, ios *cmdutil.IOStreams, st *store.Store, res *t
 	case tools.OutputCount:
 		fmt.Fprintln(ios.Out, res.Count)
 	case tools.OutputGroups:
-		t := cmdutil.NewTable(ios.Out, tty, strings.ToUpper(strings.ReplaceAll(res.GroupBy, "_", " ")), "COUNT")
-		for _, g := range res.Groups {
+		header := strings.ToUpper(strings.ReplaceAll(res.GroupBy, "_", " "))
+		keys, counts, nums := []string{header}, make([]int, len(res.Groups)), []string{"COUNT"}
+		for i, g := range res.Groups {
 			key := g.Key
 			if key == "" {
 				key = "(none)"
 			}
-			t.Row(key, strconv.Itoa(g.Count))
+			keys, counts[i], nums = append(keys, key), g.Count, append(nums, strconv.Itoa(g.Count))
+		}
+		// A bar beside each count for people; scripts get the numbers alone.
+		var bars []string
+		if tty {
+			bars = cmdutil.Bars(counts, cmdutil.BarRoom(ios.TerminalWidth(), keys, nums))
+		}
+		t := cmdutil.NewTable(ios.Out, tty, header, "COUNT")
+		for i := range res.Groups {
+			if bars != nil {
+				t.Row(keys[i+1], nums[i+1], bars[i])
+			} else {
+				t.Row(keys[i+1], nums[i+1])
+			}
 		}
 		return t.Flush()
 	default:
