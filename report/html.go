@@ -82,7 +82,7 @@ svg .grid { stroke: var(--line); stroke-width: 1; }
 svg .axis { stroke: var(--muted); stroke-width: 1; }
 svg text { fill: var(--fg); }
 svg .tick { fill: var(--muted); font-size: 11px; }
-svg .value { font-size: 11px; font-variant-numeric: tabular-nums; }
+svg .value { font-size: 11px; font-variant-numeric: tabular-nums; paint-order: stroke; stroke: var(--bg); stroke-width: 3px; stroke-linejoin: round; }
 svg .cat { font-size: 12px; }
 svg .s0 { fill: var(--c0); } svg .s1 { fill: var(--c1); } svg .s2 { fill: var(--c2); } svg .s3 { fill: var(--c3); }
 svg .small { fill: var(--small); stroke: var(--fg); stroke-width: .6; stroke-dasharray: 2 1.5; }
