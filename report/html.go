@@ -37,8 +37,21 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		return out
 	},
 	"hasRate": func(p Panel) bool { return p.chart.rate >= 0 },
-	"when":    func(r *Report) string { return r.GeneratedAt.Format("2 January 2006, 15:04") },
-	"csp":     func() string { return CSP },
+	"hasSmall": func(p Panel) bool {
+		if p.Table == nil {
+			return false
+		}
+		for _, r := range p.Table.Rows {
+			for _, s := range p.chart.series {
+				if r.Cells[s].Small() {
+					return true
+				}
+			}
+		}
+		return false
+	},
+	"when": func(r *Report) string { return r.GeneratedAt.Format("2 January 2006, 15:04") },
+	"csp":  func() string { return CSP },
 }).Parse(pageTemplate))
 
 const pageTemplate = `<!DOCTYPE html>
@@ -130,7 +143,7 @@ footer { border-top: 1px solid var(--line); margin-top: 1rem; padding-top: .6rem
 <ul class="legend" aria-hidden="true">
 {{- range $i, $c := legend .}}<li><span class="sw s{{$i}}"></span>{{$c.Label}}</li>{{end}}
 {{- if hasRate .}}<li><span class="sw rate"></span>No-show rate (right-hand axis)</li>{{end}}
-<li><span class="sw small"></span>fewer than 5 (drawn small)</li>
+{{- if hasSmall .}}<li><span class="sw small"></span>fewer than 5 (drawn small)</li>{{end}}
 </ul>
 {{- with .Table}}
 <table>

@@ -211,7 +211,9 @@ func rateLine(w *svgWriter, t *Table, col int, left, plotW, band, top, plotH flo
 			maxR = math.Max(maxR, v)
 		}
 	}
-	rmax, step := niceScale(maxR, false)
+	// Half again the highest rate: the line runs across the columns rather
+	// than through the labels on top of them.
+	rmax, step := niceScale(maxR*1.5, false)
 	y := func(v float64) float64 { return top + plotH - v/rmax*plotH }
 	for v := 0.0; v <= rmax+step/2; v += step {
 		w.text(left+plotW+6, y(v)+4, "start", "tick rate-tick", strconv.FormatFloat(math.Round(v*1000)/10, 'f', -1, 64)+"%")
