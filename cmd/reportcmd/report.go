@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,6 +103,13 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	// Refused before the database is read, so that a name already taken
+	// costs no audited read; atomicfile checks again as it writes.
+	if opts.Output != "" && !opts.Force {
+		if _, err := os.Lstat(opts.Output); err == nil {
+			return existsError(opts.Output)
+		}
+	}
 	format := "html"
 	if opts.JSON {
 		format = "json"
@@ -120,7 +128,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	if err := atomicfile.Write(opts.Output, atomicfile.Options{NoReplace: !opts.Force}, write); err != nil {
 		if errors.Is(err, atomicfile.ErrExists) {
-			return fmt.Errorf("%s already exists; choose another name, or replace it with --force", opts.Output)
+			return existsError(opts.Output)
 		}
 		return fmt.Errorf("write report %s: %w", opts.Output, err)
 	}
@@ -128,6 +136,10 @@ func Run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(opts.IO.Out, "Wrote the report for %s to %s.\n", period.Label(), opts.Output)
 	}
 	return nil
+}
+
+func existsError(path string) error {
+	return fmt.Errorf("%s already exists; choose another name, or replace it with --force", path)
 }
 
 // load opens the store, reads the report's numbers and writes the audit

@@ -43,9 +43,13 @@ func TestReportWritesAPrivateAuditedPage(t *testing.T) {
 
 	// An existing file is kept unless --force says otherwise.
 	os.WriteFile(out, []byte("keep me"), 0o600)
+	before = len(p.auditRows())
 	o := p.run("", false, "report", "--month", "2026-05", "-o", out)
 	if o.code != 1 || !strings.Contains(o.stderr, "--force") {
 		t.Errorf("existing file: exit %d, %q", o.code, o.stderr)
+	}
+	if n := len(p.auditRows()) - before; n != 0 {
+		t.Errorf("a refused report wrote %d audit rows", n)
 	}
 	if got, _ := os.ReadFile(out); string(got) != "keep me" {
 		t.Error("the existing file was replaced without --force")
