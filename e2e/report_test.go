@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"image"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -254,6 +256,22 @@ func TestReportInABrowserWithNoNetwork(t *testing.T) {
 		if r, g, b := pixelAt(t, shot, 2, 2); mode.dark != (r+g+b < 3*80) {
 			t.Errorf("%s screenshot's background is rgb(%d,%d,%d)", mode.name, r, g, b)
 		}
+	}
+	// Printed (Chromium's default paper, Letter): a PDF of a few pages,
+	// one or two panels to a page, kept beside the screenshots.
+	pdf := filepath.Join(out, "report-fixture-2026-05.pdf")
+	os.Remove(pdf)
+	if _, reqs := br.run("print", url, "--no-pdf-header-footer", "--print-to-pdf="+pdf); len(reqs) > 0 {
+		t.Errorf("print: the report asked the network for %v", reqs)
+	}
+	data, err := os.ReadFile(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := regexp.MustCompile(`/Type /Page\b`).FindAll(data, -1)
+	t.Logf("printed: %s (%d pages)", pdf, len(pages))
+	if !bytes.HasPrefix(data, []byte("%PDF")) || len(pages) < 2 || len(pages) > 9 {
+		t.Errorf("the printed report has %d pages, want 2 to 9", len(pages))
 	}
 	t.Logf("report: %s", page)
 }

@@ -116,9 +116,16 @@ footer { border-top: 1px solid var(--line); margin-top: 1rem; padding-top: .6rem
 @media print {
   :root { --bg: #fff; --fg: #000; --muted: #444; --line: #bbb; --card: #fff;
     --c0: #2f6db5; --c1: #d1495b; --c2: #edae49; --c3: #7fb8a4; --small: #bbb; --rate: #000; }
-  body { max-width: none; padding: 0; font-size: 10pt; }
-  .figures { grid-template-columns: repeat(4, 1fr); }
-  section.panel { padding: .6rem 0; }
+  body { max-width: none; padding: 0; font-size: 9.5pt; }
+  h1 { font-size: 16pt; } h2 { font-size: 12pt; }
+  .figures { grid-template-columns: repeat(7, 1fr); gap: 2mm; margin: 2mm 0 4mm; }
+  .figures li { padding: 1.5mm 2mm; }
+  .figures .v { font-size: 13pt; }
+  .figures .k { font-size: 7.5pt; }
+  section.panel { padding: 3mm 0; }
+  svg.chart { max-height: 75mm; }
+  table { font-size: 8pt; margin-top: 1mm; }
+  th, td { padding: 0 3mm 0 0; }
 }
 </style>
 </head>
