@@ -310,9 +310,13 @@ func summary(in *Inputs) []Figure {
 	for _, t := range in.NewPatientsInPeriod {
 		newPatients += t.Count
 	}
-	var contacts []int
-	for _, t := range in.Contacts {
-		contacts = append(contacts, t.Count)
+	// The contacts table shows a total per channel: the grand total must
+	// not give back what a withheld one hides.
+	byChannel := index(in.Contacts)
+	var contacts [][]int
+	for _, ch := range store.Channels {
+		c := byChannel[string(ch)]
+		contacts = append(contacts, []int{c[string(store.DirectionInbound)], c[string(store.DirectionOutbound)]})
 	}
 	consent := index(in.ConsentInPeriod)
 	standing := index(in.ConsentStanding)
@@ -321,7 +325,7 @@ func summary(in *Inputs) []Figure {
 		{"appointments", "Appointments", totalCell(raw...)},
 		{"no_show_rate", "No-show rate", rateCell(missed, done+missed, missed, done)},
 		{"new_patients", "New patients", countCell(newPatients)},
-		{"contacts", "Contacts", totalCell(contacts...)},
+		{"contacts", "Contacts", grandTotalCell(contacts...)},
 		{"opted_in", "Opted in to marketing", countCell(consent.sum("in"))},
 		{"opted_out", "Opted out of marketing", countCell(consent.sum("out"))},
 		{"consenting_today", "Active patients who consent to marketing, today", rateCell(yes, yes+no, yes, no)},

@@ -61,6 +61,32 @@ func totalCell(parts ...int) Cell {
 	return countCell(sum)
 }
 
+// grandTotalCell sums a table whose rows each show a totalCell. A withheld
+// row total hides its small count; the grand total less the shown row
+// totals would give those counts back, taken together, so they follow
+// totalCell's rule again: withheld when one alone, or all 1s or all 4s.
+func grandTotalCell(rows ...[]int) Cell {
+	sum := 0
+	var exposed []int
+	for _, r := range rows {
+		for _, n := range r {
+			sum += n
+		}
+		if totalCell(r...).state != withheld {
+			continue
+		}
+		for _, n := range r {
+			if n > 0 && n < SuppressBelow {
+				exposed = append(exposed, n)
+			}
+		}
+	}
+	if totalCell(exposed...).state == withheld {
+		return Cell{state: withheld}
+	}
+	return countCell(sum)
+}
+
 // rateCell is num/den, shown only when every count it is made of (parts)
 // is shown: a rate and one of its counts give the other away.
 func rateCell(num, den int, parts ...int) Cell {

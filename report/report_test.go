@@ -445,6 +445,28 @@ func TestReportWithholdsTotalsThatGiveAwayTwoSmallCells(t *testing.T) {
 	}
 }
 
+// The contacts grand total, less the channel totals shown, would give
+// back a channel total withheld beside a small count.
+func TestReportGrandTotalKeepsWithheldTotalsHidden(t *testing.T) {
+	grand := func(ts ...store.Tally) string {
+		rep := report.Build(&report.Inputs{Period: may2026, Now: reportNow, Contacts: ts})
+		for _, f := range rep.Summary {
+			if f.Key == "contacts" {
+				return f.Value.Text()
+			}
+		}
+		t.Fatal("no contacts figure")
+		return ""
+	}
+	call := []store.Tally{{Key: "call", Sub: "inbound", Count: 3}, {Key: "call", Sub: "outbound", Count: 8}}
+	if got := grand(append(call, store.Tally{Key: "email", Sub: "inbound", Count: 10}, store.Tally{Key: "email", Sub: "outbound", Count: 20})...); got != "withheld" {
+		t.Errorf("one withheld channel: the grand total reads %q", got)
+	}
+	if got := grand(append(call, store.Tally{Key: "sms", Sub: "inbound", Count: 2}, store.Tally{Key: "sms", Sub: "outbound", Count: 9})...); got != "22" {
+		t.Errorf("two withheld channels (3 and 2 together): the grand total reads %q, want 22", got)
+	}
+}
+
 func TestReportPeriods(t *testing.T) {
 	if got := may2026.Trend(); !got.From.Equal(time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)) || !got.To.Equal(may2026.To) {
 		t.Errorf("trend of May 2026 is %v to %v", got.From, got.To)
