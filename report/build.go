@@ -93,10 +93,11 @@ func PanelIDs() []string {
 	return []string{PanelAppointments, PanelProviders, PanelNewPatients, PanelRecallTasks, PanelContacts, PanelTags, PanelConsent}
 }
 
-const hiddenNote = `null is a count from 1 to 4 (shown as "< 5"), a total or rate withheld because it would let such a count be worked out, or a rate with nothing to divide`
+const hiddenNote = `null is a count from 1 to 4 (shown as "< 5"); a count, total or rate withheld because, with the numbers beside it, it would give such a count away; or a rate with nothing to divide`
 
 // Build suppresses and arranges the counts. Nothing in the result holds a
-// count under SuppressBelow.
+// count under SuppressBelow, nor one that the numbers beside it would give
+// back (see sheet).
 func Build(in *Inputs) *Report {
 	p, trend := in.Period, in.Period.Trend()
 	r := &Report{
@@ -107,17 +108,82 @@ func Build(in *Inputs) *Report {
 		SuppressedBelow: SuppressBelow,
 		Hidden:          hiddenNote,
 	}
-	r.Summary = summary(in)
-	r.Panels = []Panel{
-		appointmentsPanel(in),
-		providersPanel(in),
-		newPatientsPanel(in),
-		recallPanel(in),
-		contactsPanel(in),
-		tagsPanel(in),
-		consentPanel(in),
+	s := &sheet{}
+	appts := appointmentsPanel(s, in)
+	providers := providersPanel(s, in)
+	// The same appointments counted twice: each column of the months adds
+	// up to the same column of the providers.
+	for c := range len(apptStatuses) + 1 {
+		s.equal(appts.column(c), providers.column(c))
+	}
+	newPatients := newPatientsPanel(s, in)
+	contacts, contactsTotal := contactsPanel(s, in)
+	tags := tagsPanel(s, in)
+	consent := consentPanel(s, in)
+	figures := summary(s, in, appts, newPatients, consent, contactsTotal)
+	s.protect()
+
+	for _, d := range []*draft{appts, providers, newPatients, nil, contacts, tags, consent} {
+		if d == nil {
+			r.Panels = append(r.Panels, recallPanel(in))
+			continue
+		}
+		r.Panels = append(r.Panels, d.finish(s))
+	}
+	for _, f := range figures {
+		r.Summary = append(r.Summary, Figure{Key: f.key, Label: f.label, Value: f.slot.cell(s)})
 	}
 	return r
+}
+
+// slot is a cell of a table before suppression: a count's id in the sheet,
+// or a rate of counts.
+type slot struct {
+	id  int // -1 for a rate
+	num int
+	den []int
+}
+
+func countSlot(id int) slot { return slot{id: id} }
+
+func rateSlot(num int, den ...int) slot { return slot{id: -1, num: num, den: den} }
+
+func (sl slot) cell(s *sheet) Cell {
+	if sl.id < 0 {
+		return s.rate(sl.num, sl.den...)
+	}
+	return s.cell(sl.id)
+}
+
+// draft is a panel whose cells are still ids in the sheet.
+type draft struct {
+	panel Panel
+	slots [][]slot
+}
+
+func (d *draft) row(key, label string, slots ...slot) {
+	d.panel.Table.Rows = append(d.panel.Table.Rows, Row{Key: key, Label: label})
+	d.slots = append(d.slots, slots)
+}
+
+// column is the ids of one column of counts.
+func (d *draft) column(c int) []int {
+	var ids []int
+	for _, r := range d.slots {
+		ids = append(ids, r[c].id)
+	}
+	return ids
+}
+
+func (d *draft) finish(s *sheet) Panel {
+	for i, slots := range d.slots {
+		cells := make([]Cell, len(slots))
+		for j, sl := range slots {
+			cells[j] = sl.cell(s)
+		}
+		d.panel.Table.Rows[i].Cells = cells
+	}
+	return d.panel
 }
 
 func span(p Period, label string) Span {
@@ -195,56 +261,56 @@ var apptColumns = []Column{
 // apptRow is one row of appointment counts by status, with its total and
 // no-show rate: no-shows among appointments that were due and not
 // cancelled (completed + no-show).
-func apptRow(key, label string, counts map[string]int) Row {
-	raw := make([]int, len(apptStatuses))
-	cells := make([]Cell, 0, len(apptColumns))
-	for i, s := range apptStatuses {
-		raw[i] = counts[string(s)]
-		cells = append(cells, countCell(raw[i]))
+func apptRow(s *sheet, counts map[string]int) []slot {
+	ids := make([]int, len(apptStatuses))
+	slots := make([]slot, 0, len(apptColumns))
+	for i, st := range apptStatuses {
+		ids[i] = s.count(counts[string(st)])
+		slots = append(slots, countSlot(ids[i]))
 	}
-	done, missed := counts[string(store.AppointmentCompleted)], counts[string(store.AppointmentNoShow)]
-	cells = append(cells, totalCell(raw...), rateCell(missed, done+missed, missed, done))
-	return Row{Key: key, Label: label, Cells: cells}
+	done, missed := ids[0], ids[1] // completed, no-show
+	return append(slots, countSlot(s.total(ids...)), rateSlot(missed, done, missed))
 }
 
-func appointmentsPanel(in *Inputs) Panel {
+func appointmentsPanel(s *sheet, in *Inputs) *draft {
 	g := index(in.AppointmentsByMonth)
-	t := &Table{RowHeader: "Month", Columns: apptColumns}
-	for _, m := range months(in.Period.Trend()) {
-		t.Rows = append(t.Rows, apptRow(m, monthLabel(m), g[m]))
-	}
-	return Panel{
+	d := &draft{panel: Panel{
 		ID: PanelAppointments, Title: "Appointments by status", Covers: trendLabel(in.Period.Trend()), Available: true,
 		Note:  "The line is the no-show rate: no-shows among completed and no-show appointments (cancelled and still scheduled ones left out).",
-		Table: t,
+		Table: &Table{RowHeader: "Month", Columns: apptColumns},
 		chart: chartSpec{kind: columnChart, series: []int{0, 1, 2, 3}, total: 4, rate: 5},
-	}
-}
-
-func providersPanel(in *Inputs) Panel {
-	g := index(in.AppointmentsByProvider)
-	keys := sortedKeys(g)
-	t := &Table{RowHeader: "Provider", Columns: apptColumns}
-	for _, k := range keys {
-		t.Rows = append(t.Rows, apptRow(k, orNone(k), g[k]))
-	}
-	return Panel{
-		ID: PanelProviders, Title: "Appointments by provider", Covers: trendLabel(in.Period.Trend()), Available: true,
-		Table: t, chart: chartSpec{kind: barChart, series: []int{0, 1, 2, 3}, total: 4, rate: -1},
-	}
-}
-
-func newPatientsPanel(in *Inputs) Panel {
-	g := index(in.NewPatientsByMonth)
-	t := &Table{RowHeader: "Month", Columns: []Column{{"new_patients", "New patients"}}}
+	}}
 	for _, m := range months(in.Period.Trend()) {
-		t.Rows = append(t.Rows, Row{Key: m, Label: monthLabel(m), Cells: []Cell{countCell(g.total(m))}})
+		d.row(m, monthLabel(m), apptRow(s, g[m])...)
 	}
-	return Panel{
+	return d
+}
+
+func providersPanel(s *sheet, in *Inputs) *draft {
+	g := index(in.AppointmentsByProvider)
+	d := &draft{panel: Panel{
+		ID: PanelProviders, Title: "Appointments by provider", Covers: trendLabel(in.Period.Trend()), Available: true,
+		Table: &Table{RowHeader: "Provider", Columns: apptColumns},
+		chart: chartSpec{kind: barChart, series: []int{0, 1, 2, 3}, total: 4, rate: -1},
+	}}
+	for _, k := range sortedKeys(g) {
+		d.row(k, orNone(k), apptRow(s, g[k])...)
+	}
+	return d
+}
+
+func newPatientsPanel(s *sheet, in *Inputs) *draft {
+	g := index(in.NewPatientsByMonth)
+	d := &draft{panel: Panel{
 		ID: PanelNewPatients, Title: "New patients by month", Covers: trendLabel(in.Period.Trend()), Available: true,
 		Note:  "When each patient's record was created in Carebook: patients brought over from another system count in the month of the import.",
-		Table: t, chart: chartSpec{kind: columnChart, series: []int{0}, total: -1, rate: -1},
+		Table: &Table{RowHeader: "Month", Columns: []Column{{"new_patients", "New patients"}}},
+		chart: chartSpec{kind: columnChart, series: []int{0}, total: -1, rate: -1},
+	}}
+	for _, m := range months(in.Period.Trend()) {
+		d.row(m, monthLabel(m), countSlot(s.count(g.total(m))))
 	}
+	return d
 }
 
 // recallPanel is the recall-task panel: due, done and overdue tasks. Tasks
@@ -258,77 +324,101 @@ func recallPanel(in *Inputs) Panel {
 	}
 }
 
-func contactsPanel(in *Inputs) Panel {
+// contactsPanel returns the panel and the id of the grand total, which the
+// summary shows.
+func contactsPanel(s *sheet, in *Inputs) (*draft, int) {
 	g := index(in.Contacts)
-	t := &Table{RowHeader: "Channel", Columns: []Column{{"inbound", "Inbound"}, {"outbound", "Outbound"}, {"total", "Total"}}}
+	d := &draft{panel: Panel{
+		ID: PanelContacts, Title: "Contacts by channel and direction", Covers: in.Period.Label(), Available: true,
+		Table: &Table{RowHeader: "Channel", Columns: []Column{{"inbound", "Inbound"}, {"outbound", "Outbound"}, {"total", "Total"}}},
+		chart: chartSpec{kind: barChart, series: []int{0, 1}, total: 2, rate: -1},
+	}}
+	var totals []int
 	for _, ch := range store.Channels {
 		c := g[string(ch)]
-		inb, outb := c[string(store.DirectionInbound)], c[string(store.DirectionOutbound)]
-		t.Rows = append(t.Rows, Row{Key: string(ch), Label: string(ch),
-			Cells: []Cell{countCell(inb), countCell(outb), totalCell(inb, outb)}})
+		inb, outb := s.count(c[string(store.DirectionInbound)]), s.count(c[string(store.DirectionOutbound)])
+		total := s.total(inb, outb)
+		totals = append(totals, total)
+		d.row(string(ch), string(ch), countSlot(inb), countSlot(outb), countSlot(total))
 	}
-	return Panel{
-		ID: PanelContacts, Title: "Contacts by channel and direction", Covers: in.Period.Label(), Available: true,
-		Table: t, chart: chartSpec{kind: barChart, series: []int{0, 1}, total: 2, rate: -1},
-	}
+	return d, s.total(totals...)
 }
 
-func tagsPanel(in *Inputs) Panel {
-	t := &Table{RowHeader: "Tag", Columns: []Column{{"active_patients", "Active patients"}}}
-	for _, tag := range in.ActiveTags {
-		t.Rows = append(t.Rows, Row{Key: tag.Key, Label: tag.Key, Cells: []Cell{countCell(tag.Count)}})
-	}
-	return Panel{
+func tagsPanel(s *sheet, in *Inputs) *draft {
+	d := &draft{panel: Panel{
 		ID: PanelTags, Title: "Active patients by tag (top 15)", Covers: todayLabel(in.Now), Available: true,
 		Note:  "Tags keep no history: these are today's counts, whatever the period.",
-		Table: t, chart: chartSpec{kind: barChart, series: []int{0}, total: -1, rate: -1},
+		Table: &Table{RowHeader: "Tag", Columns: []Column{{"active_patients", "Active patients"}}},
+		chart: chartSpec{kind: barChart, series: []int{0}, total: -1, rate: -1},
+	}}
+	for _, tag := range in.ActiveTags {
+		d.row(tag.Key, tag.Key, countSlot(s.count(tag.Count)))
 	}
+	return d
 }
 
-func consentPanel(in *Inputs) Panel {
+func consentPanel(s *sheet, in *Inputs) *draft {
 	g := index(in.ConsentByMonth)
-	t := &Table{RowHeader: "Month", Columns: []Column{{"opted_in", "Opted in"}, {"opted_out", "Opted out"}}}
-	for _, m := range months(in.Period.Trend()) {
-		t.Rows = append(t.Rows, Row{Key: m, Label: monthLabel(m), Cells: []Cell{countCell(g[m]["in"]), countCell(g[m]["out"])}})
-	}
-	return Panel{
+	d := &draft{panel: Panel{
 		ID: PanelConsent, Title: "Marketing consent in and out", Covers: trendLabel(in.Period.Trend()), Available: true,
 		Note: "Patients whose marketing consent last changed in the month: opted in (above the line) or out (below). " +
 			"Carebook keeps each patient's latest change only, so an earlier change of someone who changed twice is not counted.",
-		Table: t, chart: chartSpec{kind: divergingChart, series: []int{0, 1}, total: -1, rate: -1},
+		Table: &Table{RowHeader: "Month", Columns: []Column{{"opted_in", "Opted in"}, {"opted_out", "Opted out"}}},
+		chart: chartSpec{kind: divergingChart, series: []int{0, 1}, total: -1, rate: -1},
+	}}
+	for _, m := range months(in.Period.Trend()) {
+		d.row(m, monthLabel(m), countSlot(s.count(g[m]["in"])), countSlot(s.count(g[m]["out"])))
 	}
+	return d
 }
 
-func summary(in *Inputs) []Figure {
-	appts := index(in.AppointmentsInPeriod)
-	raw := make([]int, len(apptStatuses))
-	for i, s := range apptStatuses {
-		raw[i] = appts.total(string(s))
-	}
-	done, missed := appts.total(string(store.AppointmentCompleted)), appts.total(string(store.AppointmentNoShow))
-	newPatients := 0
-	for _, t := range in.NewPatientsInPeriod {
-		newPatients += t.Count
-	}
-	// The contacts table shows a total per channel: the grand total must
-	// not give back what a withheld one hides.
-	byChannel := index(in.Contacts)
-	var contacts [][]int
-	for _, ch := range store.Channels {
-		c := byChannel[string(ch)]
-		contacts = append(contacts, []int{c[string(store.DirectionInbound)], c[string(store.DirectionOutbound)]})
-	}
-	consent := index(in.ConsentInPeriod)
+type figure struct {
+	key, label string
+	slot       slot
+}
+
+// summary is the period's headline numbers. For a calendar month they are
+// the last row of the trend tables, the same cells (so they are hidden or
+// shown together); for other periods they are counted on their own.
+func summary(s *sheet, in *Inputs, appts, newPatients, consent *draft, contacts int) []figure {
 	standing := index(in.ConsentStanding)
-	yes, no := standing.total("in"), standing.total("out")
-	return []Figure{
-		{"appointments", "Appointments", totalCell(raw...)},
-		{"no_show_rate", "No-show rate", rateCell(missed, done+missed, missed, done)},
-		{"new_patients", "New patients", countCell(newPatients)},
-		{"contacts", "Contacts", grandTotalCell(contacts...)},
-		{"opted_in", "Opted in to marketing", countCell(consent.sum("in"))},
-		{"opted_out", "Opted out of marketing", countCell(consent.sum("out"))},
-		{"consenting_today", "Active patients who consent to marketing, today", rateCell(yes, yes+no, yes, no)},
+	// These two are not shown; they only make the rate.
+	yes, no := s.count(standing.total("in")), s.count(standing.total("out"))
+	today := figure{"consenting_today", "Active patients who consent to marketing, today", rateSlot(yes, yes, no)}
+	contactsFig := figure{"contacts", "Contacts", countSlot(contacts)}
+
+	if in.Period.IsMonth() {
+		last := len(appts.slots) - 1
+		return []figure{
+			{"appointments", "Appointments", appts.slots[last][4]},
+			{"no_show_rate", "No-show rate", appts.slots[last][5]},
+			{"new_patients", "New patients", newPatients.slots[last][0]},
+			contactsFig,
+			{"opted_in", "Opted in to marketing", consent.slots[last][0]},
+			{"opted_out", "Opted out of marketing", consent.slots[last][1]},
+			today,
+		}
+	}
+	period := index(in.AppointmentsInPeriod)
+	total := 0
+	for _, st := range apptStatuses {
+		total += period.total(string(st))
+	}
+	done := s.count(period.total(string(store.AppointmentCompleted)))
+	missed := s.count(period.total(string(store.AppointmentNoShow)))
+	newPatientsN := 0
+	for _, t := range in.NewPatientsInPeriod {
+		newPatientsN += t.Count
+	}
+	changes := index(in.ConsentInPeriod)
+	return []figure{
+		{"appointments", "Appointments", countSlot(s.count(total))},
+		{"no_show_rate", "No-show rate", rateSlot(missed, done, missed)},
+		{"new_patients", "New patients", countSlot(s.count(newPatientsN))},
+		contactsFig,
+		{"opted_in", "Opted in to marketing", countSlot(s.count(changes.sum("in")))},
+		{"opted_out", "Opted out of marketing", countSlot(s.count(changes.sum("out")))},
+		today,
 	}
 }
 

@@ -18,8 +18,8 @@ const (
 	shown cellState = iota
 	// small is a count from 1 to SuppressBelow-1.
 	small
-	// withheld is a total or a rate that would let a reader work out a
-	// small count from the numbers beside it.
+	// withheld is a count, a total or a rate that the numbers beside it
+	// would otherwise give a small count away with (see sheet).
 	withheld
 	// notApplicable is a rate with nothing to divide by.
 	notApplicable
@@ -32,73 +32,6 @@ type Cell struct {
 	rate   float64
 	isRate bool
 	state  cellState
-}
-
-// countCell is a count, suppressed when small.
-func countCell(n int) Cell {
-	if n > 0 && n < SuppressBelow {
-		return Cell{state: small}
-	}
-	return Cell{n: n}
-}
-
-// totalCell is the sum of cells shown beside it. It is withheld when it
-// would give a small cell away: when exactly one of them is small (the
-// total less the others is that count), or when the small ones could only
-// be all 1s or all 4s.
-func totalCell(parts ...int) Cell {
-	sum, k, hidden := 0, 0, 0
-	for _, n := range parts {
-		sum += n
-		if n > 0 && n < SuppressBelow {
-			k++
-			hidden += n
-		}
-	}
-	if k == 1 || k > 1 && (hidden == k || hidden == k*(SuppressBelow-1)) {
-		return Cell{state: withheld}
-	}
-	return countCell(sum)
-}
-
-// grandTotalCell sums a table whose rows each show a totalCell. A withheld
-// row total hides its small count; the grand total less the shown row
-// totals would give those counts back, taken together, so they follow
-// totalCell's rule again: withheld when one alone, or all 1s or all 4s.
-func grandTotalCell(rows ...[]int) Cell {
-	sum := 0
-	var exposed []int
-	for _, r := range rows {
-		for _, n := range r {
-			sum += n
-		}
-		if totalCell(r...).state != withheld {
-			continue
-		}
-		for _, n := range r {
-			if n > 0 && n < SuppressBelow {
-				exposed = append(exposed, n)
-			}
-		}
-	}
-	if totalCell(exposed...).state == withheld {
-		return Cell{state: withheld}
-	}
-	return countCell(sum)
-}
-
-// rateCell is num/den, shown only when every count it is made of (parts)
-// is shown: a rate and one of its counts give the other away.
-func rateCell(num, den int, parts ...int) Cell {
-	if den == 0 {
-		return Cell{isRate: true, state: notApplicable}
-	}
-	for _, n := range parts {
-		if n > 0 && n < SuppressBelow {
-			return Cell{isRate: true, state: withheld}
-		}
-	}
-	return Cell{isRate: true, rate: float64(num) / float64(den)}
 }
 
 // Text is the cell as people read it: "1,234", "12.5%", "< 5", "withheld"
@@ -126,6 +59,10 @@ func (c Cell) Rate() (float64, bool) { return c.rate, c.state == shown && c.isRa
 
 // Small reports whether the cell is a suppressed small count.
 func (c Cell) Small() bool { return c.state == small }
+
+// Masked reports whether the cell is a count the page does not show: small
+// or withheld. Charts draw it at a fixed small size.
+func (c Cell) Masked() bool { return !c.isRate && (c.state == small || c.state == withheld) }
 
 // Hidden reports whether the cell's number is not shown (small, withheld
 // or not applicable).

@@ -37,13 +37,13 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		return out
 	},
 	"hasRate": func(p Panel) bool { return p.chart.rate >= 0 },
-	"hasSmall": func(p Panel) bool {
+	"hasMasked": func(p Panel) bool {
 		if p.Table == nil {
 			return false
 		}
 		for _, r := range p.Table.Rows {
 			for _, s := range p.chart.series {
-				if r.Cells[s].Small() {
+				if r.Cells[s].Masked() {
 					return true
 				}
 			}
@@ -150,7 +150,7 @@ footer { border-top: 1px solid var(--line); margin-top: 1rem; padding-top: .6rem
 <ul class="legend" aria-hidden="true">
 {{- range $i, $c := legend .}}<li><span class="sw s{{$i}}"></span>{{$c.Label}}</li>{{end}}
 {{- if hasRate .}}<li><span class="sw rate"></span>No-show rate (right-hand axis)</li>{{end}}
-{{- if hasSmall .}}<li><span class="sw small"></span>fewer than 5 (drawn small)</li>{{end}}
+{{- if hasMasked .}}<li><span class="sw small"></span>fewer than 5, or withheld (drawn small)</li>{{end}}
 </ul>
 {{- with .Table}}
 <table>
@@ -171,7 +171,7 @@ footer { border-top: 1px solid var(--line); margin-top: 1rem; padding-top: .6rem
 {{end}}
 </main>
 <footer>
-<p>Aggregates only: no names, record numbers, dates of birth or notes. A count from 1 to 4 is shown as "&lt; 5", and a total or rate that would give one away is withheld, so that a printed copy does not disclose anyone.</p>
+<p>Aggregates only: no names, record numbers, dates of birth or notes. A count from 1 to 4 is shown as "&lt; 5", and a number that would give one away with the numbers beside it (a total less the others, the same count by month and by provider) is withheld, so that a printed copy does not disclose anyone.</p>
 </footer>
 </body>
 </html>

@@ -188,8 +188,9 @@ func independentCounts(t *testing.T, db *sql.DB) expected {
 
 // checkCell compares one cell with the independent count: a count of 1 to
 // 4 must be suppressed, anything else shown and equal, unless the report
-// withheld it (a total or rate), which it may only do beside a small count.
-func checkCell(t *testing.T, where string, c report.Cell, want float64, besideSmall bool) {
+// withheld it to protect a small count (sumPins checks that it needed to
+// hide something there).
+func checkCell(t *testing.T, where string, c report.Cell, want float64, isRate bool) {
 	t.Helper()
 	if v, ok := c.Rate(); ok {
 		if math.Abs(v-want) > 1e-9 {
@@ -215,8 +216,10 @@ func checkCell(t *testing.T, where string, c report.Cell, want float64, besideSm
 		if want != 0 {
 			t.Errorf("%s: n/a, SQL %v", where, want)
 		}
-	case !besideSmall:
-		t.Errorf("%s: withheld with no small count beside it (SQL %v)", where, want)
+	case !isRate && want > 0 && want < report.SuppressBelow:
+		t.Errorf("%s: withheld, but SQL counts %v: a small count reads < 5", where, want)
+	case !isRate && want == 0:
+		t.Errorf("%s: a zero is withheld", where)
 	}
 }
 
@@ -231,10 +234,9 @@ func checkReport(t *testing.T, rep *report.Report, want expected) {
 		seen := map[string]bool{}
 		for _, r := range p.Table.Rows {
 			seen[r.Key] = true
-			small := slices.ContainsFunc(r.Cells, report.Cell.Small)
 			for i, c := range r.Cells {
 				col := p.Table.Columns[i].Key
-				checkCell(t, fmt.Sprintf("%s %s %s", p.ID, r.Key, col), c, want[p.ID][r.Key][col], small)
+				checkCell(t, fmt.Sprintf("%s %s %s", p.ID, r.Key, col), c, want[p.ID][r.Key][col], strings.HasSuffix(col, "rate"))
 			}
 		}
 		for key := range want[p.ID] {
@@ -244,7 +246,7 @@ func checkReport(t *testing.T, rep *report.Report, want expected) {
 		}
 	}
 	for _, f := range rep.Summary {
-		checkCell(t, "summary "+f.Key, f.Value, want["summary"]["period"][f.Key], true)
+		checkCell(t, "summary "+f.Key, f.Value, want["summary"]["period"][f.Key], f.Key == "no_show_rate" || f.Key == "consenting_today")
 	}
 	if got := len(rep.Panels); got != len(report.PanelIDs()) {
 		t.Errorf("%d panels, want %d", got, len(report.PanelIDs()))
@@ -344,6 +346,9 @@ func TestReportFixtureMay2026(t *testing.T) {
 	checkReport(t, rep, want)
 	checkTags(t, rep, want)
 	checkPage(t, p.st, rep, page)
+	if msg := sumPins(rep, want); msg != "" {
+		t.Error(msg)
+	}
 	// The fixture is small: some cells must be suppressed, or this test
 	// proves nothing about suppression.
 	if !strings.Contains(page, "<td>&lt; 5</td>") {
@@ -358,6 +363,9 @@ func TestReportDemoPractice(t *testing.T) {
 	checkReport(t, rep, want)
 	checkTags(t, rep, want)
 	checkPage(t, p.st, rep, page)
+	if msg := sumPins(rep, want); msg != "" {
+		t.Error(msg)
+	}
 }
 
 // contactsOf builds a report whose only numbers are one channel's contacts.
@@ -412,59 +420,150 @@ func TestReportSuppressesSmallCells(t *testing.T) {
 	}
 }
 
-func TestReportWithholdsTotalsThatGiveAwayTwoSmallCells(t *testing.T) {
+func TestReportWithholdsWhatWouldGiveASmallCountAway(t *testing.T) {
 	cases := []struct {
-		name     string
-		in, out  int
-		withheld bool
+		name    string
+		in, out int
+		total   string
 	}{
-		{"one small", 2, 30, true},
-		{"two small, all ones", 1, 1, true},
-		{"two small, all fours", 4, 4, true},
-		{"two small, ambiguous", 2, 3, false},
-		{"none small", 10, 30, false},
+		{"one small: the total less the other gives it", 2, 30, "withheld"},
+		{"two small, both 4: the total pins both", 4, 4, "withheld"},
+		{"two small, both 1: the total is small itself", 1, 1, "< 5"},
+		{"two small, 2 and 3: the total pins neither", 2, 3, "5"},
+		{"none small", 10, 30, "40"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rep := contactsOf(c.in, c.out)
-			for _, p := range rep.Panels {
-				if p.ID != report.PanelContacts {
-					continue
-				}
-				for _, r := range p.Table.Rows {
-					if r.Key != "portal" {
-						continue
-					}
-					total := r.Cells[2]
-					if got := total.Text() == "withheld"; got != c.withheld {
-						t.Errorf("total of %d and %d reads %q", c.in, c.out, total.Text())
-					}
+			p := panel(t, rep, report.PanelContacts)
+			for _, r := range p.Table.Rows {
+				if r.Key == "portal" && r.Cells[2].Text() != c.total {
+					t.Errorf("total of %d and %d reads %q, want %q", c.in, c.out, r.Cells[2].Text(), c.total)
 				}
 			}
 		})
 	}
 }
 
+func panel(t *testing.T, rep *report.Report, id string) report.Panel {
+	t.Helper()
+	for _, p := range rep.Panels {
+		if p.ID == id {
+			return p
+		}
+	}
+	t.Fatalf("no panel %s", id)
+	return report.Panel{}
+}
+
 // The contacts grand total, less the channel totals shown, would give
-// back a channel total withheld beside a small count.
+// back a channel total withheld beside a small count: something more is
+// withheld, whatever it is, so that no sum pins the small count.
 func TestReportGrandTotalKeepsWithheldTotalsHidden(t *testing.T) {
-	grand := func(ts ...store.Tally) string {
-		rep := report.Build(&report.Inputs{Period: may2026, Now: reportNow, Contacts: ts})
-		for _, f := range rep.Summary {
-			if f.Key == "contacts" {
-				return f.Value.Text()
+	for _, other := range [][2]int{{10, 20}, {2, 9}, {0, 0}, {4, 4}} {
+		tallies := []store.Tally{
+			{Key: "call", Sub: "inbound", Count: 3}, {Key: "call", Sub: "outbound", Count: 8},
+			{Key: "email", Sub: "inbound", Count: other[0]}, {Key: "email", Sub: "outbound", Count: other[1]},
+		}
+		rep := report.Build(&report.Inputs{Period: may2026, Now: reportNow, Contacts: tallies})
+		want := expected{report.PanelContacts: {
+			"call":  {"inbound": 3, "outbound": 8, "total": 11},
+			"email": {"inbound": float64(other[0]), "outbound": float64(other[1]), "total": float64(other[0] + other[1])},
+		}, "summary": {"period": {"contacts": float64(11 + other[0] + other[1])}}}
+		if msg := sumPins(rep, want); msg != "" {
+			t.Errorf("email %v: %s", other, msg)
+		}
+	}
+}
+
+// sumPins says which sum of the report, read with the SQL's counts, leaves
+// a hidden cell one possible value, or "". A hidden cell is 1 to 4 when it
+// reads "< 5" and at least 5 when withheld. It is the test's own reading of
+// the page: row totals, the contacts grand total, and the appointment
+// columns, which months and providers count alike.
+func sumPins(rep *report.Report, want expected) string {
+	type term struct {
+		where string
+		sign  int
+		cell  report.Cell
+		value float64
+	}
+	var sums [][]term
+	tables := map[string]*report.Table{}
+	for _, p := range rep.Panels {
+		tables[p.ID] = p.Table
+	}
+	rowSums := map[string]int{report.PanelAppointments: 4, report.PanelProviders: 4, report.PanelContacts: 2}
+	for id, totalCol := range rowSums {
+		t := tables[id]
+		for _, r := range t.Rows {
+			sum := []term{{id + " " + r.Key + " total", 1, r.Cells[totalCol], want[id][r.Key][t.Columns[totalCol].Key]}}
+			for c := range totalCol {
+				sum = append(sum, term{id + " " + r.Key + " " + t.Columns[c].Key, -1, r.Cells[c], want[id][r.Key][t.Columns[c].Key]})
+			}
+			sums = append(sums, sum)
+		}
+	}
+	for c := 0; c <= 4; c++ {
+		var sum []term
+		for i, id := range []string{report.PanelAppointments, report.PanelProviders} {
+			t := tables[id]
+			for _, r := range t.Rows {
+				sum = append(sum, term{id + " " + r.Key + " " + t.Columns[c].Key, 1 - 2*i, r.Cells[c], want[id][r.Key][t.Columns[c].Key]})
 			}
 		}
-		t.Fatal("no contacts figure")
-		return ""
+		sums = append(sums, sum)
 	}
-	call := []store.Tally{{Key: "call", Sub: "inbound", Count: 3}, {Key: "call", Sub: "outbound", Count: 8}}
-	if got := grand(append(call, store.Tally{Key: "email", Sub: "inbound", Count: 10}, store.Tally{Key: "email", Sub: "outbound", Count: 20})...); got != "withheld" {
-		t.Errorf("one withheld channel: the grand total reads %q", got)
+	var grand []term
+	for _, f := range rep.Summary {
+		if f.Key == "contacts" {
+			grand = append(grand, term{"summary contacts", 1, f.Value, want["summary"]["period"]["contacts"]})
+		}
 	}
-	if got := grand(append(call, store.Tally{Key: "sms", Sub: "inbound", Count: 2}, store.Tally{Key: "sms", Sub: "outbound", Count: 9})...); got != "22" {
-		t.Errorf("two withheld channels (3 and 2 together): the grand total reads %q, want 22", got)
+	for _, r := range tables[report.PanelContacts].Rows {
+		grand = append(grand, term{"contacts " + r.Key + " total", -1, r.Cells[2], want[report.PanelContacts][r.Key]["total"]})
 	}
+	sums = append(sums, grand)
+
+	const inf = 1e12
+	bounds := func(c report.Cell) (float64, float64) {
+		if c.Small() {
+			return 1, report.SuppressBelow - 1
+		}
+		return report.SuppressBelow, inf
+	}
+	for _, sum := range sums {
+		known := 0.0
+		var hidden []term
+		for _, t := range sum {
+			if _, shown := t.cell.Count(); !shown {
+				hidden = append(hidden, t)
+				known += float64(t.sign) * t.value
+			}
+		}
+		for i, t := range hidden {
+			lo, hi := 0.0, 0.0
+			for j, u := range hidden {
+				if j != i {
+					ulo, uhi := bounds(u.cell)
+					if u.sign > 0 {
+						lo, hi = lo+ulo, hi+uhi
+					} else {
+						lo, hi = lo-uhi, hi-ulo
+					}
+				}
+			}
+			vlo, vhi := known-hi, known-lo
+			if t.sign < 0 {
+				vlo, vhi = lo-known, hi-known
+			}
+			tlo, thi := bounds(t.cell)
+			if math.Min(thi, vhi) == math.Max(tlo, vlo) {
+				return fmt.Sprintf("%s reads %q, but the sum it is in makes it %v", t.where, t.cell.Text(), math.Max(tlo, vlo))
+			}
+		}
+	}
+	return ""
 }
 
 func TestReportPeriods(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 // browser never uses, and gonum embeds fonts as data: URLs, which the
 // page's CSP (font-src falls back to 'none') refuses; and they label a bar
 // with its value, where a suppressed count must be drawn at a fixed height
-// and labelled "< 5". Three chart shapes in a few hundred lines cost less.
+// and labelled "< 5" (or "withheld"). Three chart shapes in a few hundred lines cost less.
 
 type chartKind uint8
 
@@ -70,11 +70,11 @@ func (w *svgWriter) text(x, y float64, anchor, class, s string) {
 	w.printf(`<text x="%s" y="%s" text-anchor="%s" class="%s">%s</text>`, num(x), num(y), anchor, class, esc(s))
 }
 
-// segment draws one piece of a stack with a tooltip; a suppressed count is
-// drawn in the "small" style.
+// segment draws one piece of a stack with a tooltip; a count the page does
+// not show (small or withheld) is drawn in the "small" style.
 func (w *svgWriter) segment(x, y, wd, ht float64, series int, c Cell, tip string) {
 	class := fmt.Sprintf("s%d", series)
-	if c.Small() {
+	if c.Masked() {
 		class = "small"
 	}
 	w.printf(`<rect x="%s" y="%s" width="%s" height="%s" class="%s"><title>%s</title></rect>`,
@@ -106,13 +106,13 @@ func niceScale(v float64, whole bool) (top, step float64) {
 }
 
 // shownLength is how long a stack's drawn part is in value units (the
-// suppressed pieces are added in pixels), and how many pieces are small.
+// masked pieces are added in pixels), and how many pieces are masked.
 func shownLength(r Row, series []int) (value float64, smalls int) {
 	for _, s := range series {
 		c := r.Cells[s]
 		if n, ok := c.Count(); ok {
 			value += float64(n)
-		} else if c.Small() {
+		} else if c.Masked() {
 			smalls++
 		}
 	}
@@ -180,7 +180,7 @@ func columnsSVG(p *Panel) string {
 			var h float64
 			if n, ok := c.Count(); ok {
 				h = float64(n) / vmax * scaleH
-			} else if c.Small() {
+			} else if c.Masked() {
 				h = smallPx
 			}
 			if h == 0 {
@@ -282,7 +282,7 @@ func barsSVG(p *Panel) string {
 			var ln float64
 			if n, ok := c.Count(); ok {
 				ln = float64(n) / vmax * scaleW
-			} else if c.Small() {
+			} else if c.Masked() {
 				ln = smallPx
 			}
 			if ln == 0 {
@@ -337,7 +337,7 @@ func divergingSVG(p *Panel) string {
 			var ln float64
 			if n, ok := c.Count(); ok {
 				ln = h(float64(n))
-			} else if c.Small() {
+			} else if c.Masked() {
 				ln = smallPx
 			}
 			if k == 0 {
