@@ -218,6 +218,18 @@ func TestReportInABrowserWithNoNetwork(t *testing.T) {
 		t.Fatal("the control page's image request is not in the NetLog: this test could not see a request from the report either")
 	}
 
+	// The page's CSP is in force, not just present: the same page with an
+	// image from the network slipped in asks for nothing.
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(dir, "planted.html")
+	os.WriteFile(planted, []byte(strings.Replace(string(html), "</body>", `<img src="http://127.0.0.1:9/x.png"></body>`, 1)), 0o600)
+	if _, reqs := br.run("planted", "file://"+planted, "--dump-dom"); len(reqs) > 0 {
+		t.Errorf("the CSP let the page ask the network for %v", reqs)
+	}
+
 	// The DOM as the browser built it: every panel is there, and the CSP.
 	dom, reqs := br.run("dom", url, "--dump-dom")
 	if len(reqs) > 0 {
