@@ -123,13 +123,8 @@ func Build(in *Inputs) *Report {
 	figures := summary(s, in, appts, newPatients, consent, contactsTotal)
 	s.protect()
 
-	for _, d := range []*draft{appts, providers, newPatients, nil, contacts, tags, consent} {
-		if d == nil {
-			r.Panels = append(r.Panels, recallPanel(in))
-			continue
-		}
-		r.Panels = append(r.Panels, d.finish(s))
-	}
+	r.Panels = []Panel{appts.finish(s), providers.finish(s), newPatients.finish(s), recallPanel(in),
+		contacts.finish(s), tags.finish(s), consent.finish(s)}
 	for _, f := range figures {
 		r.Summary = append(r.Summary, Figure{Key: f.key, Label: f.label, Value: f.slot.cell(s)})
 	}

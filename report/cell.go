@@ -64,10 +64,6 @@ func (c Cell) Small() bool { return c.state == small }
 // or withheld. Charts draw it at a fixed small size.
 func (c Cell) Masked() bool { return !c.isRate && (c.state == small || c.state == withheld) }
 
-// Hidden reports whether the cell's number is not shown (small, withheld
-// or not applicable).
-func (c Cell) Hidden() bool { return c.state != shown }
-
 // MarshalJSON writes a shown count or rate as a number and anything hidden
 // as null, so that --json carries the same suppression as the page.
 func (c Cell) MarshalJSON() ([]byte, error) {
