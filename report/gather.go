@@ -12,8 +12,8 @@ import (
 const TopTags = 15
 
 // Inputs are the raw counts a report is built from, as the store answers
-// them: not yet suppressed, so they never leave this process as they are.
-// Build turns them into a Report.
+// them: not yet suppressed, so they never leave the process that read them.
+// Build turns them into a Report, which is what a backend should hand on.
 type Inputs struct {
 	Period Period
 	// Now is when the report is made: the date of the "today" panels (tags,

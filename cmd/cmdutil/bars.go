@@ -33,17 +33,33 @@ func Bars(counts []int, width int) []string {
 	return out
 }
 
-// BarRoom is how many columns are left for a bar on a terminal width
-// columns wide, beside a Table whose other columns hold these cells (each
-// column is as wide as its widest cell, plus the table's padding of 2).
-func BarRoom(width int, columns ...[]string) int {
-	used := 0
-	for _, col := range columns {
-		widest := 0
-		for _, cell := range col {
-			widest = max(widest, utf8.RuneCountInString(cell))
+// WithBars appends to each row of a Table the bar of its count, the bars
+// sized to fit a terminal width columns wide beside the rows' other cells
+// and the header.
+func WithBars(rows [][]string, counts []int, width int, header ...string) [][]string {
+	bars := Bars(counts, barRoom(width, append([][]string{header}, rows...)))
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = append(r[:len(r):len(r)], bars[i])
+	}
+	return out
+}
+
+// barRoom is how many columns are left for a bar beside the cells of rows:
+// each column is as wide as its widest cell, plus a Table's padding of 2.
+func barRoom(width int, rows [][]string) int {
+	var widest []int
+	for _, r := range rows {
+		for c, cell := range r {
+			if c == len(widest) {
+				widest = append(widest, 0)
+			}
+			widest[c] = max(widest[c], utf8.RuneCountInString(cell))
 		}
-		used += widest + 2
+	}
+	used := 0
+	for _, w := range widest {
+		used += w + 2
 	}
 	// One column spare: a line that fills the terminal exactly wraps on
 	// some terminals.

@@ -29,16 +29,17 @@ func TestBars(t *testing.T) {
 	}
 }
 
-func TestBarRoomFitsTheTerminal(t *testing.T) {
-	keys := []string{"TAG", "hypertension", "vip"}
-	nums := []string{"COUNT", "837", "12"}
-	room := BarRoom(80, keys, nums)
-	// "hypertension" + 2, "COUNT" + 2, one spare.
-	if room != 80-14-7-1 {
-		t.Errorf("room %d", room)
+func TestWithBarsFitsTheTerminal(t *testing.T) {
+	rows := [][]string{{"hypertension", "837"}, {"vip", "12"}}
+	got := WithBars(rows, []int{837, 12}, 80, "TAG", "COUNT")
+	// "hypertension" + 2, "COUNT" + 2, one column spare: 59 for the bar.
+	if n := utf8.RuneCountInString(got[0][2]); n != 80-14-7-1 {
+		t.Errorf("the longest bar is %d columns", n)
 	}
-	line := "hypertension  837    " + Bars([]int{837, 12}, room)[0]
-	if n := utf8.RuneCountInString(line); n > 80 {
-		t.Errorf("the longest line takes %d columns of 80", n)
+	if len(rows[0]) != 2 {
+		t.Error("WithBars changed the rows it was given")
+	}
+	if got := WithBars(rows, []int{837, 12}, 10, "TAG", "COUNT"); got[0][2] != "" {
+		t.Errorf("a terminal too narrow for bars got %q", got[0][2])
 	}
 }

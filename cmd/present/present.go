@@ -199,27 +199,22 @@ func Result(ctx context.Context, ios *cmdutil.IOStreams, st *store.Store, res *t
 	case tools.OutputCount:
 		fmt.Fprintln(ios.Out, res.Count)
 	case tools.OutputGroups:
-		header := strings.ToUpper(strings.ReplaceAll(res.GroupBy, "_", " "))
-		keys, counts, nums := []string{header}, make([]int, len(res.Groups)), []string{"COUNT"}
+		header := []string{strings.ToUpper(strings.ReplaceAll(res.GroupBy, "_", " ")), "COUNT"}
+		rows, counts := make([][]string, len(res.Groups)), make([]int, len(res.Groups))
 		for i, g := range res.Groups {
 			key := g.Key
 			if key == "" {
 				key = "(none)"
 			}
-			keys, counts[i], nums = append(keys, key), g.Count, append(nums, strconv.Itoa(g.Count))
+			rows[i], counts[i] = []string{key, strconv.Itoa(g.Count)}, g.Count
 		}
 		// A bar beside each count for people; scripts get the numbers alone.
-		var bars []string
 		if tty {
-			bars = cmdutil.Bars(counts, cmdutil.BarRoom(ios.TerminalWidth(), keys, nums))
+			rows = cmdutil.WithBars(rows, counts, ios.TerminalWidth(), header...)
 		}
-		t := cmdutil.NewTable(ios.Out, tty, header, "COUNT")
-		for i := range res.Groups {
-			if bars != nil {
-				t.Row(keys[i+1], nums[i+1], bars[i])
-			} else {
-				t.Row(keys[i+1], nums[i+1])
-			}
+		t := cmdutil.NewTable(ios.Out, tty, header...)
+		for _, r := range rows {
+			t.Row(r...)
 		}
 		return t.Flush()
 	default:
