@@ -13,6 +13,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/carebook/carebook/report"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -68,6 +69,9 @@ type Reader interface {
 	Complete(ctx context.Context, req CompleteRequest) ([]string, error)
 	// AuditLog lists audit rows (audit log, audit disclosures).
 	AuditLog(ctx context.Context, req AuditLogRequest) ([]store.AuditRowJSON, error)
+	// Report is the practice's aggregates for a period, small counts
+	// suppressed where the database is: nothing finer leaves it.
+	Report(ctx context.Context, req ReportRequest) (*report.Report, error)
 }
 
 // Transfers move data in or out.

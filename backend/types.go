@@ -187,6 +187,14 @@ type AuditLogRequest struct {
 	Disclosures bool   `json:"disclosures,omitempty"`
 }
 
+// ReportRequest is the period of a report: From inclusive, To exclusive,
+// at the practice's midnights.
+type ReportRequest struct {
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	Format string    `json:"format"`
+}
+
 // ImportRequest describes an uploaded CSV.
 type ImportRequest struct {
 	Kind     string            `json:"kind"`

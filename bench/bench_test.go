@@ -3,12 +3,14 @@ package bench
 import (
 	"context"
 	"database/sql"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/carebook/carebook/demo"
+	"github.com/carebook/carebook/report"
 	"github.com/carebook/carebook/store"
 )
 
@@ -122,6 +124,23 @@ func TestCasesAgreeWithHandSQL(t *testing.T) {
 		}
 		if nTool != nSQL || nTool == 0 {
 			t.Errorf("%s: the tool counts %d, the hand SQL %d", c.Name, nTool, nSQL)
+		}
+	}
+}
+
+// BenchmarkReport is the report's work in the process: every query, the
+// suppression and the page (the CLI adds its start and the audit row).
+func BenchmarkReport(b *testing.B) {
+	st, _ := openDemo(b)
+	ctx := context.Background()
+	may := report.Period{From: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}
+	for b.Loop() {
+		in, err := report.Gather(ctx, st.Reader(), may, Now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := report.WriteHTML(io.Discard, report.Build(in)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

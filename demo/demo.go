@@ -123,6 +123,7 @@ func refuseNonEmpty(ctx context.Context, r store.Reader) error {
 func (g *generator) write(ctx context.Context, tx *store.Tx, progress func(string, int, int)) (Summary, error) {
 	progress("patients", 0, g.n)
 	g.makePatients()
+	g.register()
 	for lo := 0; lo < len(g.people); lo += batchSize {
 		hi := min(lo+batchSize, len(g.people))
 		batch := make([]store.Patient, hi-lo)

@@ -476,3 +476,54 @@ func BenchmarkGenerate100k(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// A record is created before anything happens to the patient, and some
+// patients are new in every recent month, so that a report of new patients
+// shows a practice that grows.
+func TestPatientsAreRegisteredBeforeTheirFirstContact(t *testing.T) {
+	st, _ := generate(t, 2000, 1)
+	ctx := context.Background()
+	r := st.Reader()
+	patients, err := r.FindPatients(ctx, store.PatientFilter{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appts, err := r.FindAppointments(ctx, store.AppointmentQuery{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inters, err := r.FindInteractions(ctx, store.InteractionQuery{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := map[int64]time.Time{}
+	seen := func(id int64, at time.Time) {
+		if f, ok := first[id]; !ok || at.Before(f) {
+			first[id] = at
+		}
+	}
+	for _, a := range appts {
+		seen(a.PatientID, a.StartsAt)
+	}
+	for _, i := range inters {
+		seen(i.PatientID, i.At)
+	}
+	months := map[string]int{}
+	for _, p := range patients {
+		if f, ok := first[p.ID]; ok && !p.CreatedAt.Before(f) {
+			t.Errorf("%s created %v, after their first contact %v", p.MRN, p.CreatedAt, f)
+		}
+		if !p.ConsentChangedAt.IsZero() && p.CreatedAt.After(p.ConsentChangedAt) {
+			t.Errorf("%s created %v, after their consent changed %v", p.MRN, p.CreatedAt, p.ConsentChangedAt)
+		}
+		if p.CreatedAt.Before(p.DOB) || p.CreatedAt.After(testNow) {
+			t.Errorf("%s created %v, born %v", p.MRN, p.CreatedAt, p.DOB)
+		}
+		months[p.CreatedAt.Format("2006-01")]++
+	}
+	for m := testNow.AddDate(0, -12, 0); m.Before(testNow.AddDate(0, -1, 0)); m = m.AddDate(0, 1, 0) {
+		if months[m.Format("2006-01")] == 0 {
+			t.Errorf("no patient is new in %s", m.Format("2006-01"))
+		}
+	}
+}

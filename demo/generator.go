@@ -19,6 +19,7 @@ const (
 	streamPatients     = 0x70617469656e7473 // "patients"
 	streamAppointments = 0x61707074732e2e2e // "appts..."
 	streamInteractions = 0x696e746572616374 // "interact"
+	streamRegistered   = 0x7265676973746572 // "register"
 )
 
 // generator holds the practice while it is made. Times are wall-clock

@@ -27,9 +27,10 @@ func (g *generator) makeAppointments() {
 }
 
 // workdayRange is the slice of g.workdays a patient can be seen on: from
-// just after birth, or two years back, until they left or three months ahead.
+// just after birth or registration, or two years back, until they left or
+// three months ahead.
 func (g *generator) workdayRange(p *person) (lo, hi int) {
-	from := max(g.apptFrom, p.DOB.Unix()+3*day)
+	from := max(g.apptFrom, p.DOB.Unix()+3*day, p.CreatedAt.Unix()+day)
 	to := g.apptTo
 	if p.until != 0 {
 		to = p.until
@@ -172,7 +173,7 @@ func (g *generator) personInteractions(r *rand.Rand, i int) {
 	if k == 0 {
 		return
 	}
-	from := max(g.ixFrom, p.DOB.Unix()+day)
+	from := max(g.ixFrom, p.DOB.Unix()+day, p.CreatedAt.Unix())
 	to := g.now
 	if p.until != 0 {
 		to = min(to, p.until+day)

@@ -46,7 +46,7 @@ func main() {
 	bin := flag.String("bin", "./carebook", "the carebook binary")
 	db := flag.String("db", bench.DemoPath(), "the 100k-patient demo database")
 	runs := flag.Int("runs", 50, "runs per query")
-	only := flag.String("only", "", "run only these sections, comma-separated: queries,import,bulk,batch,cli,agent,model")
+	only := flag.String("only", "", "run only these sections, comma-separated: queries,import,bulk,batch,cli,report,agent,model")
 	flag.Parse()
 	// The same garbage-collector setting as the carebook binary, whose
 	// tools this process runs.
@@ -123,6 +123,7 @@ func (d *driver) all(ctx context.Context) bool {
 		{"bulk", func() { d.bulkTag(ctx) }},
 		{"batch", d.batch},
 		{"cli", d.cli},
+		{"report", d.report},
 		{"agent", d.agentOverhead},
 		{"model", func() { ok = d.model(ctx) && ok }},
 	}
@@ -278,6 +279,20 @@ func (d *driver) cli() {
 	}
 	med = percentile(p, .5)
 	d.row("cold: patients --tag vip --json (100k)", "", "median of 10: "+ms(med), "target < 150 ms", "", verdict(med < 150*time.Millisecond))
+}
+
+// report times `carebook report` on the 100k demo as a manager runs it: a
+// cold process, the queries, the audit row and the page written.
+func (d *driver) report() {
+	db := d.copyDemo("report")
+	out := filepath.Join(d.work, "report.html")
+	var times []time.Duration
+	for range 5 {
+		el, _ := d.cmd(nil, "--db", db, "report", "--month", "2026-05", "-o", out, "--force")
+		times = append(times, el)
+	}
+	med := percentile(times, .5)
+	d.row("report --month (HTML, cold CLI, 100k)", "7 panels", "median of 5: "+ms(med), "target < 2 s", "", verdict(med < 2*time.Second))
 }
 
 // timedHandler records how long the scripted server spends on requests.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"golang.org/x/term"
@@ -31,6 +32,9 @@ type IOStreams struct {
 
 	inReader *bufio.Reader
 
+	// width reports the terminal's width in columns; nil means 80.
+	width func() int
+
 	// Prompter, when set, reads answers to questions instead of In: the
 	// REPL sets it to its line editor, which owns the terminal.
 	Prompter func(prompt string) (string, error)
@@ -50,6 +54,7 @@ func System() *IOStreams {
 		stdinTTY:  isTerminal(os.Stdin),
 		stdoutTTY: isTerminal(os.Stdout),
 		stderrTTY: isTerminal(os.Stderr),
+		width:     stdoutWidth,
 	}
 	// Data printed to a terminal is shown, never obeyed: escape sequences
 	// in a stored name or a model's sentence are escaped.
@@ -92,6 +97,28 @@ func (s *IOStreams) DiscardTypeAhead() {
 		flushTerminalInput(f)
 	}
 }
+
+// stdoutWidth is the width of the terminal on stdout, else $COLUMNS, else 80.
+func stdoutWidth() int {
+	if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+		return w
+	}
+	if w, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && w > 0 {
+		return w
+	}
+	return 80
+}
+
+// TerminalWidth is how many columns a line on stdout may take.
+func (s *IOStreams) TerminalWidth() int {
+	if s.width == nil {
+		return 80
+	}
+	return s.width()
+}
+
+// SetTerminalWidth fixes the terminal's width, for tests.
+func (s *IOStreams) SetTerminalWidth(n int) { s.width = func() int { return n } }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 

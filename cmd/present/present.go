@@ -240,13 +240,22 @@ func Result(ios *cmdutil.IOStreams, res *tools.ResultJSON, asJSON bool) error {
 	case tools.OutputCount:
 		fmt.Fprintln(ios.Out, res.Count)
 	case tools.OutputGroups:
-		t := cmdutil.NewTable(ios.Out, tty, strings.ToUpper(strings.ReplaceAll(res.GroupBy, "_", " ")), "COUNT")
-		for _, g := range res.Groups {
+		header := []string{strings.ToUpper(strings.ReplaceAll(res.GroupBy, "_", " ")), "COUNT"}
+		rows, counts := make([][]string, len(res.Groups)), make([]int, len(res.Groups))
+		for i, g := range res.Groups {
 			key := g.Key
 			if key == "" {
 				key = "(none)"
 			}
-			t.Row(key, strconv.Itoa(g.Count))
+			rows[i], counts[i] = []string{key, strconv.Itoa(g.Count)}, g.Count
+		}
+		// A bar beside each count for people; scripts get the numbers alone.
+		if tty {
+			rows = cmdutil.WithBars(rows, counts, ios.TerminalWidth(), header...)
+		}
+		t := cmdutil.NewTable(ios.Out, tty, header...)
+		for _, r := range rows {
+			t.Row(r...)
 		}
 		return t.Flush()
 	case tools.ToolClarify:

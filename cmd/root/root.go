@@ -23,6 +23,7 @@ import (
 	"github.com/carebook/carebook/cmd/migratecmd"
 	"github.com/carebook/carebook/cmd/patientscmd"
 	"github.com/carebook/carebook/cmd/replcmd"
+	"github.com/carebook/carebook/cmd/reportcmd"
 	"github.com/carebook/carebook/cmd/runcmd"
 	"github.com/carebook/carebook/cmd/scancmd"
 	"github.com/carebook/carebook/cmd/showcmd"
@@ -80,6 +81,7 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		tagcmd.NewCmdTag(f, nil),
 		logcmd.NewCmdLog(f, nil),
 		exportcmd.NewCmdExport(f, nil),
+		reportcmd.NewCmdReport(f, nil),
 		scancmd.NewCmdScan(f, nil),
 		migratecmd.NewCmdMigrate(f, nil),
 		forgetcmd.NewCmdForget(f, nil),
