@@ -8,3 +8,6 @@ func CheckBoundary(path string) error { return nil }
 
 // CheckFileBoundary checks nothing where the OS keeps no Unix modes.
 func CheckFileBoundary(path string) error { return nil }
+
+// CheckConfigFile checks nothing where the OS keeps no Unix modes.
+func CheckConfigFile(path string) error { return nil }

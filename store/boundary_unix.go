@@ -25,9 +25,31 @@ func CheckBoundary(path string) error {
 	return nil
 }
 
-// CheckFileBoundary refuses one file (a configuration file, say) that
-// another account can write or owns. A missing file is fine.
+// CheckFileBoundary refuses one file that another account can write or
+// owns. A missing file is fine.
 func CheckFileBoundary(path string) error { return checkOwned(path, false) }
+
+// CheckConfigFile refuses a configuration file another account could have
+// written: writable by group or others, or owned by anyone but this
+// account and root (a system file belongs to root). A missing file is fine.
+func CheckConfigFile(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check %s: %w", path, err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return &BoundaryError{Path: path, Problem: fmt.Sprintf("is writable by other accounts (mode %04o), and it says where patient data may go", perm),
+			Fix: "fix it: chmod 600 " + path}
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() && st.Uid != 0 {
+		return &BoundaryError{Path: path, Problem: fmt.Sprintf("belongs to another account (uid %d), and it says where patient data may go", st.Uid),
+			Fix: fmt.Sprintf("remove it if you did not write it, or fix it: chown %d %s", os.Geteuid(), path)}
+	}
+	return nil
+}
 
 func checkOwned(path string, isDir bool) error {
 	fi, err := os.Lstat(path)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/backend"
+	"github.com/carebook/carebook/client"
 	"github.com/carebook/carebook/config"
 	"github.com/carebook/carebook/guard"
 	"github.com/carebook/carebook/history"
@@ -41,6 +42,11 @@ type Factory struct {
 	// OllamaHostFlag and ModelFlag are --ollama-host and --model.
 	OllamaHostFlag string
 	ModelFlag      string
+	// ServerFlag and StaffFlag are --server and --staff.
+	ServerFlag string
+	StaffFlag  string
+	// ReadSecret reads a PIN without echo; nil means the terminal.
+	ReadSecret func(prompt string) (string, error)
 
 	// Resolver and Dial, when set, replace DNS and the network beneath the
 	// guard (which still checks every address); tests use them.
@@ -58,6 +64,8 @@ type Factory struct {
 	loaded map[string]loadedConfig
 	// backend and creating are built once per process.
 	backend, creating backend.Backend
+	// client is the session with carebook serve, when there is one.
+	client *client.Client
 }
 
 type loadedConfig struct {
@@ -71,6 +79,16 @@ func (f *Factory) loadConfig(dbPath string) (config.Config, error) {
 		return l.cfg, l.err
 	}
 	cfg, err := config.Load(dbPath, f.Getenv)
+	if err == nil {
+		// A configuration file another account could write would let it
+		// point Carebook (and the patient data in requests) elsewhere.
+		for _, loc := range cfg.Files {
+			if berr := store.CheckConfigFile(loc.Path); berr != nil {
+				err = berr
+				break
+			}
+		}
+	}
 	if f.loaded == nil {
 		f.loaded = map[string]loadedConfig{}
 	}
@@ -357,17 +375,49 @@ func (f *Factory) StoreOptions() (store.Options, error) {
 		}}, nil
 }
 
-// Backend is the practice database for this process's commands: the file
-// itself, opened for each unit of work (direct mode). It is built once, so
-// that the REPL's session carries into its slash commands. create makes a
-// missing database (init, import, migrate); otherwise a missing file is an
+// Server is the socket of the carebook serve that commands work through,
+// and where that came from: --server, else $CAREBOOK_SERVER, else server in
+// the user's or the system's configuration file; "" for none (direct mode).
+func (f *Factory) Server() (socket, source string, err error) {
+	switch {
+	case f.ServerFlag != "":
+		return f.ServerFlag, "--server", nil
+	case f.Getenv("CAREBOOK_SERVER") != "":
+		return f.Getenv("CAREBOOK_SERVER"), "$CAREBOOK_SERVER", nil
+	case f.DBFlag != "" || f.Getenv("CAREBOOK_DB") != "":
+		// A database named explicitly is opened directly, whatever the
+		// configuration says about a server.
+		return "", "", nil
+	}
+	cfg, err := f.loadConfig("")
+	if err != nil {
+		return "", "", err
+	}
+	return cfg.Server, cfg.Source("server"), nil
+}
+
+// Backend is the practice database for this process's commands: carebook
+// serve when one is configured (see Server), else the file itself, opened
+// for each unit of work (direct mode). It is built once, so that the REPL's
+// session carries into its slash commands. create makes a missing database
+// (init, import, migrate) in direct mode; otherwise a missing file is an
 // error that says how to create one.
 func (f *Factory) Backend(ctx context.Context, create bool) (backend.Backend, error) {
+	if f.client != nil {
+		return f.client, nil
+	}
 	if create && f.creating != nil {
 		return f.creating, nil
 	}
 	if !create && f.backend != nil {
 		return f.backend, nil
+	}
+	socket, _, err := f.Server()
+	if err != nil {
+		return nil, err
+	}
+	if socket != "" {
+		return f.serverBackend(ctx, socket)
 	}
 	opts, err := f.StoreOptions()
 	if err != nil {
@@ -399,6 +449,61 @@ func (f *Factory) Backend(ctx context.Context, create bool) (backend.Backend, er
 		f.backend = b
 	}
 	return b, nil
+}
+
+// serverBackend logs in to carebook serve: as this OS account (the
+// server asks the kernel), naming the staff member (--staff or
+// $CAREBOOK_STAFF) and giving the PIN ($CAREBOOK_PIN, or typed on a
+// terminal) when the account is shared.
+func (f *Factory) serverBackend(ctx context.Context, socket string) (backend.Backend, error) {
+	if f.DBFlag != "" {
+		return nil, FlagErrorf("--db and --server both name a database; use one (with a server, the server's database is the practice's)")
+	}
+	if f.OllamaHostFlag != "" || f.ModelFlag != "" {
+		return nil, FlagErrorf("--ollama-host and --model are the server's settings in team mode; set them in its configuration file")
+	}
+	c := client.New(socket)
+	staff := f.StaffFlag
+	if staff == "" {
+		staff = f.Getenv("CAREBOOK_STAFF")
+	}
+	pin := f.Getenv("CAREBOOK_PIN")
+	for attempt := 0; ; attempt++ {
+		_, err := c.Login(ctx, staff, pin)
+		var auth *backend.AuthError
+		if err == nil {
+			f.client = c
+			return c, nil
+		}
+		if !errors.As(err, &auth) || attempt > 0 || !f.IOStreams.CanPrompt() || (!auth.NeedStaff && !auth.NeedPIN) {
+			return nil, err
+		}
+		if auth.NeedStaff && staff == "" {
+			if staff, err = f.IOStreams.Ask("Staff name: "); err != nil {
+				return nil, err
+			}
+		}
+		if pin == "" {
+			if pin, err = f.readSecret("PIN: "); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// readSecret reads a PIN without echo.
+func (f *Factory) readSecret(prompt string) (string, error) {
+	if f.ReadSecret != nil {
+		return f.ReadSecret(prompt)
+	}
+	return ReadPassword(f.IOStreams, prompt)
+}
+
+// Close ends the session with the server, if there is one.
+func (f *Factory) Close(ctx context.Context) {
+	if f.client != nil {
+		f.client.Logout(ctx)
+	}
 }
 
 // ExistingBackend is Backend for a database that must exist.

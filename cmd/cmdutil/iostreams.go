@@ -189,3 +189,17 @@ func (s *IOStreams) Ask(prompt string) (string, error) {
 	fmt.Fprint(s.Out, prompt)
 	return s.ReadLine()
 }
+
+// ReadPassword reads a secret from the terminal without echo, or one line
+// from stdin when it is not a terminal (echo PIN | carebook staff pin …).
+func ReadPassword(s *IOStreams, prompt string) (string, error) {
+	f, ok := s.In.(*os.File)
+	if !ok || !s.stdinTTY {
+		line, err := s.ReadLine()
+		return strings.TrimSpace(line), err
+	}
+	fmt.Fprint(s.TerminalErr(), prompt)
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(s.TerminalErr())
+	return string(b), err
+}

@@ -1,0 +1,222 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/carebook/carebook/backend"
+	"github.com/carebook/carebook/internal/wire"
+	"github.com/carebook/carebook/report"
+	"github.com/carebook/carebook/service"
+	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
+)
+
+// none is the request of an operation that takes nothing.
+type none struct{}
+
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+wire.Prefix+wire.OpLogin, s.login)
+	mux.HandleFunc("POST "+wire.Prefix+wire.OpLogout, s.logout)
+
+	handle(s, mux, wire.OpInfo, func(ctx context.Context, b backend.Backend, _ none, _ *stream) (*backend.Info, error) {
+		return b.Info(ctx)
+	})
+	handle(s, mux, wire.OpDiagnose, func(ctx context.Context, b backend.Backend, _ none, _ *stream) ([]backend.Check, error) {
+		return b.Diagnose(ctx)
+	})
+	handle(s, mux, wire.OpPrepare, func(ctx context.Context, b backend.Backend, req backend.PrepareRequest, _ *stream) (*backend.Reply, error) {
+		return b.Prepare(ctx, req)
+	})
+	handle(s, mux, wire.OpAsk, func(ctx context.Context, b backend.Backend, req backend.AskRequest, st *stream) (*backend.Reply, error) {
+		return b.Ask(ctx, req, st.progress)
+	})
+	handle(s, mux, wire.OpChoose, func(ctx context.Context, b backend.Backend, req backend.ChooseRequest, _ *stream) (*backend.Reply, error) {
+		return b.Choose(ctx, req)
+	})
+	handle(s, mux, wire.OpPrepareForget, func(ctx context.Context, b backend.Backend, req backend.ForgetRequest, _ *stream) (*backend.Reply, error) {
+		return b.PrepareForget(ctx, req)
+	})
+	handle(s, mux, wire.OpExecute, func(ctx context.Context, b backend.Backend, req backend.ExecuteRequest, st *stream) (*backend.Reply, error) {
+		return b.Execute(ctx, req, st.progress)
+	})
+	handle(s, mux, wire.OpBatch, func(ctx context.Context, b backend.Backend, req backend.BatchRequest, st *stream) (*none, error) {
+		return nil, b.Batch(ctx, req, func(l backend.LineResult) { st.send(wire.Frame{Line: &l}) })
+	})
+	handle(s, mux, wire.OpResolve, func(ctx context.Context, b backend.Backend, req backend.ResolveRequest, _ *stream) ([]tools.PatientBrief, error) {
+		return b.Resolve(ctx, req)
+	})
+	handle(s, mux, wire.OpRecord, func(ctx context.Context, b backend.Backend, req backend.RecordRequest, _ *stream) (*backend.RecordView, error) {
+		return b.Record(ctx, req)
+	})
+	handle(s, mux, wire.OpTags, func(ctx context.Context, b backend.Backend, _ none, _ *stream) ([]backend.TagCount, error) {
+		return b.Tags(ctx)
+	})
+	handle(s, mux, wire.OpComplete, func(ctx context.Context, b backend.Backend, req backend.CompleteRequest, _ *stream) ([]string, error) {
+		return b.Complete(ctx, req)
+	})
+	handle(s, mux, wire.OpAuditLog, func(ctx context.Context, b backend.Backend, req backend.AuditLogRequest, _ *stream) ([]store.AuditRowJSON, error) {
+		return b.AuditLog(ctx, req)
+	})
+	handle(s, mux, wire.OpReport, func(ctx context.Context, b backend.Backend, req backend.ReportRequest, _ *stream) (*report.Report, error) {
+		return b.Report(ctx, req)
+	})
+	handle(s, mux, wire.OpMigrate, func(ctx context.Context, b backend.Backend, req backend.MigrateRequest, st *stream) (*backend.MigrateView, error) {
+		return b.Migrate(ctx, req, st.progress)
+	})
+	handle(s, mux, wire.OpAuditVerify, func(ctx context.Context, b backend.Backend, req wire.VerifyRequest, _ *stream) (*backend.VerifyView, error) {
+		var offline io.Reader
+		if req.Check {
+			offline = bytes.NewReader(req.Offline)
+		}
+		return b.AuditVerify(ctx, offline)
+	})
+	handle(s, mux, wire.OpBackupDone, func(ctx context.Context, b backend.Backend, req backend.BackupDoneRequest, _ *stream) (*none, error) {
+		return nil, b.BackupDone(ctx, req)
+	})
+	handle(s, mux, wire.OpStaffAdd, func(ctx context.Context, b backend.Backend, req backend.StaffRequest, _ *stream) (*backend.StaffView, error) {
+		return b.StaffAdd(ctx, req)
+	})
+	handle(s, mux, wire.OpStaffList, func(ctx context.Context, b backend.Backend, _ none, _ *stream) ([]backend.StaffView, error) {
+		return b.StaffList(ctx)
+	})
+	handle(s, mux, wire.OpStaffDisable, func(ctx context.Context, b backend.Backend, req backend.StaffRequest, _ *stream) (*backend.StaffView, error) {
+		return b.StaffDisable(ctx, req)
+	})
+	handle(s, mux, wire.OpStaffPIN, func(ctx context.Context, b backend.Backend, req backend.StaffRequest, _ *stream) (*backend.StaffView, error) {
+		return b.StaffPIN(ctx, req)
+	})
+	mux.HandleFunc("POST "+wire.Prefix+wire.OpLock, s.lock)
+	mux.HandleFunc("POST "+wire.Prefix+wire.OpUnlock, s.unlock)
+
+	download(s, mux, wire.OpExport, func(ctx context.Context, b backend.Backend, req backend.ExportRequest, w io.Writer) (*backend.ExportView, error) {
+		return b.Export(ctx, req, w)
+	})
+	download(s, mux, wire.OpAuditExport, func(ctx context.Context, b backend.Backend, req backend.AuditExportRequest, w io.Writer) (*backend.AuditExportView, error) {
+		return b.AuditExport(ctx, req, w)
+	})
+	download(s, mux, wire.OpBackup, func(ctx context.Context, b backend.Backend, req backend.BackupRequest, w io.Writer) (*backend.BackupView, error) {
+		return b.Backup(ctx, req, w, nil)
+	})
+	mux.HandleFunc("POST "+wire.Prefix+wire.OpImport, s.importCSV)
+}
+
+// handle registers a JSON operation: the request decoded, run as the
+// session's caller, the result in the final frame.
+func handle[Req, Resp any](s *Server, mux *http.ServeMux, op string, fn func(context.Context, backend.Backend, Req, *stream) (Resp, error)) {
+	mux.HandleFunc("POST "+wire.Prefix+op, func(w http.ResponseWriter, r *http.Request) {
+		sess, ok := s.session(w, r, false)
+		if !ok {
+			return
+		}
+		var req Req
+		if !s.decode(w, r.Body, &req) {
+			return
+		}
+		st := s.newStream(w)
+		resp, err := fn(r.Context(), s.cfg.Service.For(sess.caller), req, st)
+		s.logResult(op, sess, err)
+		st.final(s, resp, err)
+	})
+}
+
+// download registers an operation whose result is a file: its bytes are
+// the body, and the final frame comes in the trailer, so that a body cut
+// short (the server killed mid-way) has no final frame and is not taken
+// for a whole file.
+func download[Req, Resp any](s *Server, mux *http.ServeMux, op string, fn func(context.Context, backend.Backend, Req, io.Writer) (Resp, error)) {
+	mux.HandleFunc("POST "+wire.Prefix+op, func(w http.ResponseWriter, r *http.Request) {
+		sess, ok := s.session(w, r, false)
+		if !ok {
+			return
+		}
+		var req Req
+		if !s.decode(w, r.Body, &req) {
+			return
+		}
+		w.Header().Set("Trailer", wire.Final)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		resp, err := fn(r.Context(), s.cfg.Service.For(sess.caller), req, w)
+		s.logResult(op, sess, err)
+		f := wire.Frame{Done: true}
+		if err == nil {
+			f.Result, err = json.Marshal(resp)
+		}
+		if err != nil {
+			f.Error = backend.ToWire(err, service.Classify)
+		}
+		b, _ := json.Marshal(f)
+		w.Header().Set(wire.Final, base64.StdEncoding.EncodeToString(b))
+	})
+}
+
+// importCSV is an upload: the request in a header, the CSV as the body.
+func (s *Server) importCSV(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(w, r, false)
+	if !ok {
+		return
+	}
+	var req backend.ImportRequest
+	raw, err := base64.StdEncoding.DecodeString(r.Header.Get(wire.Request))
+	if err == nil {
+		err = json.Unmarshal(raw, &req)
+	}
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, fmt.Errorf("the import request is not readable: %w", err))
+		return
+	}
+	st := s.newStream(w)
+	res, err := s.cfg.Service.For(sess.caller).Import(r.Context(), req, r.Body, st.progress)
+	s.logResult(wire.OpImport, sess, err)
+	st.final(s, res, err)
+}
+
+// lock records that the session locked itself (the REPL, idle).
+func (s *Server) lock(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(w, r, true)
+	if !ok {
+		return
+	}
+	sess.mu.Lock()
+	sess.locked = true
+	sess.mu.Unlock()
+	s.final(w, nil, s.cfg.Service.For(sess.caller).Lock(r.Context()))
+}
+
+// unlock checks the PIN (on a shared account) and lets the session on.
+func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(w, r, true)
+	if !ok {
+		return
+	}
+	var req backend.UnlockRequest
+	if !s.decode(w, r.Body, &req) {
+		return
+	}
+	err := s.cfg.Service.For(sess.caller).Unlock(r.Context(), req)
+	if err == nil {
+		sess.mu.Lock()
+		sess.locked = false
+		sess.mu.Unlock()
+	}
+	s.logResult(wire.OpUnlock, sess, err)
+	s.final(w, nil, err)
+}
+
+// logResult notes a failed request in the server's log: the operation, the
+// account and the kind of error, never its text.
+func (s *Server) logResult(op string, sess *session, err error) {
+	if err == nil {
+		return
+	}
+	who := sess.caller.OSUser
+	if sess.caller.Staff != "" {
+		who = sess.caller.Staff + " (" + who + ")"
+	}
+	s.logf("%s by %s: %s", op, who, kindOf(err))
+}
