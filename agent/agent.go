@@ -35,12 +35,16 @@ const DefaultModel = "qwen3:4b-instruct"
 
 // Defaults of Options.
 const (
-	// DefaultNumCtx holds the prompt (about 3,500 tokens), one retry and the
-	// answer with room to spare.
+	// DefaultNumCtx holds the prompt (about 2,700 Qwen3 tokens), one retry
+	// and the answer with room to spare.
 	DefaultNumCtx = 8192
-	// DefaultKeepAlive keeps the model loaded between the requests of a
-	// REPL session.
-	DefaultKeepAlive = 30 * time.Minute
+	// DefaultKeepAlive keeps the model loaded, and Ollama's cache of the
+	// prompt's fixed prefix warm, through a working day with its lunch
+	// break: each request starts the time again. A model unloaded is
+	// loaded again on the next request, and the whole prompt evaluated.
+	// $CAREBOOK_KEEP_ALIVE or keep_alive in the configuration file change
+	// it (cmdutil.Factory.NewAgent).
+	DefaultKeepAlive = 12 * time.Hour
 )
 
 const (
@@ -64,6 +68,23 @@ type Options struct {
 	// Temperature of sampling; 0, the default, makes the answer the same
 	// for the same request.
 	Temperature float64
+	// Observe, when set, is called after each model call with Ollama's
+	// counts and timings (never text): for debugging and benchmarks.
+	Observe func(Call)
+}
+
+// Call is what Ollama reported about one chat call: counts and timings,
+// nothing of the prompt or the answer.
+type Call struct {
+	// PromptTokens is the prompt tokens evaluated: those not reused from
+	// Ollama's cache of the previous prompt (prompt_eval_count).
+	PromptTokens int
+	// EvalTokens is the answer's tokens (eval_count).
+	EvalTokens int
+	// Load, PromptEval, Eval and Total are Ollama's durations: loading the
+	// model, evaluating the prompt, generating the answer, and the whole
+	// call.
+	Load, PromptEval, Eval, Total time.Duration
 }
 
 // Agent decides requests with one model. It checks the model once, on the
@@ -320,6 +341,12 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 			d.EvalTokens += r.EvalCount
 			d.PromptEval += r.PromptEvalDuration
 			d.Total += r.TotalDuration
+			if a.opts.Observe != nil {
+				a.opts.Observe(Call{
+					PromptTokens: r.PromptEvalCount, EvalTokens: r.EvalCount,
+					Load: r.LoadDuration, PromptEval: r.PromptEvalDuration, Eval: r.EvalDuration, Total: r.TotalDuration,
+				})
+			}
 		}
 		return nil
 	})

@@ -34,6 +34,10 @@ type File struct {
 	// History keeps REPL history in a file beside the database (0600),
 	// which forget scrubs. Off by default: requests name patients.
 	History bool `toml:"history"`
+	// KeepAlive is how long Ollama keeps the model loaded after a request
+	// ("12h", "45m"; negative: until Ollama stops), below
+	// $CAREBOOK_KEEP_ALIVE.
+	KeepAlive string `toml:"keep_alive"`
 }
 
 // Config is the loaded file and where it came from.
@@ -95,7 +99,7 @@ func Parse(data []byte) (Config, error) {
 			keys[i] = k.String()
 		}
 		sort.Strings(keys)
-		return Config{}, fmt.Errorf("unknown setting %s (known: ollama_host, model, allowed_hosts, history)", strings.Join(keys, ", "))
+		return Config{}, fmt.Errorf("unknown setting %s (known: ollama_host, model, allowed_hosts, history, keep_alive)", strings.Join(keys, ", "))
 	}
 	return cfg, nil
 }

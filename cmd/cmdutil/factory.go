@@ -204,7 +204,50 @@ func (f *Factory) NewAgent() (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return agent.New(client, model, agent.Options{}), nil
+	keepAlive, err := f.KeepAlive()
+	if err != nil {
+		return nil, err
+	}
+	opts := agent.Options{KeepAlive: keepAlive}
+	if f.Getenv(EnvModelStats) != "" {
+		opts.Observe = f.printModelStats
+	}
+	return agent.New(client, model, opts), nil
+}
+
+// EnvModelStats, when set, makes every model call print one line on stderr
+// with Ollama's counts and timings (never request or answer text), such as
+//
+//	carebook: model call: prompt_eval_count=155 prompt_eval_ms=41 eval_count=23 eval_ms=310 load_ms=0 total_ms=362
+//
+// prompt_eval_count is the prompt tokens Ollama evaluated: on a warm cache,
+// only those after the prompt's fixed prefix.
+const EnvModelStats = "CAREBOOK_MODEL_STATS"
+
+func (f *Factory) printModelStats(c agent.Call) {
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	fmt.Fprintf(f.IOStreams.ErrOut, "carebook: model call: prompt_eval_count=%d prompt_eval_ms=%d eval_count=%d eval_ms=%d load_ms=%d total_ms=%d\n",
+		c.PromptTokens, ms(c.PromptEval), c.EvalTokens, ms(c.Eval), ms(c.Load), ms(c.Total))
+}
+
+// KeepAlive is how long Ollama keeps the model loaded after a request:
+// $CAREBOOK_KEEP_ALIVE, else keep_alive in the configuration file, else
+// agent.DefaultKeepAlive (a working day). A Go duration ("12h", "90m"); a
+// negative one keeps the model until Ollama stops.
+func (f *Factory) KeepAlive() (time.Duration, error) {
+	raw, source := f.Getenv("CAREBOOK_KEEP_ALIVE"), "$CAREBOOK_KEEP_ALIVE"
+	if raw == "" {
+		cfg, err := f.Config()
+		if err != nil || cfg.KeepAlive == "" {
+			return 0, nil // agent.DefaultKeepAlive; a bad file is reported where it is read
+		}
+		raw, source = cfg.KeepAlive, cfg.Path+": keep_alive"
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d == 0 {
+		return 0, fmt.Errorf("%s=%q is not a duration like 12h or 45m (negative: keep the model loaded until Ollama stops)", source, raw)
+	}
+	return d, nil
 }
 
 // Actor is the OS user, recorded in the audit log and on every change.
