@@ -85,6 +85,10 @@ type Call struct {
 	// model, evaluating the prompt, generating the answer, and the whole
 	// call.
 	Load, PromptEval, Eval, Total time.Duration
+	// Done says Ollama finished the answer and sent its counts. Ollama cuts
+	// an answer that repeats one token more than 30 times, and then sends
+	// neither: the counts above are zero.
+	Done bool
 }
 
 // Agent decides requests with one model. It checks the model once, on the
@@ -331,6 +335,7 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 		},
 	}
 	var answer strings.Builder
+	var call Call
 	err := a.client.Chat(ctx, req, func(r api.ChatResponse) error {
 		if r.RemoteHost != "" || r.RemoteModel != "" {
 			return &CloudModelError{Model: a.model, Why: "the answer came from " + remoteOf(r.RemoteHost)}
@@ -341,15 +346,17 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 			d.EvalTokens += r.EvalCount
 			d.PromptEval += r.PromptEvalDuration
 			d.Total += r.TotalDuration
-			if a.opts.Observe != nil {
-				a.opts.Observe(Call{
-					PromptTokens: r.PromptEvalCount, EvalTokens: r.EvalCount,
-					Load: r.LoadDuration, PromptEval: r.PromptEvalDuration, Eval: r.EvalDuration, Total: r.TotalDuration,
-				})
+			call = Call{
+				PromptTokens: r.PromptEvalCount, EvalTokens: r.EvalCount,
+				Load: r.LoadDuration, PromptEval: r.PromptEvalDuration, Eval: r.EvalDuration, Total: r.TotalDuration,
+				Done: true,
 			}
 		}
 		return nil
 	})
+	if err == nil && a.opts.Observe != nil {
+		a.opts.Observe(call)
+	}
 	var cloud *CloudModelError
 	if errors.As(err, &cloud) {
 		return "", cloud

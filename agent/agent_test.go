@@ -721,7 +721,7 @@ func TestObserveAndKeepAlive(t *testing.T) {
 		t.Fatalf("%d calls observed, %d made; want 2", len(calls), len(chats))
 	}
 	for i, c := range calls {
-		if c.PromptTokens != promptCount(chats[i].req) || c.PromptEval != 400*time.Millisecond || c.Total != 900*time.Millisecond {
+		if !c.Done || c.PromptTokens != promptCount(chats[i].req) || c.PromptEval != 400*time.Millisecond || c.Total != 900*time.Millisecond {
 			t.Errorf("call %d observed as %+v", i, c)
 		}
 		if ka := chats[i].req.KeepAlive; ka == nil || ka.Duration != 3*time.Hour {

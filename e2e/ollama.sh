@@ -8,9 +8,13 @@
 #   e2e/ollama.sh run -- CMD...  start a throwaway server, create the model
 #                                "carebook-tiny", run CMD against it, stop it
 #
-# CMD sees CAREBOOK_OLLAMA_HOST, CAREBOOK_MODEL, OLLAMA_HOST and
-# CAREBOOK_QWEN3_TOKENIZER. The server is always stopped, and the script exits
-# with CMD's status.
+# CMD sees CAREBOOK_OLLAMA_HOST, CAREBOOK_MODEL, OLLAMA_HOST,
+# CAREBOOK_QWEN3_TOKENIZER and CAREBOOK_E2E_OLLAMA_LOG, the server's log. The
+# server logs at debug level (OLLAMA_DEBUG=1: counts, lengths and the format
+# schema, never prompt text), because only there does Ollama v0.17.4 say how
+# much of a prompt it reused from its cache ("loading cache slot ... used=N
+# remaining=M"): its prompt_eval_count counts the whole prompt either way.
+# The server is always stopped, and the script exits with CMD's status.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -154,7 +158,7 @@ start_server() {
 		: >"$SERVER_LOG"
 		# HOME is private so the server's key pair stays out of the real home.
 		HOME=$WORK/home OLLAMA_HOST=127.0.0.1:$port OLLAMA_MODELS=$WORK/models \
-			OLLAMA_NO_CLOUD=1 OLLAMA_KEEP_ALIVE=30m \
+			OLLAMA_NO_CLOUD=1 OLLAMA_KEEP_ALIVE=30m OLLAMA_DEBUG=1 \
 			setsid "$BIN" serve >>"$SERVER_LOG" 2>&1 </dev/null &
 		SERVER_PID=$!
 		for i in $(seq 1 300); do
@@ -198,6 +202,7 @@ cmd_run() {
 		{ cat "$WORK/create.log" >&2; die "ollama create $MODEL failed"; }
 	log "created model $MODEL"
 
+	export CAREBOOK_E2E_OLLAMA_LOG=$SERVER_LOG
 	export CAREBOOK_OLLAMA_HOST=$host
 	export CAREBOOK_MODEL=$MODEL
 	export OLLAMA_HOST=$host

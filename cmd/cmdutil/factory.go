@@ -218,16 +218,17 @@ func (f *Factory) NewAgent() (*agent.Agent, error) {
 // EnvModelStats, when set, makes every model call print one line on stderr
 // with Ollama's counts and timings (never request or answer text), such as
 //
-//	carebook: model call: prompt_eval_count=155 prompt_eval_ms=41 eval_count=23 eval_ms=310 load_ms=0 total_ms=362
+//	carebook: model call: prompt_eval_count=155 prompt_eval_ms=41 eval_count=23 eval_ms=310 load_ms=0 total_ms=362 done=true
 //
 // prompt_eval_count is the prompt tokens Ollama evaluated: on a warm cache,
-// only those after the prompt's fixed prefix.
+// only those after the prompt's fixed prefix. done=false: Ollama cut the
+// answer off and sent no counts.
 const EnvModelStats = "CAREBOOK_MODEL_STATS"
 
 func (f *Factory) printModelStats(c agent.Call) {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
-	fmt.Fprintf(f.IOStreams.ErrOut, "carebook: model call: prompt_eval_count=%d prompt_eval_ms=%d eval_count=%d eval_ms=%d load_ms=%d total_ms=%d\n",
-		c.PromptTokens, ms(c.PromptEval), c.EvalTokens, ms(c.Eval), ms(c.Load), ms(c.Total))
+	fmt.Fprintf(f.IOStreams.ErrOut, "carebook: model call: prompt_eval_count=%d prompt_eval_ms=%d eval_count=%d eval_ms=%d load_ms=%d total_ms=%d done=%t\n",
+		c.PromptTokens, ms(c.PromptEval), c.EvalTokens, ms(c.Eval), ms(c.Load), ms(c.Total), c.Done)
 }
 
 // KeepAlive is how long Ollama keeps the model loaded after a request:

@@ -66,8 +66,8 @@ func TestKeepAlive(t *testing.T) {
 func TestPrintModelStats(t *testing.T) {
 	f, errOut := testFactory(t, map[string]string{})
 	f.printModelStats(agent.Call{PromptTokens: 155, EvalTokens: 23, PromptEval: 41 * time.Millisecond,
-		Eval: 310 * time.Millisecond, Total: 362 * time.Millisecond})
-	want := "carebook: model call: prompt_eval_count=155 prompt_eval_ms=41 eval_count=23 eval_ms=310 load_ms=0 total_ms=362\n"
+		Eval: 310 * time.Millisecond, Total: 362 * time.Millisecond, Done: true})
+	want := "carebook: model call: prompt_eval_count=155 prompt_eval_ms=41 eval_count=23 eval_ms=310 load_ms=0 total_ms=362 done=true\n"
 	if errOut.String() != want {
 		t.Errorf("got %q, want %q", errOut.String(), want)
 	}

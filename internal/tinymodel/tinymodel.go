@@ -2,7 +2,8 @@
 // weights and a real tokenizer. Ollama loads it with its own engine, as it
 // does Qwen3 models, so end-to-end tests exercise a real `ollama serve`
 // without downloading any weights. Its output is noise, but with a JSON
-// schema as `format` Ollama's grammar makes it schema-valid.
+// schema as `format` Ollama's grammar makes it schema-valid, and a fixed
+// preference in its output layer keeps it short (see Tensors).
 //
 // The e2e harness gives it Qwen3's vocabulary and merges (internal/qwen3),
 // so that prompts are tokenized, counted and cached as they are for
@@ -17,13 +18,15 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 
 	"github.com/ollama/ollama/fs/ggml"
 )
 
 // Shape of the model: tiny, so that it writes in a second and decodes
 // quickly on a CPU, but a whole Qwen3 (grouped-query attention with
-// query and key norms, SwiGLU, tied embeddings).
+// query and key norms, SwiGLU). The output layer is its own tensor, not
+// the embedding (as in Qwen3 4B), to carry the preferences.
 const (
 	Embedding   = 8
 	Layers      = 2
@@ -115,47 +118,119 @@ func (d f32) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
-// Tensors returns the tensors of a model over vocab tokens, filled with
-// random values drawn from seed: the same seed gives the same model. Shapes
-// are in GGUF order (innermost dimension first). The output projection is
-// the token embedding (tied, as in Qwen3 4B).
-func Tensors(vocab int, seed int64) []*ggml.Tensor {
+// Preferences of the output layer: what the model favours, whatever it
+// read. The grammar of a JSON schema then closes strings, arrays and
+// objects at once and ends the answer, so answers are short and complete;
+// whitespace, which the grammar allows between any two tokens, is never
+// favoured (a random model loves it, and Ollama cuts an answer off after 30
+// repeats of one token, without counts or timings).
+const (
+	prefQuote      = 3.0 // "
+	prefClose      = 2.8 // }
+	prefEnd        = 2.6 // EOS, and ]
+	prefWhitespace = -4.0
+	// prefSpread is the spread of every other token's preference.
+	prefSpread = 0.3
+	// bias is the first embedding dimension of every token: it dominates
+	// the final norm, so that the output layer's first column (the
+	// preferences) dominates the logits; the other dimensions are random
+	// and add context-dependent noise.
+	bias = 4.0
+)
+
+// preference returns the output layer's preference for each token.
+func preference(v Vocab, rng *rand.Rand) []float32 {
+	p := make([]float32, len(v.Tokens))
+	for i, tok := range v.Tokens {
+		switch {
+		case tok == `"`:
+			p[i] = prefQuote
+		case tok == "}":
+			p[i] = prefClose
+		case tok == "]" || uint32(i) == v.EOS:
+			p[i] = prefEnd
+		case whitespace(tok):
+			p[i] = prefWhitespace
+		default:
+			p[i] = float32(rng.NormFloat64()) * prefSpread
+		}
+	}
+	return p
+}
+
+// whitespace reports a token made of whitespace bytes only, in GPT-2's
+// byte-to-unicode form (Ġ space, Ċ newline, ĉ tab, č CR, ċ VT, Č FF).
+func whitespace(tok string) bool {
+	if tok == "" {
+		return false
+	}
+	for _, r := range tok {
+		if !strings.ContainsRune("ĠĊĉčċČ", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Tensors returns the tensors of a model over vocabulary v, filled with
+// random values drawn from seed (the same seed gives the same model), but
+// for the output preferences above. Shapes are in GGUF order (innermost
+// dimension first).
+func Tensors(v Vocab, seed int64) []*ggml.Tensor {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x63617265626f6f6b)) // "carebook"
 	var ts []*ggml.Tensor
-	add := func(name string, std float32, shape ...uint64) {
+	// add makes a tensor whose element k is fill(k), or random with std
+	// when fill is nil, or 1 (a norm's weights) when std is 0 too.
+	add := func(name string, std float32, fill func(k int) float32, shape ...uint64) {
 		n := uint64(1)
 		for _, d := range shape {
 			n *= d
 		}
 		data := make(f32, n)
-		for i := range data {
-			if std == 0 {
-				data[i] = 1 // norm weights
-			} else {
-				data[i] = float32(rng.NormFloat64()) * std
+		for k := range data {
+			switch {
+			case fill != nil:
+				data[k] = fill(k)
+			case std == 0:
+				data[k] = 1
+			default:
+				data[k] = float32(rng.NormFloat64()) * std
 			}
 		}
 		ts = append(ts, &ggml.Tensor{Name: name, Kind: 0 /* F32 */, Shape: shape, WriterTo: data})
 	}
+	// row fills a [Embedding, vocab] matrix: first each token's dimension
+	// 0 from first, then random dimensions with std.
+	row := func(first func(tok int) float32, std float32) func(k int) float32 {
+		return func(k int) float32 {
+			if k%Embedding == 0 {
+				return first(k / Embedding)
+			}
+			return float32(rng.NormFloat64()) * std
+		}
+	}
 
 	const e, ff = Embedding, FeedForward
 	q, kv := uint64(Heads*HeadDim), uint64(HeadsKV*HeadDim)
-	add("token_embd.weight", 1, e, uint64(vocab))
+	vocab := uint64(len(v.Tokens))
+	add("token_embd.weight", 0, row(func(int) float32 { return bias }, 0.5), e, vocab)
 	for i := range Layers {
 		p := fmt.Sprintf("blk.%d.", i)
-		add(p+"attn_norm.weight", 0, e)
-		add(p+"attn_q.weight", 0.3, e, q)
-		add(p+"attn_q_norm.weight", 0, HeadDim)
-		add(p+"attn_k.weight", 0.3, e, kv)
-		add(p+"attn_k_norm.weight", 0, HeadDim)
-		add(p+"attn_v.weight", 0.3, e, kv)
-		add(p+"attn_output.weight", 0.3, q, e)
-		add(p+"ffn_norm.weight", 0, e)
-		add(p+"ffn_gate.weight", 0.3, e, ff)
-		add(p+"ffn_up.weight", 0.3, e, ff)
-		add(p+"ffn_down.weight", 0.3, ff, e)
+		add(p+"attn_norm.weight", 0, nil, e)
+		add(p+"attn_q.weight", 0.1, nil, e, q)
+		add(p+"attn_q_norm.weight", 0, nil, HeadDim)
+		add(p+"attn_k.weight", 0.1, nil, e, kv)
+		add(p+"attn_k_norm.weight", 0, nil, HeadDim)
+		add(p+"attn_v.weight", 0.1, nil, e, kv)
+		add(p+"attn_output.weight", 0.1, nil, q, e)
+		add(p+"ffn_norm.weight", 0, nil, e)
+		add(p+"ffn_gate.weight", 0.1, nil, e, ff)
+		add(p+"ffn_up.weight", 0.1, nil, e, ff)
+		add(p+"ffn_down.weight", 0.1, nil, ff, e)
 	}
-	add("output_norm.weight", 0, e)
+	add("output_norm.weight", 0, nil, e)
+	pref := preference(v, rng)
+	add("output.weight", 0, row(func(tok int) float32 { return pref[tok] }, 0.05), e, vocab)
 	return ts
 }
 
@@ -176,7 +251,7 @@ func Write(path string, v Vocab, seed int64) (err error) {
 			os.Remove(path)
 		}
 	}()
-	if err := ggml.WriteGGUF(f, KV(v), Tensors(len(v.Tokens), seed)); err != nil {
+	if err := ggml.WriteGGUF(f, KV(v), Tensors(v, seed)); err != nil {
 		return fmt.Errorf("tinymodel: write %s: %w", path, err)
 	}
 	return nil

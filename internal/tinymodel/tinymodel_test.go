@@ -2,6 +2,7 @@ package tinymodel
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -90,7 +91,7 @@ func TestWriteDecode(t *testing.T) {
 	}
 
 	ts := m.Tensors().Items()
-	if want := 2 + 11*Layers; len(ts) != want {
+	if want := 3 + 11*Layers; len(ts) != want {
 		t.Errorf("%d tensors, want %d", len(ts), want)
 	}
 	byName := map[string]*ggml.Tensor{}
@@ -106,8 +107,8 @@ func TestWriteDecode(t *testing.T) {
 			t.Error("missing " + name)
 		}
 	}
-	if byName["output.weight"] != nil {
-		t.Error("output.weight present; the output is tied to the embedding")
+	if out := byName["output.weight"]; out == nil || out.Shape[1] != uint64(len(vocab.Tokens)) {
+		t.Errorf("output.weight = %+v", out)
 	}
 
 	st, err := f.Stat()
@@ -142,5 +143,23 @@ func TestWriteDeterministic(t *testing.T) {
 	}
 	if bytes.Equal(a, c) {
 		t.Error("different seeds gave the same file")
+	}
+}
+
+// The output layer favours closing quotes, braces and the end of the
+// answer, and never whitespace.
+func TestPreference(t *testing.T) {
+	v := byteVocab()
+	p := preference(v, rand.New(rand.NewPCG(1, 2)))
+	if p['"'] != prefQuote || p['}'] != prefClose || p[v.EOS] != prefEnd {
+		t.Errorf("preferences: quote %v, close %v, end %v", p['"'], p['}'], p[v.EOS])
+	}
+	for b, tok := range v.Tokens[:256] {
+		if ws := whitespace(tok); ws != (b == ' ' || b == '\n' || b == '\t' || b == '\r' || b == '\v' || b == '\f') {
+			t.Errorf("byte %#x (%q): whitespace = %v", b, tok, ws)
+		}
+	}
+	if p[' '] != prefWhitespace {
+		t.Errorf("space preference %v", p[' '])
 	}
 }
