@@ -76,8 +76,9 @@ type Options struct {
 // Call is what Ollama reported about one chat call: counts and timings,
 // nothing of the prompt or the answer.
 type Call struct {
-	// PromptTokens is the prompt tokens evaluated: those not reused from
-	// Ollama's cache of the previous prompt (prompt_eval_count).
+	// PromptTokens is the prompt's tokens (prompt_eval_count). Ollama
+	// counts the whole prompt, the part it reused from its cache of the
+	// previous prompt included; the reuse shows in PromptEval.
 	PromptTokens int
 	// EvalTokens is the answer's tokens (eval_count).
 	EvalTokens int
@@ -227,8 +228,8 @@ type Decision struct {
 	// Attempts is how many answers were asked for: 1, or 2 after a retry.
 	Attempts int
 	// PromptTokens and EvalTokens are what Ollama counted, over all attempts:
-	// tokens of prompt evaluated (those not reused from its cache) and of
-	// answer generated.
+	// tokens of prompt (the whole prompt: Ollama counts the part it reused
+	// from its cache too) and of answer generated.
 	PromptTokens, EvalTokens int
 	// PromptEval and Total are Ollama's timings, over all attempts.
 	PromptEval, Total time.Duration

@@ -220,9 +220,10 @@ func (f *Factory) NewAgent() (*agent.Agent, error) {
 //
 //	carebook: model call: prompt_eval_count=155 prompt_eval_ms=41 eval_count=23 eval_ms=310 load_ms=0 total_ms=362 done=true
 //
-// prompt_eval_count is the prompt tokens Ollama evaluated: on a warm cache,
-// only those after the prompt's fixed prefix. done=false: Ollama cut the
-// answer off and sent no counts.
+// prompt_eval_count is the prompt's tokens, the whole prompt (Ollama counts
+// the part it reused from its cache too); prompt_eval_ms shows the reuse: on
+// a warm cache only the tokens after the prompt's fixed prefix are
+// evaluated. done=false: Ollama cut the answer off and sent no counts.
 const EnvModelStats = "CAREBOOK_MODEL_STATS"
 
 func (f *Factory) printModelStats(c agent.Call) {
