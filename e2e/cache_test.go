@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/carebook/carebook/agent"
+	"github.com/carebook/carebook/bench"
 	"github.com/carebook/carebook/internal/ptytest"
 	"github.com/carebook/carebook/internal/qwen3"
 	"github.com/carebook/carebook/store"
@@ -38,12 +39,6 @@ func calls(screen string) []call {
 	return out
 }
 
-// slotLine is the runner's debug line for each prompt it is given: how many
-// of its tokens it reused from the cache (used) and evaluated (remaining).
-var slotLine = regexp.MustCompile(`msg="loading cache slot" .*prompt=(\d+) used=(\d+) remaining=(\d+)`)
-
-type slot struct{ prompt, used, remaining int }
-
 // serverLog reads the harness's Ollama log (OLLAMA_DEBUG=1) from offset.
 func serverLog(t *testing.T, offset int) string {
 	t.Helper()
@@ -56,15 +51,6 @@ func serverLog(t *testing.T, offset int) string {
 		t.Fatal(err)
 	}
 	return string(data[min(offset, len(data)):])
-}
-
-func slots(log string) []slot {
-	var out []slot
-	for _, m := range slotLine.FindAllStringSubmatch(log, -1) {
-		n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
-		out = append(out, slot{prompt: n(1), used: n(2), remaining: n(3)})
-	}
-	return out
 }
 
 // unload asks Ollama to drop the model, so that the next request starts
@@ -118,7 +104,7 @@ func TestPromptPrefixCachedAcrossREPLRequests(t *testing.T) {
 	at := term.WaitFor(t, 0, "carebook> ", time.Minute)
 	reqs := []string{"how many patients have diabetes", "who has an upcoming appointment with Dr. Kim"}
 	var got [][]call
-	var evaluated [][]slot
+	var evaluated [][]bench.CacheSlot
 	for _, req := range reqs {
 		term.Send(req + "\r")
 		at = term.WaitFor(t, at, req+"\r\n", time.Minute)
@@ -127,7 +113,7 @@ func TestPromptPrefixCachedAcrossREPLRequests(t *testing.T) {
 		got = append(got, calls(term.Screen()[start:at]))
 		log := serverLog(t, logAt)
 		logAt += len(log)
-		evaluated = append(evaluated, slots(log))
+		evaluated = append(evaluated, bench.CacheSlots(log))
 	}
 	term.Send("\x04")
 	if err := term.Wait(30 * time.Second); err != nil {
@@ -147,9 +133,9 @@ func TestPromptPrefixCachedAcrossREPLRequests(t *testing.T) {
 	cold, warm := evaluated[0][0], evaluated[1][0]
 	t.Logf("Qwen3 tokens: static prefix %d, request turns %d and %d", static, turn1, turn2)
 	t.Logf("first request (cold): %d prompt tokens, %d evaluated in %d ms (load %d ms, total %d ms)",
-		first.promptTokens, cold.remaining, first.promptMS, first.loadMS, first.totalMS)
+		first.promptTokens, cold.Remaining, first.promptMS, first.loadMS, first.totalMS)
 	t.Logf("second request (warm): %d prompt tokens, %d reused, %d evaluated in %d ms (total %d ms)",
-		second.promptTokens, warm.used, warm.remaining, second.promptMS, second.totalMS)
+		second.promptTokens, warm.Used, warm.Remaining, second.promptMS, second.totalMS)
 	if !first.done || !second.done {
 		t.Fatalf("Ollama cut an answer off and sent no counts (first done=%t, second done=%t)", first.done, second.done)
 	}
@@ -164,18 +150,18 @@ func TestPromptPrefixCachedAcrossREPLRequests(t *testing.T) {
 			t.Errorf("request %d: prompt_eval_count %d, want the whole prompt as Qwen3 counts it, %d", i+1, c.got, c.want)
 		}
 	}
-	if cold.prompt != first.promptTokens || warm.prompt != second.promptTokens {
-		t.Errorf("the runner saw prompts of %d and %d tokens, Ollama reported %d and %d", cold.prompt, warm.prompt, first.promptTokens, second.promptTokens)
+	if cold.Prompt != first.promptTokens || warm.Prompt != second.promptTokens {
+		t.Errorf("the runner saw prompts of %d and %d tokens, Ollama reported %d and %d", cold.Prompt, warm.Prompt, first.promptTokens, second.promptTokens)
 	}
 	// Cold: everything evaluated.
-	if cold.used != 0 || cold.remaining != cold.prompt {
-		t.Errorf("first request after unloading reused %d tokens and evaluated %d of %d", cold.used, cold.remaining, cold.prompt)
+	if cold.Used != 0 || cold.Remaining != cold.Prompt {
+		t.Errorf("first request after unloading reused %d tokens and evaluated %d of %d", cold.Used, cold.Remaining, cold.Prompt)
 	}
 	// Warm: the last turn at most, and a few tokens of slack.
 	const slack = 8
-	if warm.remaining > turn2+slack || warm.used < warm.prompt-turn2-slack {
+	if warm.Remaining > turn2+slack || warm.Used < warm.Prompt-turn2-slack {
 		t.Errorf("second request evaluated %d prompt tokens and reused %d; with the prefix cached it should evaluate the request turn at most, %d (+%d)",
-			warm.remaining, warm.used, turn2, slack)
+			warm.Remaining, warm.Used, turn2, slack)
 	}
 }
 
