@@ -39,6 +39,8 @@ type Server struct {
 	Requests int
 	// Chats are the chat requests received, in order.
 	Chats []api.ChatRequest
+	// Bodies are the chat requests' bodies, byte for byte.
+	Bodies [][]byte
 }
 
 // New starts a server for model that answers chats with answers, in order;
@@ -107,6 +109,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 		s.Chats = append(s.Chats, req)
+		s.Bodies = append(s.Bodies, body)
 		answer := ""
 		if len(s.answers) > 0 {
 			answer = s.answers[0]
