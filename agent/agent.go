@@ -37,12 +37,16 @@ const DefaultModel = "qwen3:4b-instruct"
 
 // Defaults of Options.
 const (
-	// DefaultNumCtx holds the prompt (about 3,500 tokens), one retry and the
-	// answer with room to spare.
+	// DefaultNumCtx holds the prompt (about 2,700 Qwen3 tokens), one retry
+	// and the answer with room to spare.
 	DefaultNumCtx = 8192
-	// DefaultKeepAlive keeps the model loaded between the requests of a
-	// REPL session.
-	DefaultKeepAlive = 30 * time.Minute
+	// DefaultKeepAlive keeps the model loaded, and Ollama's cache of the
+	// prompt's fixed prefix warm, through a working day with its lunch
+	// break: each request starts the time again. A model unloaded is
+	// loaded again on the next request, and the whole prompt evaluated.
+	// $CAREBOOK_KEEP_ALIVE or keep_alive in the configuration file change
+	// it (cmdutil.Factory.NewAgent).
+	DefaultKeepAlive = 12 * time.Hour
 )
 
 const (
@@ -73,6 +77,28 @@ type Options struct {
 	AllowCloudEnabledOllama bool
 	// Sources say where the settings came from, for messages.
 	Sources Sources
+	// Observe, when set, is called after each model call with Ollama's
+	// counts and timings (never text): for debugging and benchmarks.
+	Observe func(Call)
+}
+
+// Call is what Ollama reported about one chat call: counts and timings,
+// nothing of the prompt or the answer.
+type Call struct {
+	// PromptTokens is the prompt's tokens (prompt_eval_count). Ollama
+	// counts the whole prompt, the part it reused from its cache of the
+	// previous prompt included; the reuse shows in PromptEval.
+	PromptTokens int
+	// EvalTokens is the answer's tokens (eval_count).
+	EvalTokens int
+	// Load, PromptEval, Eval and Total are Ollama's durations: loading the
+	// model, evaluating the prompt, generating the answer, and the whole
+	// call.
+	Load, PromptEval, Eval, Total time.Duration
+	// Done says Ollama finished the answer and sent its counts. Ollama cuts
+	// an answer that repeats one token more than 30 times, and then sends
+	// neither: the counts above are zero.
+	Done bool
 }
 
 // Sources say where the agent's settings came from, so that a refusal can
@@ -418,8 +444,8 @@ type Decision struct {
 	// Attempts is how many answers were asked for: 1, or 2 after a retry.
 	Attempts int
 	// PromptTokens and EvalTokens are what Ollama counted, over all attempts:
-	// tokens of prompt evaluated (those not reused from its cache) and of
-	// answer generated.
+	// tokens of prompt (the whole prompt: Ollama counts the part it reused
+	// from its cache too) and of answer generated.
 	PromptTokens, EvalTokens int
 	// PromptEval and Total are Ollama's timings, over all attempts.
 	PromptEval, Total time.Duration
@@ -537,6 +563,7 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 		},
 	}
 	var answer strings.Builder
+	var call Call
 	err := a.client.Chat(ctx, req, func(r api.ChatResponse) error {
 		if r.RemoteHost != "" || r.RemoteModel != "" {
 			return &CloudModelError{Model: a.model, Why: "the answer came from " + remoteOf(r.RemoteHost), From: a.opts.Sources.ModelFrom}
@@ -547,9 +574,17 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 			d.EvalTokens += r.EvalCount
 			d.PromptEval += r.PromptEvalDuration
 			d.Total += r.TotalDuration
+			call = Call{
+				PromptTokens: r.PromptEvalCount, EvalTokens: r.EvalCount,
+				Load: r.LoadDuration, PromptEval: r.PromptEvalDuration, Eval: r.EvalDuration, Total: r.TotalDuration,
+				Done: true,
+			}
 		}
 		return nil
 	})
+	if err == nil && a.opts.Observe != nil {
+		a.opts.Observe(call)
+	}
 	var cloud *CloudModelError
 	if errors.As(err, &cloud) {
 		return "", cloud

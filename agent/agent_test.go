@@ -766,3 +766,39 @@ func TestRequestTurnStaysSmall(t *testing.T) {
 		t.Errorf("15 cities are not listed:\n%s", turn)
 	}
 }
+
+// Observe sees every call's counts and timings (a retry is a second call),
+// and the keep-alive given reaches Ollama.
+func TestObserveAndKeepAlive(t *testing.T) {
+	st := seedStore(t)
+	f := newFake(t,
+		`{"tool":"tag","args":{"tag":"refill-overdue","where":{"tags":["diabetic"]}}}`,
+		`{"tool":"tag","args":{"tag":"refill-overdue","where":{"tags":["diabetes"]}}}`)
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	base, _ := url.Parse(srv.URL)
+	var calls []Call
+	a := New(NewClient(base, NewHTTPClient(ClientOptions{})), testModel, Options{
+		KeepAlive: 3 * time.Hour,
+		Observe:   func(c Call) { calls = append(calls, c) },
+	})
+	d, err := a.Decide(context.Background(), vocabOf(t, st), testEnv, "mark the diabetics refill overdue", prepareWith(st, testEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chats := f.chatCalls()
+	if len(calls) != 2 || len(chats) != 2 {
+		t.Fatalf("%d calls observed, %d made; want 2", len(calls), len(chats))
+	}
+	for i, c := range calls {
+		if !c.Done || c.PromptTokens != promptCount(chats[i].req) || c.PromptEval != 400*time.Millisecond || c.Total != 900*time.Millisecond {
+			t.Errorf("call %d observed as %+v", i, c)
+		}
+		if ka := chats[i].req.KeepAlive; ka == nil || ka.Duration != 3*time.Hour {
+			t.Errorf("call %d keep_alive = %v, want 3h", i, ka)
+		}
+	}
+	if d.PromptTokens != calls[0].PromptTokens+calls[1].PromptTokens {
+		t.Errorf("decision counts %d prompt tokens, the calls %d and %d", d.PromptTokens, calls[0].PromptTokens, calls[1].PromptTokens)
+	}
+}

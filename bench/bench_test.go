@@ -144,3 +144,15 @@ func BenchmarkReport(b *testing.B) {
 		}
 	}
 }
+
+func TestCacheSlots(t *testing.T) {
+	log := `time=2026-12-02T05:17:55.636Z level=DEBUG source=server.go:1536 msg="completion request" images=0 prompt=10336 format=""
+time=2026-12-02T05:17:56.366Z level=DEBUG source=cache.go:151 msg="loading cache slot" id=0 cache=0 prompt=2589 used=0 remaining=2589
+time=2026-12-02T05:18:40.369Z level=DEBUG source=cache.go:151 msg="loading cache slot" id=0 cache=2618 prompt=2589 used=2580 remaining=9
+`
+	got := CacheSlots(log)
+	want := []CacheSlot{{2589, 0, 2589}, {2589, 2580, 9}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("CacheSlots = %+v, want %+v", got, want)
+	}
+}

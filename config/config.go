@@ -61,6 +61,10 @@ type File struct {
 	// Server is the socket of the carebook serve that commands work
 	// through, below --server and $CAREBOOK_SERVER.
 	Server string `toml:"server"`
+	// KeepAlive is how long Ollama keeps the model loaded after a request
+	// ("12h", "45m"; negative: until Ollama stops), below
+	// $CAREBOOK_KEEP_ALIVE.
+	KeepAlive string `toml:"keep_alive"`
 }
 
 // DefaultIdleLogoff is how long a REPL may sit idle before it locks.
@@ -147,6 +151,7 @@ var settings = []setting{
 	{key: "allow_cloud_enabled_ollama", scopes: anyScope, field: func(f *File) any { return &f.AllowCloudEnabledOllama }},
 	{key: "db", scopes: User | System, field: func(f *File) any { return &f.DB }, check: absolutePath,
 		elsewhere: "the database is chosen before that file is found; set db in ~/.config/carebook/config.toml or " + SystemPath},
+	{key: "keep_alive", scopes: anyScope, field: func(f *File) any { return &f.KeepAlive }},
 	{key: "idle_logoff", scopes: anyScope, field: func(f *File) any { return &f.IdleLogoffText }, check: duration},
 	{key: "socket", scopes: anyScope, field: func(f *File) any { return &f.Socket }, check: absolutePath},
 	{key: "server", scopes: User | System, field: func(f *File) any { return &f.Server }, check: absolutePath,

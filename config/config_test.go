@@ -116,7 +116,7 @@ func TestParseErrorsNameTheLineAndTheKey(t *testing.T) {
 	for _, c := range []struct {
 		in, want string
 	}{
-		{"model = \"m\"\nallowed_host = [\"10.0.0.5\"]", "line 2: unknown setting allowed_host (known: ollama_host, model, allowed_hosts, history, allow_cloud_enabled_ollama, db, idle_logoff, socket, server)"},
+		{"model = \"m\"\nallowed_host = [\"10.0.0.5\"]", "line 2: unknown setting allowed_host (known: ollama_host, model, allowed_hosts, history, allow_cloud_enabled_ollama, db, keep_alive, idle_logoff, socket, server)"},
 		{"# comment\n\nhistory = \"yes\"", "line 3: history must be true or false, not text"},
 		{"allowed_hosts = \"10.0.0.5\"", "line 1: allowed_hosts must be a list of text in quotes, like [\"192.168.1.20\"], not text"},
 		{"allowed_hosts = [10]", "line 1: allowed_hosts must be a list of text in quotes"},

@@ -159,8 +159,8 @@ func TestModelInfo(t *testing.T) {
 	}
 	t.Logf("show: family=%s parameters=%s quantization=%s capabilities=%v",
 		show.Details.Family, show.Details.ParameterSize, show.Details.QuantizationLevel, show.Capabilities)
-	if arch := show.ModelInfo["general.architecture"]; arch != "llama" {
-		t.Errorf("general.architecture = %v, want llama", arch)
+	if arch := show.ModelInfo["general.architecture"]; arch != "qwen3" {
+		t.Errorf("general.architecture = %v, want qwen3", arch)
 	}
 
 	tags, err := client.List(ctx)

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # End-to-end harness: a real `ollama serve` (built from the Go module proxy)
-# serving a tiny random-weight model that internal/tinymodel writes.
+# serving a tiny random-weight Qwen3 model that internal/tinymodel writes,
+# with Qwen3's real tokenizer (fetched once by e2e/qwen3.sh) and chat template.
 #
-#   e2e/ollama.sh build          build ollama into .cache/ollama/bin (once)
+#   e2e/ollama.sh build          build ollama into .cache/ollama/bin and fetch
+#                                Qwen3's tokenizer into .cache/qwen3 (once)
 #   e2e/ollama.sh run -- CMD...  start a throwaway server, create the model
 #                                "carebook-tiny", run CMD against it, stop it
 #
-# CMD sees CAREBOOK_OLLAMA_HOST, CAREBOOK_MODEL and OLLAMA_HOST. The server is
-# always stopped, and the script exits with CMD's status.
+# CMD sees CAREBOOK_OLLAMA_HOST, CAREBOOK_MODEL, OLLAMA_HOST,
+# CAREBOOK_QWEN3_TOKENIZER and CAREBOOK_E2E_OLLAMA_LOG, the server's log. The
+# server logs at debug level (OLLAMA_DEBUG=1: counts, lengths and the format
+# schema, never prompt text), because only there does Ollama v0.17.4 say how
+# much of a prompt it reused from its cache ("loading cache slot ... used=N
+# remaining=M"): its prompt_eval_count counts the whole prompt either way.
+# The server is always stopped, and the script exits with CMD's status.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,7 +66,13 @@ ensure_miniaudio() {
 	cp "$dir/miniaudio.h" "$hdr.tmp" && mv "$hdr.tmp" "$hdr"
 }
 
+# tokenizer fetches Qwen3's tokenizer.json once and prints its path.
+tokenizer() {
+	"$ROOT/e2e/qwen3.sh" fetch || die "could not fetch Qwen3's tokenizer"
+}
+
 cmd_build() {
+	tokenizer >/dev/null
 	if binary_ok; then
 		log "ollama ${OLLAMA_VERSION} already built: $BIN"
 		return 0
@@ -145,7 +158,7 @@ start_server() {
 		: >"$SERVER_LOG"
 		# HOME is private so the server's key pair stays out of the real home.
 		HOME=$WORK/home OLLAMA_HOST=127.0.0.1:$port OLLAMA_MODELS=$WORK/models \
-			OLLAMA_NO_CLOUD=1 OLLAMA_KEEP_ALIVE=30m \
+			OLLAMA_NO_CLOUD=1 OLLAMA_KEEP_ALIVE=30m OLLAMA_DEBUG=1 \
 			setsid "$BIN" serve >>"$SERVER_LOG" 2>&1 </dev/null &
 		SERVER_PID=$!
 		for i in $(seq 1 300); do
@@ -167,6 +180,8 @@ cmd_run() {
 	[ "${1:-}" = "--" ] && shift
 	[ $# -gt 0 ] || die "usage: $0 run -- CMD [ARGS...]"
 	binary_ok || die "no usable ollama at $BIN: run '$0 build' first"
+	CAREBOOK_QWEN3_TOKENIZER=$(tokenizer)
+	export CAREBOOK_QWEN3_TOKENIZER
 
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/carebook-e2e.XXXXXX")
 	mkdir -p "$WORK/home" "$WORK/models"
@@ -179,24 +194,15 @@ cmd_run() {
 	local host=http://127.0.0.1:$PORT
 	log "ollama serve up at $host (log: $SERVER_LOG)"
 
-	(cd "$ROOT" && go run ./internal/tinymodel/cmd/tinymodel -o "$WORK/tiny.gguf")
-	# A plain chat template: the model is random, only the plumbing matters.
-	cat >"$WORK/Modelfile" <<'EOF'
-FROM ./tiny.gguf
-TEMPLATE """{{- if .System }}<|system|>
-{{ .System }}</s>
-{{ end }}{{- range .Messages }}<|{{ .Role }}|>
-{{ .Content }}</s>
-{{ end }}<|assistant|>
-"""
-PARAMETER stop </s>
-PARAMETER num_ctx 2048
-PARAMETER num_thread 1
-EOF
+	# Qwen3's vocabulary and merges, random weights, and a Modelfile with
+	# Qwen3's ChatML template and a window (num_ctx 8192) that holds the
+	# whole prompt, as qwen3:4b-instruct is served.
+	(cd "$ROOT" && go run ./internal/tinymodel/cmd/tinymodel -o "$WORK/tiny.gguf" -modelfile "$WORK/Modelfile")
 	(cd "$WORK" && HOME=$WORK/home OLLAMA_HOST=127.0.0.1:$PORT "$BIN" create "$MODEL" -f Modelfile >"$WORK/create.log" 2>&1) ||
 		{ cat "$WORK/create.log" >&2; die "ollama create $MODEL failed"; }
 	log "created model $MODEL"
 
+	export CAREBOOK_E2E_OLLAMA_LOG=$SERVER_LOG
 	export CAREBOOK_OLLAMA_HOST=$host
 	export CAREBOOK_MODEL=$MODEL
 	export OLLAMA_HOST=$host

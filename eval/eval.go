@@ -116,6 +116,54 @@ func readJSONLines(path string, fn func(line int, data []byte) error) error {
 	return sc.Err()
 }
 
+// LoadActions reads a JSON Lines file of {"id": …, "action": …} as answers
+// to score: an action that does not parse is kept, and fails its case the
+// way a model's answer that fails validation does; "action": null is no
+// answer.
+func LoadActions(path string) (ActionDecider, error) {
+	actions := ActionDecider{}
+	err := readJSONLines(path, func(line int, data []byte) error {
+		var g struct {
+			ID     string          `json:"id"`
+			Action json.RawMessage `json:"action"`
+		}
+		if err := json.Unmarshal(data, &g); err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+		if g.ID == "" {
+			return fmt.Errorf("line %d: no id", line)
+		}
+		actions[g.ID] = g.Action
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read actions %s: %w", path, err)
+	}
+	return actions, nil
+}
+
+// ErrNoAction says the actions given have none for a case: the case fails,
+// whatever it expects.
+var ErrNoAction = errors.New("no action was given for this case")
+
+// ActionDecider answers each case with an action given as JSON (from
+// another model, or a person), parsed and validated as the model's would
+// be.
+type ActionDecider map[string]json.RawMessage
+
+// Decide parses and prepares the case's action.
+func (a ActionDecider) Decide(ctx context.Context, st *store.Store, env tools.Env, c Case) (*tools.Plan, error) {
+	raw := a[c.ID]
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, ErrNoAction
+	}
+	action, err := tools.ParseAction(raw)
+	if err != nil {
+		return nil, err
+	}
+	return tools.Prepare(ctx, st.Reader(), action, env)
+}
+
 // Decider turns a request into a plan against st: a model through the agent,
 // or a table of gold actions.
 type Decider interface {
@@ -130,7 +178,7 @@ type GoldDecider map[string]tools.Action
 func (g GoldDecider) Decide(ctx context.Context, st *store.Store, env tools.Env, c Case) (*tools.Plan, error) {
 	a, ok := g[c.ID]
 	if !ok {
-		return nil, fmt.Errorf("no gold action for case %s", c.ID)
+		return nil, ErrNoAction
 	}
 	return tools.Prepare(ctx, st.Reader(), a, env)
 }
@@ -237,6 +285,9 @@ func runCase(ctx context.Context, c Case, d Decider, opts Options) (CaseResult, 
 
 // check returns "" when the outcome is what was expected, else what differed.
 func check(want Expect, plan *tools.Plan, res *tools.Result, runErr error, changes changes) string {
+	if errors.Is(runErr, ErrNoAction) {
+		return runErr.Error()
+	}
 	wrote := !changes.empty()
 	switch want.Kind {
 	case "clarify":

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/carebook/carebook/tools"
 )
 
 const (
@@ -83,6 +85,126 @@ func TestCheckerCatchesWrongActions(t *testing.T) {
 	for _, r := range results {
 		if r.Pass {
 			t.Errorf("%s passed with a wrong action %s", r.ID, r.Action)
+		}
+	}
+}
+
+const (
+	moreCasesPath = "testdata/more.jsonl"
+	moreGoldPath  = "testdata/more_gold.jsonl"
+)
+
+// The cases of testdata/more.jsonl cover what dev.jsonl does not (time
+// phrases, a surname alone, birth dates as people write them, contacted
+// and heard from, groups, counts, untag, a log for a filter, clarify and
+// refuse). Their expectations were computed from the fixture by
+// testdata/more_oracle.py, which shares no code with Carebook; each gold
+// action must give exactly them.
+func TestMoreGoldActionsScoreFull(t *testing.T) {
+	needShared(t)
+	cases, err := LoadCases(moreCasesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gold, err := LoadGold(moreGoldPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 40 || len(gold) != len(cases) {
+		t.Fatalf("%d cases, %d gold actions; want at least 40, one each", len(cases), len(gold))
+	}
+	results, err := Run(context.Background(), cases, GoldDecider(gold), Options{FixtureDir: fixtureDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if !r.Pass {
+			t.Errorf("%s: %s\n  action: %s", r.ID, r.Diff, r.Action)
+		}
+	}
+	if pass, total := Score(results); pass != total {
+		t.Errorf("score %d/%d", pass, total)
+	}
+}
+
+// Near misses fail: the other reading of a time phrase, the namesake, a
+// list instead of a count, a tag for a query.
+func TestMoreCheckerCatchesNearMisses(t *testing.T) {
+	needShared(t)
+	cases, err := LoadCases(moreCasesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]Case{}
+	for _, c := range cases {
+		byID[c.ID] = c
+	}
+	gold, err := LoadGold(moreGoldPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := func(s string) tools.Action {
+		a, err := tools.ParseAction([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	wrong := GoldDecider{
+		// "in the last year" written as the user said it: the calendar year 2025.
+		"more-01": raw(`{"tool":"query","args":{"entity":"patients","where":{"has_appointment":{"status":"completed","when":"in the last year"}}}}`),
+		"more-02": gold["more-01"], // the last twelve months for "last year"
+		"more-14": raw(`{"tool":"tag","args":{"tag":"vip","patient":{"match":"John Smith","born":"1990"}}}`),
+		"more-03": raw(`{"tool":"query","args":{"entity":"appointments","appointments":{"status":"scheduled","when":"next 14 days"}}}`),
+		"more-12": raw(`{"tool":"log_interaction","args":{"patient":{"match":"Thomas Lopez"},"channel":"call","summary":"Left a voicemail"}}`),
+		"more-20": raw(`{"tool":"query","args":{"entity":"patients","where":{"has_interaction":{"direction":"outbound","when":"this month"}}}}`),
+		"more-46": raw(`{"tool":"log_interaction","args":{"where":{"tags":["diabetes"]},"channel":"sms","summary":"Refill reminder"}}`),
+	}
+	var sel []Case
+	for id := range wrong {
+		sel = append(sel, byID[id])
+	}
+	results, err := Run(context.Background(), sel, wrong, Options{FixtureDir: fixtureDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Pass {
+			t.Errorf("%s passed with a wrong action %s", r.ID, r.Action)
+		}
+	}
+}
+
+// Answers from readers: an answer that does not parse fails its case as a
+// model's would, and a case without an answer fails whatever it expects.
+func TestActionDecider(t *testing.T) {
+	needShared(t)
+	cases, err := LoadCases(casesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]Case{}
+	for _, c := range cases {
+		byID[c.ID] = c
+	}
+	path := filepath.Join(t.TempDir(), "answers.jsonl")
+	os.WriteFile(path, []byte(`{"id": "dev-02", "action": {"tool": "query", "args": {"entity": "patients", "where": {"tags": ["diabetes"]}, "output": "count"}}}
+{"id": "dev-01", "action": "Everyone tagged refill-overdue"}
+{"id": "dev-17", "action": null}
+`), 0o600)
+	answers, err := LoadActions(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := []Case{byID["dev-02"], byID["dev-01"], byID["dev-17"], byID["dev-16"]}
+	results, err := Run(context.Background(), sel, answers, Options{FixtureDir: fixtureDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"dev-02": true, "dev-01": false, "dev-17": false, "dev-16": false}
+	for _, r := range results {
+		if r.Pass != want[r.ID] {
+			t.Errorf("%s: pass = %v, want %v (%s)", r.ID, r.Pass, want[r.ID], r.Diff)
 		}
 	}
 }

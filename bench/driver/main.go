@@ -5,7 +5,8 @@
 //
 // It needs the carebook binary (-bin) and the cached demo database
 // (-db, built by make bench). Exit status 1 means a target was missed
-// that is a hard limit (the static prompt size).
+// that is a hard limit: the static prompt's size in bytes, and, with
+// -prompt-budget enforce, its Qwen3 tokens and the request turn's.
 package main
 
 import (
@@ -16,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +31,10 @@ import (
 	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/bench"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/eval"
 	"github.com/carebook/carebook/guard"
 	"github.com/carebook/carebook/internal/ollamatest"
+	"github.com/carebook/carebook/internal/qwen3"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -46,12 +48,19 @@ func main() {
 	bin := flag.String("bin", "./carebook", "the carebook binary")
 	db := flag.String("db", bench.DemoPath(), "the 100k-patient demo database")
 	runs := flag.Int("runs", 50, "runs per query")
-	only := flag.String("only", "", "run only these sections, comma-separated: queries,import,bulk,batch,cli,report,agent,model")
+	only := flag.String("only", "", "run only these sections, comma-separated: queries,import,bulk,batch,cli,report,agent,tokens,model")
+	fixture := flag.String("fixture", "../shared/fixtures/clinic", "the eval fixture practice, for its request turn's tokens")
+	budget := flag.String("prompt-budget", "report", "the prompt's token budgets: report (print the verdict) or enforce (exit 1 when missed)")
 	flag.Parse()
+	if *budget != "report" && *budget != "enforce" {
+		fmt.Fprintln(os.Stderr, "bench: -prompt-budget is report or enforce")
+		os.Exit(2)
+	}
 	// The same garbage-collector setting as the carebook binary, whose
 	// tools this process runs.
 	debug.SetGCPercent(cmdutil.GCPercent)
-	d := &driver{bin: *bin, demo: *db, runs: *runs, work: must(os.MkdirTemp("", "carebook-bench-")), only: *only}
+	d := &driver{bin: *bin, demo: *db, runs: *runs, work: must(os.MkdirTemp("", "carebook-bench-")), only: *only,
+		fixture: *fixture, enforce: *budget == "enforce"}
 	defer os.RemoveAll(d.work)
 	ok := d.all(context.Background())
 	if !ok {
@@ -64,6 +73,9 @@ type driver struct {
 	runs            int
 	rows            [][]string
 	only            string
+	fixture         string
+	// enforce makes a missed token budget fail the run.
+	enforce bool
 }
 
 func (d *driver) wants(section string) bool {
@@ -125,6 +137,7 @@ func (d *driver) all(ctx context.Context) bool {
 		{"cli", d.cli},
 		{"report", d.report},
 		{"agent", d.agentOverhead},
+		{"tokens", func() { ok = d.tokens(ctx) && ok }},
 		{"model", func() { ok = d.model(ctx) && ok }},
 	}
 	for _, s := range steps {
@@ -326,8 +339,52 @@ func (d *driver) agentOverhead() {
 		"target < 40 ms", "", verdict(med < 40*time.Millisecond))
 }
 
+// tokens counts the prompt in Qwen3 tokens (internal/qwen3, the tokenizer
+// e2e/qwen3.sh fetches), as the model's chat template renders it: the fixed
+// prefix, and the request turn on the fixture practice and on the 100k demo.
+// It checks issue 17's budgets; they fail the run only with
+// -prompt-budget enforce (make bench PROMPT_BUDGET=enforce).
+func (d *driver) tokens(ctx context.Context) bool {
+	tok, err := qwen3.LoadDefault()
+	if err != nil {
+		d.row("prompt tokens", "skipped: "+err.Error(), "", "", "", "")
+		return !d.enforce
+	}
+	turn := func(st *store.Store) (static, turn int) {
+		vocab := must(st.Reader().Vocabulary(ctx))
+		return tok.Split(agent.Messages(bench.Now, vocab, bench.BudgetRequest))
+	}
+	demo := must(store.Open(ctx, d.copyDemo("tokens"), store.Options{Now: func() time.Time { return bench.Now }}))
+	static, demoTurn := turn(demo)
+	demo.Close()
+	fixtureTurn := -1
+	if fx, err := eval.FreshStore(ctx, d.fixture, bench.Now); err == nil {
+		_, fixtureTurn = turn(fx)
+		fx.Close()
+	}
+
+	okStatic := static <= bench.StaticPromptTokenBudget
+	okTurn := demoTurn <= bench.RequestTurnTokenBudget
+	note := "not enforced (PROMPT_BUDGET=report)"
+	if d.enforce {
+		note = "enforced"
+	}
+	d.row("prompt: static prefix (system + examples), Qwen3 tokens", fmt.Sprintf("%d tokens", static),
+		fmt.Sprintf("budget %d", bench.StaticPromptTokenBudget), note, "", verdict(okStatic))
+	if fixtureTurn >= 0 {
+		d.row("prompt: request turn, fixture practice", fmt.Sprintf("%d tokens", fixtureTurn), fmt.Sprintf("%q", bench.BudgetRequest), "", "", "")
+	} else {
+		d.row("prompt: request turn, fixture practice", "skipped: no fixture at "+d.fixture, "", "", "", "")
+	}
+	d.row("prompt: request turn, 100k demo", fmt.Sprintf("%d tokens", demoTurn),
+		fmt.Sprintf("budget %d", bench.RequestTurnTokenBudget), note, "", verdict(okTurn))
+	return !d.enforce || (okStatic && okTurn)
+}
+
 // model runs a REPL-like loop of 10 requests against the real server, when
-// the e2e harness set one up, and checks the static prompt size.
+// the e2e harness set one up, and checks the static prompt size. The first
+// request finds the model unloaded (cold: load, and the whole prompt
+// evaluated); the next ones find the prompt's prefix in Ollama's cache.
 func (d *driver) model(ctx context.Context) bool {
 	static := agent.StaticPromptBytes()
 	ok := static <= staticPromptBudget
@@ -341,11 +398,14 @@ func (d *driver) model(ctx context.Context) bool {
 	base := must(agent.ParseBaseURL(host))
 	var policy guard.Policy
 	hc := agent.NewHTTPClient(agent.ClientOptions{Dialer: policy.DialContext, CheckURL: policy.CheckURL, Timeout: 10 * time.Minute})
-	// The tiny model's tokens are bytes, and its window is 2,048: the
-	// prompt (about 9,000 bytes before the request) is cut to fit, so these
-	// rows show the agent's real requests on the real server, not the
-	// cache; the probe after them shows the cache.
-	a := agent.New(agent.NewClient(base, hc), model, agent.Options{})
+	client := agent.NewClient(base, hc)
+	// Unload the model, so that the first request is cold whatever ran
+	// before.
+	if err := client.Generate(ctx, &api.GenerateRequest{Model: model, KeepAlive: &api.Duration{}}, func(api.GenerateResponse) error { return nil }); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: unload the model:", err)
+	}
+	var calls []agent.Call
+	a := agent.New(client, model, agent.Options{Observe: func(c agent.Call) { calls = append(calls, c) }})
 	st := must(store.Open(ctx, d.copyDemo("model"), store.Options{Now: func() time.Time { return bench.Now }}))
 	defer st.Close()
 	requests := []string{
@@ -354,63 +414,72 @@ func (d *driver) model(ctx context.Context) bool {
 		"patients who have not visited in a year", "count patients by city", "log a call with D000001: left a voicemail",
 		"how many Spanish-speaking patients opted in to marketing",
 	}
-	var tokens []int
-	var evals []time.Duration
 	vocab := must(st.Reader().Vocabulary(ctx))
 	env := bench.Env()
 	prepare := func(ctx context.Context, action tools.Action) (*tools.Plan, error) {
 		return tools.Prepare(ctx, st.Reader(), action, env)
 	}
+	logPath := os.Getenv("CAREBOOK_E2E_OLLAMA_LOG")
+	logAt := 0
+	if data, err := os.ReadFile(logPath); err == nil {
+		logAt = len(data)
+	}
+	// first is each request's first model call, and what the runner
+	// evaluated of its prompt.
+	type first struct {
+		call agent.Call
+		slot *bench.CacheSlot
+	}
+	var firsts []first
 	for i, r := range requests {
+		calls = calls[:0]
 		dec, err := a.Decide(ctx, vocab, env, r, prepare)
-		if dec == nil {
+		if dec == nil || len(calls) == 0 {
 			fmt.Fprintf(os.Stderr, "bench: model request %d: %v\n", i+1, err)
 			continue
 		}
-		tokens = append(tokens, dec.PromptTokens/max(dec.Attempts, 1))
-		evals = append(evals, dec.PromptEval/time.Duration(max(dec.Attempts, 1)))
+		f := first{call: calls[0]}
+		if data, err := os.ReadFile(logPath); err == nil && logAt <= len(data) {
+			if slots := bench.CacheSlots(string(data[logAt:])); len(slots) > 0 {
+				f.slot = &slots[0]
+			}
+			logAt = len(data)
+		}
+		firsts = append(firsts, f)
 	}
-	if len(evals) > 1 {
-		rest := slices.Clone(tokens[1:])
-		slices.Sort(rest)
-		d.row("model: agent requests, prompt tokens", fmt.Sprintf("first %d", tokens[0]), fmt.Sprintf("next %d: median %d", len(rest), rest[len(rest)/2]),
-			"tiny model: byte tokens, 2048 window, prompt cut", "", "")
-		d.row("model: agent requests, prompt-eval", "first "+ms(evals[0]), "next: median "+ms(percentile(evals[1:], .5)), "", "", "")
+	describe := func(f first) (string, string) {
+		evaluated := "evaluated: see the server log"
+		if f.slot != nil {
+			evaluated = fmt.Sprintf("%d evaluated (%d reused)", f.slot.Remaining, f.slot.Used)
+		}
+		return fmt.Sprintf("%d prompt tokens, %s", f.call.PromptTokens, evaluated),
+			fmt.Sprintf("prompt-eval %s; answer %d tokens; total %s (load %s)", ms(f.call.PromptEval), f.call.EvalTokens, ms(f.call.Total), ms(f.call.Load))
 	}
-	d.cacheProbe(ctx, hc, base, model)
+	for i, label := range []string{"model: first request (cold: model loaded, no cache)", "model: second request (warm prefix)"} {
+		if i >= len(firsts) {
+			break
+		}
+		tokens, timing := describe(firsts[i])
+		d.row(label, tokens, timing, "e2e tiny model, Qwen3 tokenizer", "", "")
+	}
+	if len(firsts) > 2 {
+		var evals []time.Duration
+		var evaluated []int
+		for _, f := range firsts[2:] {
+			evals = append(evals, f.call.PromptEval)
+			if f.slot != nil {
+				evaluated = append(evaluated, f.slot.Remaining)
+			}
+		}
+		slices.Sort(evaluated)
+		median := "?"
+		if len(evaluated) > 0 {
+			median = fmt.Sprint(evaluated[len(evaluated)/2])
+		}
+		d.row(fmt.Sprintf("model: requests 3-%d (warm)", len(firsts)), "median "+median+" tokens evaluated",
+			"prompt-eval median "+ms(percentile(evals, .5)), "", "", "")
+	}
 	return ok
-}
-
-// cacheProbe asks ten questions behind one stable system prefix, with the
-// agent's options, small enough for the tiny model's window: the first
-// evaluates the prefix, the next nine should reuse Ollama's cache of it.
-func (d *driver) cacheProbe(ctx context.Context, hc *http.Client, base *url.URL, model string) {
-	client := agent.NewClient(base, hc)
-	system := strings.Repeat("Carebook answers with one JSON action. ", 30) // about 1,200 bytes
-	stream := false
-	var tokens []int
-	var evals []time.Duration
-	for i := range 10 {
-		req := &api.ChatRequest{
-			Model:     model,
-			Messages:  []api.Message{{Role: "system", Content: system}, {Role: "user", Content: fmt.Sprintf("Request %d: how many patients?", i)}},
-			Stream:    &stream,
-			KeepAlive: &api.Duration{Duration: agent.DefaultKeepAlive},
-			Options:   map[string]any{"temperature": 0, "num_predict": 8, "num_ctx": 2048},
-		}
-		var resp api.ChatResponse
-		if err := client.Chat(ctx, req, func(r api.ChatResponse) error { resp = r; return nil }); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: cache probe:", err)
-			return
-		}
-		tokens = append(tokens, resp.PromptEvalCount)
-		evals = append(evals, resp.PromptEvalDuration)
-	}
-	rest := slices.Clone(tokens[1:])
-	slices.Sort(rest)
-	hit := percentile(evals[1:], .5) < evals[0]/2
-	d.row("model: prefix-cache probe, prompt tokens", fmt.Sprintf("first %d", tokens[0]), fmt.Sprintf("next 9: median %d", rest[4]), "", "", "")
-	d.row("model: prefix-cache probe, prompt-eval", "first "+ms(evals[0]), "next 9: median "+ms(percentile(evals[1:], .5)), fmt.Sprintf("prefix cache hit: %v", hit), "", "")
 }
 
 func (d *driver) print() {

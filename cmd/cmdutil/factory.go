@@ -292,15 +292,61 @@ func (f *Factory) NewAgent() (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	keepAlive, err := f.KeepAlive()
+	if err != nil {
+		return nil, err
+	}
 	base, _ := f.OllamaURL()
 	_, hostFrom := f.OllamaHost()
-	return agent.New(client, model, agent.Options{
+	opts := agent.Options{
+		KeepAlive:               keepAlive,
 		AllowCloudEnabledOllama: cfg.AllowCloudEnabledOllama,
 		Sources: agent.Sources{
 			Endpoint: base.String(), EndpointFrom: hostFrom, ModelFrom: modelFrom,
 			ConfigFile: f.ConfigFileFor("allow_cloud_enabled_ollama"),
 		},
-	}), nil
+	}
+	if f.Getenv(EnvModelStats) != "" {
+		opts.Observe = f.printModelStats
+	}
+	return agent.New(client, model, opts), nil
+}
+
+// EnvModelStats, when set, makes every model call print one line on stderr
+// with Ollama's counts and timings (never request or answer text), such as
+//
+//	carebook: model call: prompt_eval_count=155 prompt_eval_ms=41 eval_count=23 eval_ms=310 load_ms=0 total_ms=362 done=true
+//
+// prompt_eval_count is the prompt's tokens, the whole prompt (Ollama counts
+// the part it reused from its cache too); prompt_eval_ms shows the reuse: on
+// a warm cache only the tokens after the prompt's fixed prefix are
+// evaluated. done=false: Ollama cut the answer off and sent no counts.
+const EnvModelStats = "CAREBOOK_MODEL_STATS"
+
+func (f *Factory) printModelStats(c agent.Call) {
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	fmt.Fprintf(f.IOStreams.ErrOut, "carebook: model call: prompt_eval_count=%d prompt_eval_ms=%d eval_count=%d eval_ms=%d load_ms=%d total_ms=%d done=%t\n",
+		c.PromptTokens, ms(c.PromptEval), c.EvalTokens, ms(c.Eval), ms(c.Load), ms(c.Total), c.Done)
+}
+
+// KeepAlive is how long Ollama keeps the model loaded after a request:
+// $CAREBOOK_KEEP_ALIVE, else keep_alive in the configuration file, else
+// agent.DefaultKeepAlive (a working day). A Go duration ("12h", "90m"); a
+// negative one keeps the model until Ollama stops.
+func (f *Factory) KeepAlive() (time.Duration, error) {
+	raw, source := f.Getenv("CAREBOOK_KEEP_ALIVE"), "$CAREBOOK_KEEP_ALIVE"
+	if raw == "" {
+		cfg, err := f.Config()
+		if err != nil || cfg.KeepAlive == "" {
+			return 0, nil // agent.DefaultKeepAlive; a bad file is reported where it is read
+		}
+		raw, source = cfg.KeepAlive, cfg.Source("keep_alive")
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d == 0 {
+		return 0, fmt.Errorf("%s: %q is not a duration like 12h or 45m (negative: keep the model loaded until Ollama stops)", source, raw)
+	}
+	return d, nil
 }
 
 // Actor is the OS account this process runs as, recorded in the audit log

@@ -39,7 +39,10 @@ appointments, interactions), with "now" fixed at 2026-06-15T10:00:00Z, and compa
 the outcome with the case's expectation. The last line is "score: N/M".
 
 With --actions, each case's action comes from a JSON Lines file of
-{"id": …, "action": …} instead of the model, which checks the executor alone.`,
+{"id": …, "action": …} instead of the model: gold actions, which check the
+executor alone, or another reader's answers. An action that does not parse or
+validate counts as a model's answer that failed validation twice would; a case
+with no action fails.`,
 		Example: `  carebook eval ../shared/eval/dev.jsonl --fixture ../shared/fixtures/clinic
   carebook eval ../shared/eval/dev.jsonl --fixture ../shared/fixtures/clinic --actions tools/testdata/dev_gold.jsonl`,
 		Args: cobra.ExactArgs(1),
@@ -68,11 +71,9 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	var decider eval.Decider
 	if opts.ActionsPath != "" {
-		gold, err := eval.LoadGold(opts.ActionsPath)
-		if err != nil {
+		if decider, err = eval.LoadActions(opts.ActionsPath); err != nil {
 			return err
 		}
-		decider = eval.GoldDecider(gold)
 	} else {
 		if opts.NewDecider == nil {
 			return cmdutil.FlagErrorf("this build has no model; use --actions")

@@ -51,6 +51,8 @@ type Server struct {
 	Requests int
 	// Chats are the chat requests received, in order.
 	Chats []api.ChatRequest
+	// Bodies are the chat requests' bodies, byte for byte.
+	Bodies [][]byte
 
 	// digests, when set, are what /api/tags reports for the local model,
 	// one per call; past the end it repeats the last one.
@@ -210,6 +212,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Lock()
 		s.Chats = append(s.Chats, req)
+		s.Bodies = append(s.Bodies, body)
 		answer := ""
 		if len(s.answers) > 0 {
 			answer = s.answers[0]
