@@ -31,6 +31,7 @@ func run() int {
 	defer stop()
 
 	f := cmdutil.New(version)
+	defer f.Close(context.Background())
 	cmd := root.NewCmdRoot(f)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {

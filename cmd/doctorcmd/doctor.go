@@ -64,6 +64,9 @@ type Options struct {
 	Now        func() (time.Time, error)
 	// Backend runs the checks where the database is.
 	Backend func(context.Context) (backend.Backend, error)
+	// Lend lends the open database for its checks: carebook serve's own
+	// store in the server; nil opens the file (direct mode).
+	Lend func(ctx context.Context, fn func(*store.Store) error) error
 	// ConfigFileFor is the file to suggest for setting a key.
 	ConfigFileFor func(key string) string
 	JSON          bool
@@ -166,15 +169,21 @@ func Diagnose(ctx context.Context, opts *Options) []Check {
 	add(modelCheck(ctx, opts, client))
 	add(cloudCheck(ctx, opts, cfg, client))
 	add(proxyCheck(opts.Getenv))
-	dbChecks, st := databaseChecks(ctx, opts)
+	dbChecks, ok := databaseChecks(ctx, opts)
 	for _, c := range dbChecks {
 		add(c)
 	}
-	if st != nil {
-		defer st.Close()
-		add(hardeningCheck(ctx, st))
-		add(auditCheck(ctx, st))
-		add(backupCheck(ctx, st, opts))
+	if ok {
+		err := opts.lend(ctx, func(st *store.Store) error {
+			add(hardeningCheck(ctx, st))
+			add(auditCheck(ctx, st))
+			add(rewriteCheck(st))
+			add(backupCheck(ctx, st, opts))
+			return nil
+		})
+		if err != nil {
+			add(Check{Name: "database", Status: Fail, Detail: err.Error(), Fix: "close other carebook sessions and run doctor again"})
+		}
 	}
 	add(historyCheck(cfg, opts.DBPath))
 	return out
@@ -182,7 +191,14 @@ func Diagnose(ctx context.Context, opts *Options) []Check {
 
 func configCheck(cfg config.Config, err error) Check {
 	c := Check{Name: "configuration", Status: OK}
-	if err != nil {
+	var boundary *store.BoundaryError
+	switch {
+	case errors.As(err, &boundary):
+		// Carebook refuses to run on it: another account could have
+		// pointed it (and the requests' patient data) elsewhere.
+		c.Status, c.Detail, c.Fix = Fail, boundary.Path+" "+boundary.Problem, boundary.Fix
+		return c
+	case err != nil:
 		c.Status, c.Detail, c.Fix = Fail, err.Error(), "correct the file; known settings are "+strings.Join(config.Keys(), ", ")
 		return c
 	}
@@ -358,7 +374,31 @@ func proxyCheck(getenv func(string) string) Check {
 	return Check{Name: "proxy variables", Status: OK, Detail: strings.Join(vars, ", ") + " set, and ignored: Carebook talks to Ollama directly"}
 }
 
-func databaseChecks(ctx context.Context, opts *Options) ([]Check, *store.Store) {
+// lend lends the database for the checks that read it.
+func (o *Options) lend(ctx context.Context, fn func(*store.Store) error) error {
+	if o.Lend != nil {
+		return o.Lend(ctx, fn)
+	}
+	path, _ := filepath.Abs(o.DBPath)
+	st, err := store.Open(ctx, path, store.Options{LockTimeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+// rewriteCheck fails while a forget's rewrite of the file is unfinished:
+// the deleted patient's bytes may still be in it.
+func rewriteCheck(st *store.Store) Check {
+	c := Check{Name: "deletions", Status: OK, Detail: "no forget is waiting for its rewrite of the file"}
+	if err := st.CompactionPending(); err != nil {
+		c.Status, c.Detail, c.Fix = Fail, err.Error(), "free space (df -h), then run any carebook command, which finishes the rewrite"
+	}
+	return c
+}
+
+func databaseChecks(ctx context.Context, opts *Options) ([]Check, bool) {
 	path, _ := filepath.Abs(opts.DBPath)
 	from := ""
 	if opts.DBSource != "" {
@@ -366,7 +406,7 @@ func databaseChecks(ctx context.Context, opts *Options) ([]Check, *store.Store) 
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return []Check{{Name: "database", Status: Fail, Detail: fmt.Sprintf("no database at %s%s", path, from), Fix: "carebook init, or choose one with --db, $CAREBOOK_DB or db in ~/.config/carebook/config.toml"}}, nil
+		return []Check{{Name: "database", Status: Fail, Detail: fmt.Sprintf("no database at %s%s", path, from), Fix: "carebook init, or choose one with --db, $CAREBOOK_DB or db in ~/.config/carebook/config.toml"}}, false
 	}
 	var out []Check
 	mode := Check{Name: "database file", Status: OK, Detail: fmt.Sprintf("%s%s, mode %04o", path, from, fi.Mode().Perm())}
@@ -394,6 +434,12 @@ func databaseChecks(ctx context.Context, opts *Options) ([]Check, *store.Store) 
 	if dfi, err := os.Stat(filepath.Dir(path)); err == nil && dfi.Mode().Perm()&0o077 != 0 {
 		mode.Detail += fmt.Sprintf("; its folder has mode %04o", dfi.Mode().Perm())
 	}
+	// The folder is the boundary: another account that can write in it,
+	// or owns it, can reach the data; Carebook refuses to open it.
+	var boundary *store.BoundaryError
+	if err := store.CheckBoundary(path); errors.As(err, &boundary) {
+		mode.Status, mode.Detail, mode.Fix = Fail, boundary.Path+" "+boundary.Problem, boundary.Fix
+	}
 	out = append(out, mode)
 
 	state, detail := opts.Encryption(path)
@@ -408,12 +454,7 @@ func databaseChecks(ctx context.Context, opts *Options) ([]Check, *store.Store) 
 	}
 	out = append(out, enc)
 
-	st, err := store.Open(ctx, path, store.Options{LockTimeout: 2 * time.Second})
-	if err != nil {
-		out = append(out, Check{Name: "database", Status: Fail, Detail: err.Error(), Fix: "close other carebook sessions and run doctor again"})
-		return out, nil
-	}
-	return out, st
+	return out, true
 }
 
 // hardening is what DuckDB must read back as, on every connection.

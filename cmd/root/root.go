@@ -26,9 +26,12 @@ import (
 	"github.com/carebook/carebook/cmd/reportcmd"
 	"github.com/carebook/carebook/cmd/runcmd"
 	"github.com/carebook/carebook/cmd/scancmd"
+	"github.com/carebook/carebook/cmd/servecmd"
 	"github.com/carebook/carebook/cmd/showcmd"
+	"github.com/carebook/carebook/cmd/staffcmd"
 	"github.com/carebook/carebook/cmd/tagcmd"
 	"github.com/carebook/carebook/eval"
+	"github.com/carebook/carebook/store"
 )
 
 // NewCmdRoot builds the carebook command with every subcommand.
@@ -52,6 +55,8 @@ never leaves it.`,
 	cmd.PersistentFlags().StringVar(&f.DBFlag, "db", f.DBFlag, "database file (default $CAREBOOK_DB, else db in ~/.config/carebook/config.toml or /etc/carebook/config.toml, else ./carebook.duckdb)")
 	cmd.PersistentFlags().StringVar(&f.OllamaHostFlag, "ollama-host", f.OllamaHostFlag, "Ollama address (default $CAREBOOK_OLLAMA_HOST, $OLLAMA_HOST, else http://127.0.0.1:11434)")
 	cmd.PersistentFlags().StringVar(&f.ModelFlag, "model", f.ModelFlag, "Ollama model (default $CAREBOOK_MODEL, else "+agent.DefaultModel+")")
+	cmd.PersistentFlags().StringVar(&f.ServerFlag, "server", f.ServerFlag, "work through carebook serve at this socket (default $CAREBOOK_SERVER, else server in the configuration)")
+	cmd.PersistentFlags().StringVar(&f.StaffFlag, "staff", f.StaffFlag, "who you are, on an OS account several staff share (default $CAREBOOK_STAFF); the PIN is asked, or read from $CAREBOOK_PIN")
 	// On a terminal, carebook alone starts the REPL; otherwise it shows help.
 	cmd.Args = cobra.NoArgs
 	cmd.RunE = func(c *cobra.Command, args []string) error {
@@ -89,6 +94,14 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		doctorcmd.NewCmdDoctor(f, nil),
 		backupcmd.NewCmdBackup(f),
 		backupcmd.NewCmdRestore(f),
+		servecmd.NewCmdServe(f, func(lend func(context.Context, func(*store.Store) error) error) func(context.Context) []backend.Check {
+			return func(ctx context.Context) []backend.Check {
+				opts := doctorcmd.NewOptions(f)
+				opts.Lend = lend
+				return doctorcmd.Checks(ctx, opts)
+			}
+		}),
+		staffcmd.NewCmdStaff(f),
 		askcmd.NewCmdAsk(f, nil),
 		runcmd.NewCmdRun(f, nil),
 		replcmd.NewCmdREPL(f, slashRunner(f)),
@@ -105,8 +118,10 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 // the session's values are the defaults and are restored after.
 func slashRunner(f *cmdutil.Factory) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
-		db, host, model := f.DBFlag, f.OllamaHostFlag, f.ModelFlag
-		defer func() { f.DBFlag, f.OllamaHostFlag, f.ModelFlag = db, host, model }()
+		db, host, model, server, staff := f.DBFlag, f.OllamaHostFlag, f.ModelFlag, f.ServerFlag, f.StaffFlag
+		defer func() {
+			f.DBFlag, f.OllamaHostFlag, f.ModelFlag, f.ServerFlag, f.StaffFlag = db, host, model, server, staff
+		}()
 		cmd := NewCmdRoot(f)
 		cmd.SetArgs(args)
 		return cmd.ExecuteContext(ctx)
