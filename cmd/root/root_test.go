@@ -5,13 +5,15 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"github.com/carebook/carebook/guard"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/carebook/carebook/guard"
 
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/store"
@@ -393,5 +395,49 @@ func TestExportRoundTrips(t *testing.T) {
 	last := p.auditRows()
 	if l := last[len(last)-1]; l.Channel != cmdutil.ChannelExport || !strings.Contains(l.Message, "disclosure") {
 		t.Errorf("export audit row %+v", l)
+	}
+}
+
+// The shipped service definitions start serve with flags that exist: a
+// renamed flag must fail here, not at a practice's reboot.
+func TestDeployFilesUseRealFlags(t *testing.T) {
+	unit, err := os.ReadFile("../../deploy/carebook.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exec []string
+	for _, line := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(line, "ExecStart="); ok {
+			exec = strings.Fields(v)
+		}
+	}
+	plist, err := os.ReadFile("../../deploy/com.carebook.serve.plist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, m := range regexp.MustCompile(`<string>([^<]*)</string>`).FindAllStringSubmatch(string(plist[strings.Index(string(plist), "ProgramArguments"):]), -1) {
+		args = append(args, m[1])
+		if m[1] == "--socket" {
+			args = append(args, "x")
+			break
+		}
+	}
+	for _, argv := range [][]string{exec, args} {
+		if len(argv) < 2 || argv[1] != "serve" {
+			t.Fatalf("not a serve command: %q", argv)
+		}
+		f := &cmdutil.Factory{IOStreams: func() *cmdutil.IOStreams { ios, _, _, _ := cmdutil.Test(); return ios }(), Getenv: func(string) string { return "" }}
+		cmd := NewCmdRoot(f)
+		sub, rest, err := cmd.Find(argv[1:])
+		if err != nil || sub.Name() != "serve" {
+			t.Fatalf("%q: %v", argv, err)
+		}
+		if err := sub.ParseFlags(rest); err != nil {
+			t.Errorf("%q: %v", argv, err)
+		}
+	}
+	if !strings.Contains(string(unit), "Group=carebook-staff") || !strings.Contains(string(unit), "UMask=0077") {
+		t.Error("the unit lost its staff group or its umask")
 	}
 }
