@@ -159,17 +159,39 @@ type handler interface {
 // at all (no header, a missing required column, a quote left open) is an
 // error with its line number.
 func Import(ctx context.Context, st *store.Store, path string, r io.Reader, opts Options) (Result, error) {
-	res := Result{Kind: opts.Kind, File: baseName(path), DryRun: opts.DryRun}
-	if !slices.Contains(Kinds, opts.Kind) {
-		return res, fmt.Errorf("unknown import kind %q (expected patients, appointments or interactions)", opts.Kind)
-	}
 	if st == nil {
-		return res, errors.New("import: no database")
+		return Result{Kind: opts.Kind, File: baseName(path), DryRun: opts.DryRun}, errors.New("import: no database")
+	}
+	if opts.Now.IsZero() {
+		opts.Now = st.Now()
+	}
+	p, err := Parse(ctx, path, r, opts)
+	if err != nil {
+		return p.Result, err
+	}
+	return p.Apply(ctx, st)
+}
+
+// Parsed is a file read and checked on its own, before the database is
+// needed: the parse of a large file holds nothing.
+type Parsed struct {
+	Result
+	opts Options
+	h    handler
+}
+
+// Parse reads and validates every row of a CSV file of opts.Kind, without
+// the database. opts.Now must be set. The Result so far is in the Parsed
+// even on error.
+func Parse(ctx context.Context, path string, r io.Reader, opts Options) (*Parsed, error) {
+	p := &Parsed{Result: Result{Kind: opts.Kind, File: baseName(path), DryRun: opts.DryRun}, opts: opts}
+	if !slices.Contains(Kinds, opts.Kind) {
+		return p, fmt.Errorf("unknown import kind %q (expected patients, appointments or interactions)", opts.Kind)
 	}
 	if r == nil {
 		f, err := os.Open(path)
 		if err != nil {
-			return res, fmt.Errorf("import: %w", err)
+			return p, fmt.Errorf("import: %w", err)
 		}
 		defer f.Close()
 		r = f
@@ -178,18 +200,21 @@ func Import(ctx context.Context, st *store.Store, path string, r io.Reader, opts
 	if opts.Progress != nil {
 		r = &progressReader{r: r, total: total, fn: opts.Progress}
 	}
-	now := opts.Now
-	if now.IsZero() {
-		now = st.Now()
-	}
-
-	h, err := read(ctx, &res, r, total, now, opts)
+	h, err := read(ctx, &p.Result, r, total, opts.Now, opts)
 	if err != nil {
-		return res, err
+		return p, err
 	}
 	if opts.Progress != nil {
 		r.(*progressReader).finish()
 	}
+	p.h = h
+	return p, nil
+}
+
+// Apply checks the parsed rows against the database (unknown MRNs) and
+// writes them in one transaction, or rehearses the write for a dry run.
+func (p *Parsed) Apply(ctx context.Context, st *store.Store) (Result, error) {
+	res, opts, h := p.Result, p.opts, p.h
 	extra, err := h.check(ctx, st.Reader())
 	if err != nil {
 		return res, err
