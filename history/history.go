@@ -19,9 +19,15 @@ func Path(dbPath string) string { return dbPath + ".history" }
 
 // Prepare makes sure the file exists and only its owner can read it, before
 // the line editor opens it (which would create it 0666 less the umask).
+//
+// A link planted at the file's name is refused, not followed: the history
+// would otherwise be appended to wherever it points.
 func Prepare(path string) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY|noFollow, 0o600)
 	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("history file %s is a symbolic link, which Carebook does not follow beside a database; remove it", path)
+		}
 		return fmt.Errorf("history file %s: %w", path, err)
 	}
 	defer f.Close()

@@ -34,3 +34,21 @@ func TestPrepareAndScrub(t *testing.T) {
 		t.Errorf("missing file: %d %v", n, err)
 	}
 }
+
+// A link planted at the history file's name would have the REPL append
+// every request, names and all, to wherever it points.
+func TestPrepareRefusesALink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "elsewhere")
+	os.WriteFile(victim, []byte("kept"), 0o644)
+	path := filepath.Join(dir, "p.duckdb.history")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := Prepare(path); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("err %v, want a refusal of the link", err)
+	}
+	if fi, _ := os.Stat(victim); fi.Mode().Perm() != 0o644 {
+		t.Error("the link's target was changed")
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package history
+
+// noFollow is not available here.
+const noFollow = 0
