@@ -217,24 +217,42 @@ func (c *Client) download(ctx context.Context, op string, in any, w io.Writer, o
 	return finish(f, out)
 }
 
-// Info says who this session is, and of whom.
-func (c *Client) Info(ctx context.Context) (*backend.Info, error) {
-	var out backend.Info
-	return &out, c.call(ctx, wire.OpInfo, struct{}{}, &out, nil, nil)
-}
-
-// Diagnose runs doctor's checks on the server.
-func (c *Client) Diagnose(ctx context.Context) ([]backend.Check, error) {
-	var out []backend.Check
-	return out, c.call(ctx, wire.OpDiagnose, struct{}{}, &out, nil, nil)
-}
-
-func (c *Client) reply(ctx context.Context, op string, in any, progress func(backend.Progress)) (*backend.Reply, error) {
-	var out backend.Reply
+// get makes a call whose result is one T.
+func get[T any](ctx context.Context, c *Client, op string, in any, progress func(backend.Progress)) (*T, error) {
+	var out T
 	if err := c.call(ctx, op, in, &out, progress, nil); err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// list makes a call whose result is a list of T.
+func list[T any](ctx context.Context, c *Client, op string, in any) ([]T, error) {
+	var out []T
+	return out, c.call(ctx, op, in, &out, nil, nil)
+}
+
+// fetch makes a download whose final frame is one T.
+func fetch[T any](ctx context.Context, c *Client, op string, in any, w io.Writer) (*T, error) {
+	var out T
+	if err := c.download(ctx, op, in, w, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Info says who this session is, and of whom.
+func (c *Client) Info(ctx context.Context) (*backend.Info, error) {
+	return get[backend.Info](ctx, c, wire.OpInfo, struct{}{}, nil)
+}
+
+// Diagnose runs doctor's checks on the server.
+func (c *Client) Diagnose(ctx context.Context) ([]backend.Check, error) {
+	return list[backend.Check](ctx, c, wire.OpDiagnose, struct{}{})
+}
+
+func (c *Client) reply(ctx context.Context, op string, in any, progress func(backend.Progress)) (*backend.Reply, error) {
+	return get[backend.Reply](ctx, c, op, in, progress)
 }
 
 // Prepare prepares an action on the server.
@@ -269,44 +287,32 @@ func (c *Client) Batch(ctx context.Context, req backend.BatchRequest, line func(
 
 // Resolve names patients by MRN.
 func (c *Client) Resolve(ctx context.Context, req backend.ResolveRequest) ([]tools.PatientBrief, error) {
-	var out []tools.PatientBrief
-	return out, c.call(ctx, wire.OpResolve, req, &out, nil, nil)
+	return list[tools.PatientBrief](ctx, c, wire.OpResolve, req)
 }
 
 // Record reads one patient's record.
 func (c *Client) Record(ctx context.Context, req backend.RecordRequest) (*backend.RecordView, error) {
-	var out backend.RecordView
-	if err := c.call(ctx, wire.OpRecord, req, &out, nil, nil); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[backend.RecordView](ctx, c, wire.OpRecord, req, nil)
 }
 
 // Tags lists tags with counts.
 func (c *Client) Tags(ctx context.Context) ([]backend.TagCount, error) {
-	var out []backend.TagCount
-	return out, c.call(ctx, wire.OpTags, struct{}{}, &out, nil, nil)
+	return list[backend.TagCount](ctx, c, wire.OpTags, struct{}{})
 }
 
 // Complete offers completions.
 func (c *Client) Complete(ctx context.Context, req backend.CompleteRequest) ([]string, error) {
-	var out []string
-	return out, c.call(ctx, wire.OpComplete, req, &out, nil, nil)
+	return list[string](ctx, c, wire.OpComplete, req)
 }
 
 // AuditLog lists audit rows.
 func (c *Client) AuditLog(ctx context.Context, req backend.AuditLogRequest) ([]store.AuditRowJSON, error) {
-	var out []store.AuditRowJSON
-	return out, c.call(ctx, wire.OpAuditLog, req, &out, nil, nil)
+	return list[store.AuditRowJSON](ctx, c, wire.OpAuditLog, req)
 }
 
 // Report reads a report's aggregates.
 func (c *Client) Report(ctx context.Context, req backend.ReportRequest) (*report.Report, error) {
-	var out report.Report
-	if err := c.call(ctx, wire.OpReport, req, &out, nil, nil); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[report.Report](ctx, c, wire.OpReport, req, nil)
 }
 
 // Import uploads a CSV.
@@ -336,29 +342,17 @@ func (c *Client) Import(ctx context.Context, req backend.ImportRequest, csv io.R
 
 // Migrate uploads files and the confirmed mapping.
 func (c *Client) Migrate(ctx context.Context, req backend.MigrateRequest, progress func(backend.Progress)) (*backend.MigrateView, error) {
-	var out backend.MigrateView
-	if err := c.call(ctx, wire.OpMigrate, req, &out, progress, nil); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[backend.MigrateView](ctx, c, wire.OpMigrate, req, progress)
 }
 
 // Export streams an export into w.
 func (c *Client) Export(ctx context.Context, req backend.ExportRequest, w io.Writer) (*backend.ExportView, error) {
-	var out backend.ExportView
-	if err := c.download(ctx, wire.OpExport, req, w, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return fetch[backend.ExportView](ctx, c, wire.OpExport, req, w)
 }
 
 // AuditExport streams the audit log's offline copy into w.
 func (c *Client) AuditExport(ctx context.Context, req backend.AuditExportRequest, w io.Writer) (*backend.AuditExportView, error) {
-	var out backend.AuditExportView
-	if err := c.download(ctx, wire.OpAuditExport, req, w, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return fetch[backend.AuditExportView](ctx, c, wire.OpAuditExport, req, w)
 }
 
 // AuditVerify verifies the log, and an offline copy against it.
@@ -380,11 +374,7 @@ func (c *Client) AuditVerify(ctx context.Context, offline io.Reader) (*backend.V
 
 // Backup streams the encrypted snapshot into w.
 func (c *Client) Backup(ctx context.Context, req backend.BackupRequest, w io.Writer, progress func(backend.Progress)) (*backend.BackupView, error) {
-	var out backend.BackupView
-	if err := c.download(ctx, wire.OpBackup, req, w, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return fetch[backend.BackupView](ctx, c, wire.OpBackup, req, w)
 }
 
 // BackupDone records how the backup ended.
@@ -399,8 +389,7 @@ func (c *Client) StaffAdd(ctx context.Context, req backend.StaffRequest) (*backe
 
 // StaffList lists the staff.
 func (c *Client) StaffList(ctx context.Context) ([]backend.StaffView, error) {
-	var out []backend.StaffView
-	return out, c.call(ctx, wire.OpStaffList, struct{}{}, &out, nil, nil)
+	return list[backend.StaffView](ctx, c, wire.OpStaffList, struct{}{})
 }
 
 // StaffDisable disables a staff member.
@@ -414,11 +403,7 @@ func (c *Client) StaffPIN(ctx context.Context, req backend.StaffRequest) (*backe
 }
 
 func (c *Client) staff(ctx context.Context, op string, req backend.StaffRequest) (*backend.StaffView, error) {
-	var out backend.StaffView
-	if err := c.call(ctx, op, req, &out, nil, nil); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[backend.StaffView](ctx, c, op, req, nil)
 }
 
 // Lock records that the session locked itself.

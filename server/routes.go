@@ -110,12 +110,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 // session's caller, the result in the final frame.
 func handle[Req, Resp any](s *Server, mux *http.ServeMux, op string, fn func(context.Context, backend.Backend, Req, *stream) (Resp, error)) {
 	mux.HandleFunc("POST "+wire.Prefix+op, func(w http.ResponseWriter, r *http.Request) {
-		sess, ok := s.session(w, r, false)
-		if !ok {
-			return
-		}
 		var req Req
-		if !s.decode(w, r.Body, &req) {
+		sess, ok := s.begin(w, r, &req)
+		if !ok {
 			return
 		}
 		st := s.newStream(w)
@@ -125,18 +122,24 @@ func handle[Req, Resp any](s *Server, mux *http.ServeMux, op string, fn func(con
 	})
 }
 
+// begin finds the request's session and decodes its JSON body into req.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, req any) (*session, bool) {
+	sess, ok := s.session(w, r, false)
+	if !ok || !s.decode(w, r.Body, req) {
+		return nil, false
+	}
+	return sess, true
+}
+
 // download registers an operation whose result is a file: its bytes are
 // the body, and the final frame comes in the trailer, so that a body cut
 // short (the server killed mid-way) has no final frame and is not taken
 // for a whole file.
 func download[Req, Resp any](s *Server, mux *http.ServeMux, op string, fn func(context.Context, backend.Backend, Req, io.Writer) (Resp, error)) {
 	mux.HandleFunc("POST "+wire.Prefix+op, func(w http.ResponseWriter, r *http.Request) {
-		sess, ok := s.session(w, r, false)
-		if !ok {
-			return
-		}
 		var req Req
-		if !s.decode(w, r.Body, &req) {
+		sess, ok := s.begin(w, r, &req)
+		if !ok {
 			return
 		}
 		w.Header().Set("Trailer", wire.Final)
