@@ -190,6 +190,11 @@ func vocabOrString(vals []string) map[string]any {
 // converter supports.
 const tagPattern = `^[a-z0-9]+(-[a-z0-9]+)*$`
 
+// bornPattern admits a birth year and the numeric dates the resolver reads
+// (bornFilter): 1958, 1958-03-02, 03/02/1958 and 3/2/1958, so that the model
+// may copy a date of birth as the user wrote it.
+const bornPattern = `^([0-9]{4}(-[0-9]{2}-[0-9]{2})?|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})$`
+
 func date() map[string]any { return described(str(), dateForms) }
 
 func timeRange() map[string]any { return described(str(), rangeForms) }
@@ -253,7 +258,7 @@ func objects(v store.Vocabulary) []object {
 		}},
 		{key: defPatient, doc: "Patient", desc: "one patient, named the way the user named them", fields: []field{
 			{name: "match", req: true, schema: str(), desc: "an MRN, an exact email, or the name as written"},
-			{name: "born", schema: pattern(`^[0-9]{4}(-[0-9]{2}-[0-9]{2})?$`), doc: "string", desc: `birth year "1975" or date "1975-09-30", only if the user gave it`},
+			{name: "born", schema: pattern(bornPattern), doc: "string", desc: `birth year "1975" or date "1975-09-30", only if the user gave it`},
 		}},
 		{key: defWhere, doc: "Where", desc: "a patient filter; every member given must hold", fields: []field{
 			{name: "mrns", schema: arrayOf(str()), desc: "one of these MRNs"},

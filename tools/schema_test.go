@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -203,7 +204,7 @@ func sample(t *testing.T, defs map[string]any, s map[string]any) any {
 			return "recall-due"
 		case `^[0-9]+$`:
 			return "1234"
-		case `^[0-9]{4}(-[0-9]{2}-[0-9]{2})?$`:
+		case bornPattern:
 			return "1975-09-30"
 		}
 		t.Fatalf("no sample for pattern %v", s["pattern"])
@@ -393,6 +394,33 @@ func TestDateFormsParse(t *testing.T) {
 	for _, f := range RangeForms {
 		if _, err := ParseRange(f, now); err != nil {
 			t.Errorf("ParseRange(%q), a form the model is shown: %v", f, err)
+		}
+	}
+}
+
+// A date of birth the schema lets the model write is one the resolver reads,
+// and the other way round for the numeric forms staff type (issue 15 #6:
+// "born 3/2/1958" was refused by the schema while the resolver read
+// 03/02/1958).
+func TestBornPatternMatchesResolver(t *testing.T) {
+	re := regexp.MustCompile(bornPattern)
+	for _, s := range []string{"1958", "1958-03-02", "03/02/1958", "3/2/1958", "12/17/1943"} {
+		if !re.MatchString(s) {
+			t.Errorf("the schema refuses born %q", s)
+		}
+		if _, err := bornFilter(s); err != nil {
+			t.Errorf("the resolver refuses born %q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"58", "3/2/58", "1958-3-2", "March 2 1958", "1958/03/02", "19580302"} {
+		if re.MatchString(s) {
+			t.Errorf("the schema admits born %q", s)
+		}
+	}
+	// Shapes the pattern admits but no calendar has.
+	for _, s := range []string{"2/30/1958", "13/02/1958", "1958-02-30"} {
+		if _, err := bornFilter(s); err == nil {
+			t.Errorf("the resolver reads born %q", s)
 		}
 	}
 }
