@@ -200,7 +200,10 @@ func TestMorePhrasesAsTyped(t *testing.T) {
 		"more-04": raw(`{"tool":"query","args":{"entity":"appointments","appointments":{"status":"scheduled","when":"June 17"}}}`),
 		"more-14": raw(`{"tool":"tag","args":{"tag":"vip","patient":{"match":"John Smith","born":"3/2/1958"}}}`),
 		"more-15": raw(`{"tool":"query","args":{"entity":"interactions","patient":{"match":"Leila Garcia","born":"02/06/2001"}}}`),
+		"more-16": raw(`{"tool":"log_interaction","args":{"channel":"call","summary":"Asked about her lab results","patient":{"match":"Ava Clark","born":"December 17 1943"},"direction":"inbound"}}`),
+		"more-22": raw(`{"tool":"query","args":{"entity":"patients","where":{"has_interaction":{"channel":"email","direction":"inbound","when":"in 2026"}},"output":"count"}}`),
 		"more-23": raw(`{"tool":"query","args":{"entity":"patients","where":{"has_interaction":{"direction":"outbound","staff":"Carla","when":"since May 1"}}}}`),
+		"more-34": raw(`{"tool":"query","args":{"entity":"interactions","interactions":{"channel":"call","staff":"front desk (Ana)","when":"in April 2026"},"output":"count"}}`),
 	}
 	var sel []Case
 	for id := range typed {

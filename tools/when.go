@@ -60,7 +60,8 @@ func saneYear(t time.Time) bool {
 // the next week" (the seven days from now), "this week|month|year",
 // "today", "May 2026", "2026", a single day ("June 17" is this year's),
 // "since X" (X up to now), "before X", "after X", "X to Y" or "between X
-// and Y" (Y's whole day included), and "upcoming" (from now on).
+// and Y" (Y's whole day included), "upcoming" (from now on), and any of
+// these after "in", "on" or "during" ("in 2026", "on June 17").
 func ParseRange(s string, now time.Time) (Range, error) {
 	in := normalise(s)
 	if in == "" {
@@ -200,6 +201,12 @@ func parseRange(in string, now time.Time) (Range, bool) {
 	if y, err := strconv.Atoi(in); err == nil && len(in) == 4 && y >= minYear && y <= maxYear {
 		start := time.Date(y, 1, 1, 0, 0, 0, 0, now.Location())
 		return Range{start, start.AddDate(1, 0, 0)}, true
+	}
+	// "in 2026", "on June 17", "during May": the preposition as typed.
+	for _, p := range []string{"in ", "on ", "during "} {
+		if rest, ok := strings.CutPrefix(in, p); ok {
+			return parseRange(rest, now)
+		}
 	}
 	return Range{}, false
 }

@@ -47,6 +47,10 @@ func TestParseRange(t *testing.T) {
 		{"Jun 3", Range{day(2026, 6, 3), day(2026, 6, 4)}},
 		{"since May 1", Range{day(2026, 5, 1), justAfterNow}},
 		{"in the next 14 days", Range{now, now.AddDate(0, 0, 14)}},
+		{"in 2026", Range{day(2026, 1, 1), day(2027, 1, 1)}},
+		{"in April 2026", Range{day(2026, 4, 1), day(2026, 5, 1)}},
+		{"on June 17", Range{day(2026, 6, 17), day(2026, 6, 18)}},
+		{"during May", Range{day(2026, 5, 1), day(2026, 6, 1)}},
 	}
 	for _, tt := range tests {
 		got, err := ParseRange(tt.in, now)
@@ -172,7 +176,7 @@ func TestParseRangeTrailingAndCalendar(t *testing.T) {
 			t.Errorf("ParseRange(%q) = [%v, %v), want [%v, %v)", tt.in, got.From, got.To, tt.want.From, tt.want.To)
 		}
 	}
-	for _, in := range []string{"in the this year", "within the year", "in the last", "the next", "in the last fortnight"} {
+	for _, in := range []string{"in the this year", "within the year", "in the last", "the next", "in the last fortnight", "in in", "on", "during during 2026x"} {
 		if r, err := ParseRange(in, now); err == nil {
 			t.Errorf("ParseRange(%q) = %v; want an error", in, r)
 		}
