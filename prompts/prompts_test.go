@@ -21,7 +21,10 @@ func TestSystem(t *testing.T) {
 	if !strings.HasPrefix(s, strings.TrimSpace(systemText)) || !strings.HasSuffix(s, tools.StaticSchemaDoc()) {
 		t.Errorf("System is not system.txt followed by the action format")
 	}
-	for _, must := range []string{"parser, not a reader", "exactly one JSON action", "clarify", "refuse", "carebook forget"} {
+	for _, must := range []string{"parser, not a reader", "exactly one JSON action", "clarify", "refuse", "carebook forget",
+		// Issue 15 #6 and issue 17 #4: rules, not one example per case.
+		`"in the last year" is the past 12 months`, `"last year" the calendar year before`, "where.name", "one name alone",
+		"no_appointment", "heard from", `"not listed"`, "birth dates"} {
 		if !strings.Contains(s, must) {
 			t.Errorf("system prompt does not say %q", must)
 		}
