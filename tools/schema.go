@@ -89,7 +89,7 @@ var argsDef = map[string]string{
 // Accepted date forms, shown to the model in the schema and in the prompt.
 // schema_test.go checks that ParsePoint and ParseRange accept every one.
 var (
-	DateForms  = []string{"today", "90 days ago"}
+	DateForms  = []string{"90 days ago"}
 	RangeForms = []string{"last 90 days", "next week", "May 2026", "since March 3", "upcoming"}
 
 	dateForms  = "a day: " + quoteAll(DateForms)
@@ -247,7 +247,7 @@ func objects(v store.Vocabulary) []object {
 		}},
 		{key: defLog, doc: ToolLogInteraction, fields: []field{
 			{name: "channel", req: true, schema: enum(stringsOf(store.Channels)), doc: "Channel"},
-			{name: "summary", req: true, schema: str(), desc: "what happened, briefly"},
+			{name: "summary", req: true, schema: str()},
 			patient, where,
 			{name: "direction", schema: enum(stringsOf(store.Directions))},
 			{name: "at", schema: date(), doc: "Date"},
