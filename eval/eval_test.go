@@ -151,8 +151,8 @@ func TestMoreCheckerCatchesNearMisses(t *testing.T) {
 		return a
 	}
 	wrong := GoldDecider{
-		// "in the last year" written as the user said it: the calendar year 2025.
-		"more-01": raw(`{"tool":"query","args":{"entity":"patients","where":{"has_appointment":{"status":"completed","when":"in the last year"}}}}`),
+		// "in the last year" read as the calendar year 2025.
+		"more-01": raw(`{"tool":"query","args":{"entity":"patients","where":{"has_appointment":{"status":"completed","when":"last year"}}}}`),
 		"more-02": gold["more-01"], // the last twelve months for "last year"
 		"more-14": raw(`{"tool":"tag","args":{"tag":"vip","patient":{"match":"John Smith","born":"1990"}}}`),
 		"more-03": raw(`{"tool":"query","args":{"entity":"appointments","appointments":{"status":"scheduled","when":"next 14 days"}}}`),
@@ -171,6 +171,51 @@ func TestMoreCheckerCatchesNearMisses(t *testing.T) {
 	for _, r := range results {
 		if r.Pass {
 			t.Errorf("%s passed with a wrong action %s", r.ID, r.Action)
+		}
+	}
+}
+
+// A model may copy the user's words for times and dates of birth: each
+// phrase, as typed, gives the case's expected outcome (issue 15 #6).
+func TestMorePhrasesAsTyped(t *testing.T) {
+	needShared(t)
+	cases, err := LoadCases(moreCasesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]Case{}
+	for _, c := range cases {
+		byID[c.ID] = c
+	}
+	raw := func(s string) tools.Action {
+		a, err := tools.ParseAction([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	typed := GoldDecider{
+		"more-01": raw(`{"tool":"query","args":{"entity":"patients","where":{"has_appointment":{"status":"completed","when":"in the last year"}}}}`),
+		"more-03": raw(`{"tool":"query","args":{"entity":"appointments","appointments":{"status":"scheduled","when":"in the next 14 days"}, "output":"count"}}`),
+		"more-04": raw(`{"tool":"query","args":{"entity":"appointments","appointments":{"status":"scheduled","when":"June 17"}}}`),
+		"more-14": raw(`{"tool":"tag","args":{"tag":"vip","patient":{"match":"John Smith","born":"3/2/1958"}}}`),
+		"more-15": raw(`{"tool":"query","args":{"entity":"interactions","patient":{"match":"Leila Garcia","born":"02/06/2001"}}}`),
+		"more-16": raw(`{"tool":"log_interaction","args":{"channel":"call","summary":"Asked about her lab results","patient":{"match":"Ava Clark","born":"December 17 1943"},"direction":"inbound"}}`),
+		"more-22": raw(`{"tool":"query","args":{"entity":"patients","where":{"has_interaction":{"channel":"email","direction":"inbound","when":"in 2026"}},"output":"count"}}`),
+		"more-23": raw(`{"tool":"query","args":{"entity":"patients","where":{"has_interaction":{"direction":"outbound","staff":"Carla","when":"since May 1"}}}}`),
+		"more-34": raw(`{"tool":"query","args":{"entity":"interactions","interactions":{"channel":"call","staff":"front desk (Ana)","when":"in April 2026"},"output":"count"}}`),
+	}
+	var sel []Case
+	for id := range typed {
+		sel = append(sel, byID[id])
+	}
+	results, err := Run(context.Background(), sel, typed, Options{FixtureDir: fixtureDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if !r.Pass {
+			t.Errorf("%s: %s\n  action: %s", r.ID, r.Diff, r.Action)
 		}
 	}
 }

@@ -149,3 +149,29 @@ func TestPatientReferenceNeedsAWord(t *testing.T) {
 		}
 	}
 }
+
+// A date of birth tells namesakes apart however staff write it: "John Smith
+// born 3/2/1958" is P1, not a failure (issue 15 #6).
+func TestBornAsStaffWriteIt(t *testing.T) {
+	st := seedStore(t)
+	for born, want := range map[string]string{
+		"1958": "P1", "1958-03-02": "P1", "03/02/1958": "P1", "3/2/1958": "P1", "March 2, 1958": "P1",
+		"11/20/1990": "P2", "1990": "P2",
+	} {
+		args, _ := json.Marshal(tools.TagArgs{Tag: "vip", Patient: &tools.PatientRef{Match: "John Smith", Born: born}})
+		plan, err := tools.Prepare(context.Background(), st.Reader(), tools.Action{Tool: tools.ToolTag, Args: args}, tools.Env{Now: testNow})
+		if err != nil {
+			t.Errorf("born %q: %v", born, err)
+			continue
+		}
+		if len(plan.Targets) != 1 || plan.Targets[0].MRN != want {
+			t.Errorf("born %q selects %v, want %s", born, plan.Targets, want)
+		}
+	}
+	args, _ := json.Marshal(tools.TagArgs{Tag: "vip", Patient: &tools.PatientRef{Match: "John Smith", Born: "2/30/1958"}})
+	_, err := tools.Prepare(context.Background(), st.Reader(), tools.Action{Tool: tools.ToolTag, Args: args}, tools.Env{Now: testNow})
+	var invalid *tools.ValidationError
+	if !errors.As(err, &invalid) {
+		t.Errorf("born 2/30/1958: %v, want a ValidationError", err)
+	}
+}

@@ -92,18 +92,18 @@ func describeRef(ref PatientRef) string {
 	return ref.Match + " born " + ref.Born
 }
 
-// bornFilter accepts a year or a full date of birth.
+// bornFilter accepts a year or a full date of birth, written as staff write
+// it: 1990-11-20, 11/20/1990, 3/2/1958, November 20, 1990 (the day formats
+// of dates and of the importer).
 func bornFilter(s string) (func(time.Time) bool, error) {
 	s = strings.TrimSpace(s)
 	if year, err := strconv.Atoi(s); err == nil && len(s) == 4 {
 		return func(dob time.Time) bool { return !dob.IsZero() && dob.Year() == year }, nil
 	}
-	for _, layout := range []string{time.DateOnly, "01/02/2006"} {
-		if d, err := time.Parse(layout, s); err == nil {
-			return func(dob time.Time) bool { return dob.Equal(d) }, nil
-		}
+	if d, ok := parseDay(s, time.UTC); ok {
+		return func(dob time.Time) bool { return dob.Equal(d) }, nil
 	}
-	return nil, invalidf(`"born" must be a year (1990) or a date (1990-11-20), not %q`, s)
+	return nil, invalidf(`"born" must be a year (1990) or a date (1990-11-20 or 11/20/1990), not %q`, s)
 }
 
 // resolveWhere turns a PatientWhere into an absolute store filter and checks

@@ -89,9 +89,8 @@ var argsDef = map[string]string{
 // Accepted date forms, shown to the model in the schema and in the prompt.
 // schema_test.go checks that ParsePoint and ParseRange accept every one.
 var (
-	DateForms  = []string{"2026-05-01", "05/01/2026", "today", "90 days ago", "6 months ago"}
-	RangeForms = []string{"last 90 days", "last 6 months", "next week", "this year", "May 2026",
-		"2026-05-01 to 2026-05-31", "since 2026-01-01", "upcoming"}
+	DateForms  = []string{"90 days ago"}
+	RangeForms = []string{"last 90 days", "next week", "May 2026", "since March 3", "upcoming"}
 
 	dateForms  = "a day: " + quoteAll(DateForms)
 	rangeForms = "a time range: " + quoteAll(RangeForms) + ` ("upcoming" is from now on)`
@@ -190,6 +189,12 @@ func vocabOrString(vals []string) map[string]any {
 // converter supports.
 const tagPattern = `^[a-z0-9]+(-[a-z0-9]+)*$`
 
+// bornPattern admits a birth year and the shapes of the dates the resolver
+// reads (bornFilter): 1958, 1958-03-02, 03/02/1958, 3/2/1958, March 2, 1958
+// and 2 March 1958, so that the model may copy a date of birth as the user
+// wrote it.
+const bornPattern = `^([0-9]{4}(-[0-9]{2}-[0-9]{2})?|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}|[A-Za-z]{3,9} [0-9]{1,2},? [0-9]{4}|[0-9]{1,2} [A-Za-z]{3,9} [0-9]{4})$`
+
 func date() map[string]any { return described(str(), dateForms) }
 
 func timeRange() map[string]any { return described(str(), rangeForms) }
@@ -222,76 +227,76 @@ func objects(v store.Vocabulary) []object {
 	case len(v.Tags) > 0:
 		tagItems = arrayOf(pattern(tagPattern))
 	}
-	patient := field{name: "patient", schema: ref(defPatient), desc: "one patient"}
-	where := field{name: "where", schema: ref(defWhere), desc: "every patient this filter selects (must not be empty)"}
+	patient := field{name: "patient", schema: ref(defPatient)}
+	where := field{name: "where", schema: ref(defWhere)}
+	groups := "with groups. patients: " + strings.Join(GroupFields(EntityPatients), ", ") +
+		"; appointments: " + strings.Join(GroupFields(EntityAppointments), ", ") + "; interactions: " + strings.Join(GroupFields(EntityInteractions), ", ")
 	return []object{
-		{key: defQuery, doc: ToolQuery, desc: "list or count patients, appointments or interactions", fields: []field{
+		{key: defQuery, doc: ToolQuery, fields: []field{
 			{name: "entity", req: true, schema: enum(Entities)},
-			{name: "patient", schema: ref(defPatient), desc: "only this patient"},
-			{name: "where", schema: ref(defWhere), desc: "only these patients (for appointments and interactions: their patients)"},
-			{name: "appointments", schema: ref(defAppt), desc: "which appointments, with entity appointments only"},
-			{name: "interactions", schema: ref(defContact), desc: "which interactions, with entity interactions only"},
-			{name: "output", schema: enum(Outputs), desc: "default list"},
-			{name: "group_by", schema: enum(groupByFields()), doc: "string", desc: "with output groups. patients: " + strings.Join(GroupFields(EntityPatients), ", ") +
-				"; appointments: " + strings.Join(GroupFields(EntityAppointments), ", ") + "; interactions: " + strings.Join(GroupFields(EntityInteractions), ", ")},
-			{name: "limit", schema: intRange(1, 1000), desc: "only when the user asks for a number of rows"},
+			patient, where,
+			{name: "appointments", schema: ref(defAppt), desc: "entity appointments only"},
+			{name: "interactions", schema: ref(defContact), desc: "entity interactions only"},
+			{name: "output", schema: enum(Outputs)},
+			{name: "group_by", schema: enum(groupByFields()), doc: "-", desc: groups},
+			{name: "limit", schema: intRange(1, 1000), desc: "only if asked"},
 		}},
-		{key: defTag, doc: ToolTag + ", " + ToolUntag, desc: "add or remove a tag, for one patient or every patient a filter selects: give patient or where, not both", fields: []field{
-			{name: "tag", req: true, schema: pattern(tagPattern), doc: "string", desc: "lowercase-kebab; tag may create a new one"},
+		{key: defTag, doc: ToolTag + ", " + ToolUntag, fields: []field{
+			{name: "tag", req: true, schema: pattern(tagPattern)},
 			patient, where,
 		}},
-		{key: defLog, doc: ToolLogInteraction, desc: "record a call, text, email, letter, visit or note, for one patient or every patient a filter selects: give patient or where, not both", fields: []field{
-			{name: "channel", req: true, schema: enum(stringsOf(store.Channels))},
-			{name: "summary", req: true, schema: str(), desc: "what happened, briefly, in the user's words"},
+		{key: defLog, doc: ToolLogInteraction, fields: []field{
+			{name: "channel", req: true, schema: enum(stringsOf(store.Channels)), doc: "Channel"},
+			{name: "summary", req: true, schema: str()},
 			patient, where,
-			{name: "direction", schema: enum(stringsOf(store.Directions)), desc: "default outbound (we contacted them)"},
-			{name: "at", schema: date(), doc: "Date", desc: "when, default now"},
-			{name: "staff", schema: str(), desc: "who, default the current user"},
+			{name: "direction", schema: enum(stringsOf(store.Directions))},
+			{name: "at", schema: date(), doc: "Date"},
+			{name: "staff", schema: str()},
 		}},
-		{key: defMessage, doc: ToolClarify + ", " + ToolRefuse, desc: "ask the user one question, or say why Carebook will not do it", fields: []field{
-			{name: "message", req: true, schema: str(), desc: "one sentence for the user"},
+		{key: defMessage, doc: ToolClarify + ", " + ToolRefuse, fields: []field{
+			{name: "message", req: true, schema: str()},
 		}},
-		{key: defPatient, doc: "Patient", desc: "one patient, named the way the user named them", fields: []field{
-			{name: "match", req: true, schema: str(), desc: "an MRN, an exact email, or the name as written"},
-			{name: "born", schema: pattern(`^[0-9]{4}(-[0-9]{2}-[0-9]{2})?$`), doc: "string", desc: `birth year "1975" or date "1975-09-30", only if the user gave it`},
+		{key: defPatient, doc: "Patient", fields: []field{
+			{name: "match", req: true, schema: str(), desc: "name, MRN or email"},
+			{name: "born", schema: pattern(bornPattern)},
 		}},
-		{key: defWhere, doc: "Where", desc: "a patient filter; every member given must hold", fields: []field{
-			{name: "mrns", schema: arrayOf(str()), desc: "one of these MRNs"},
-			{name: "name", schema: str(), desc: "name contains"},
-			{name: "email", schema: str(), desc: "email contains"},
-			{name: "phone_contains", schema: pattern(`^[0-9]+$`), doc: "string", desc: "digits"},
-			{name: "phone_ends_with", schema: pattern(`^[0-9]+$`), doc: "string", desc: "digits"},
+		{key: defWhere, doc: "Where", desc: "all must hold", fields: []field{
+			{name: "mrns", schema: arrayOf(str())},
+			{name: "name", schema: str(), desc: "contains"},
+			{name: "email", schema: str(), desc: "contains"},
+			{name: "phone_contains", schema: pattern(`^[0-9]+$`)},
+			{name: "phone_ends_with", schema: pattern(`^[0-9]+$`)},
 			{name: "has_email", schema: boolean()},
 			{name: "has_phone", schema: boolean()},
-			{name: "tags", schema: tagItems, doc: "Tag[]", desc: "has all of these"},
-			{name: "tags_any", schema: tagItems, doc: "Tag[]", desc: "has at least one of these"},
-			{name: "tags_none", schema: tagItems, doc: "Tag[]", desc: "has none of these"},
-			{name: "older_than", schema: intRange(0, 130), desc: "age > N"},
-			{name: "younger_than", schema: intRange(0, 130), desc: "age < N"},
-			{name: "age_at_least", schema: intRange(0, 130), desc: "age >= N"},
-			{name: "age_at_most", schema: intRange(0, 130), desc: "age <= N"},
-			{name: "birthday_month", schema: intRange(1, 12)},
+			{name: "tags", schema: tagItems, doc: "Tag[]"},
+			{name: "tags_any", schema: tagItems, doc: "Tag[]"},
+			{name: "tags_none", schema: tagItems, doc: "Tag[]"},
+			{name: "older_than", schema: intRange(0, 130)},
+			{name: "younger_than", schema: intRange(0, 130)},
+			{name: "age_at_least", schema: intRange(0, 130)},
+			{name: "age_at_most", schema: intRange(0, 130)},
+			{name: "birthday_month", schema: intRange(1, 12), doc: "1-12"},
 			{name: "status", schema: enum(stringsOf(store.Statuses))},
 			{name: "city", schema: vocabOrString(shown.Cities), doc: "City"},
 			{name: "language", schema: vocabOrString(shown.Languages), doc: "Language"},
-			{name: "marketing_consent", schema: boolean(), desc: "opted in to marketing"},
-			{name: "last_visit_before", schema: date(), doc: "Date", desc: "last completed visit before this day, or never seen"},
-			{name: "last_visit_after", schema: date(), doc: "Date", desc: "a completed visit on or after this day"},
-			{name: "has_appointment", schema: ref(defAppt), desc: "has an appointment like this"},
-			{name: "no_appointment", schema: ref(defAppt), desc: "has no appointment like this"},
-			{name: "has_interaction", schema: ref(defContact), desc: "has an interaction like this"},
-			{name: "no_interaction", schema: ref(defContact), desc: "has no interaction like this"},
+			{name: "marketing_consent", schema: boolean()},
+			{name: "last_visit_before", schema: date(), doc: "Date", desc: "or never seen"},
+			{name: "last_visit_after", schema: date(), doc: "Date"},
+			{name: "has_appointment", schema: ref(defAppt)},
+			{name: "no_appointment", schema: ref(defAppt)},
+			{name: "has_interaction", schema: ref(defContact)},
+			{name: "no_interaction", schema: ref(defContact)},
 		}},
-		{key: defAppt, doc: "Appt", desc: "an appointment filter", fields: []field{
-			{name: "status", schema: enum(stringsOf(store.AppointmentStatuses)), desc: "scheduled = booked, not yet seen"},
+		{key: defAppt, doc: "Appt", fields: []field{
+			{name: "status", schema: enum(stringsOf(store.AppointmentStatuses))},
 			{name: "type", schema: vocabEnum(v.AppointmentTypes, shown.AppointmentTypes), doc: "Type"},
 			{name: "provider", schema: vocabEnum(v.Providers, shown.Providers), doc: "Provider"},
 			{name: "when", schema: timeRange(), doc: "Range"},
 		}},
-		{key: defContact, doc: "Contact", desc: "an interaction filter", fields: []field{
-			{name: "channel", schema: enum(stringsOf(store.Channels))},
-			{name: "direction", schema: enum(stringsOf(store.Directions)), desc: "outbound = we contacted them"},
-			{name: "staff", schema: str(), desc: "staff name contains"},
+		{key: defContact, doc: "Contact", fields: []field{
+			{name: "channel", schema: enum(stringsOf(store.Channels)), doc: "Channel"},
+			{name: "direction", schema: enum(stringsOf(store.Directions))},
+			{name: "staff", schema: str(), desc: "contains"},
 			{name: "when", schema: timeRange(), doc: "Range"},
 		}},
 	}
@@ -329,32 +334,47 @@ func ActionSchema(v store.Vocabulary) map[string]any {
 }
 
 // StaticSchemaDoc describes the action format in compact text for the system
-// prompt. It leaves the vocabulary out (it names Tag, Provider and so on,
-// which the request lists), so it is the same bytes on every request and
-// Ollama can reuse its cache of the prompt prefix.
+// prompt: one line per object, its members in the order the grammar makes
+// the model write them. It leaves the vocabulary out (it names Tag, Provider
+// and so on, which the request lists), so it is the same bytes on every
+// request and Ollama can reuse its cache of the prompt prefix. Every token
+// is paid on a cold cache, so members of one type and meaning share an entry
+// ("has_email, has_phone: bool"), a plain string or number shows no type, and
+// what the grammar enforces anyway (which members are required) is not
+// spelled out.
 func StaticSchemaDoc() string { return staticDoc() }
 
 var staticDoc = sync.OnceValue(func() string {
 	var b strings.Builder
-	b.WriteString("Reply with one JSON object {\"tool\": TOOL, \"args\": {...}}. The tools and their args follow. " +
-		"Write the members of each object in the order shown; \"?\" marks one to leave out unless needed.\n")
+	b.WriteString("Actions:\n")
 	for _, o := range objects(store.Vocabulary{}) {
-		fmt.Fprintf(&b, "\n%s: %s\n", o.doc, o.desc)
-		for _, f := range o.fields {
-			opt := "?"
-			if f.req {
-				opt = ""
-			}
-			fmt.Fprintf(&b, "  %s%s: %s", f.name, opt, docType(f))
-			if f.desc != "" {
-				b.WriteString("  // " + f.desc)
-			}
-			b.WriteByte('\n')
+		b.WriteString(o.doc)
+		if o.desc != "" {
+			b.WriteString(" (" + o.desc + ")")
 		}
+		b.WriteString(": ")
+		for i := 0; i < len(o.fields); {
+			f := o.fields[i]
+			names := []string{f.name}
+			for i++; i < len(o.fields) && docType(o.fields[i]) == docType(f) && o.fields[i].desc == f.desc; i++ {
+				names = append(names, o.fields[i].name)
+			}
+			b.WriteString(strings.Join(names, ", "))
+			if t := docType(f); t != "" {
+				b.WriteString(": " + t)
+			}
+			if f.desc != "" {
+				b.WriteString(" (" + f.desc + ")")
+			}
+			if i < len(o.fields) {
+				b.WriteString("; ")
+			}
+		}
+		b.WriteByte('\n')
 	}
-	b.WriteString("\nDate: " + quoteAll(DateForms) + "\n")
-	b.WriteString("Range: " + quoteAll(RangeForms) + ` ("upcoming": from now on)` + "\n")
-	b.WriteString("Tag, Provider, Type, City, Language: one of the names listed with the request, spelled exactly so\n")
+	b.WriteString("Channel: " + schemaDocType(enum(stringsOf(store.Channels))) + "\n")
+	b.WriteString("Date: " + quoteAll(DateForms) + ". Range: " + quoteAll(RangeForms) + "\n")
+	b.WriteString(`Tag, Provider, Type, City, Language: from the request's lists ("asthmatic": asthma; "X-speaking": language X), or as the user wrote it if "not listed"` + "\n")
 	return b.String()
 })
 
@@ -366,11 +386,18 @@ var docNames = func() map[string]string {
 	return m
 }()
 
+// docType is a member's type as StaticSchemaDoc shows it: an enum's values
+// (a|b, JSON strings all), the name of an object or of a list of names,
+// "bool", "string[]", or "" for a plain string or number (field.doc "-"
+// hides an enum too long to show).
 func docType(f field) string {
-	if f.doc != "" {
-		return f.doc
+	switch f.doc {
+	case "-":
+		return ""
+	case "":
+		return schemaDocType(f.schema)
 	}
-	return schemaDocType(f.schema)
+	return f.doc
 }
 
 func schemaDocType(s map[string]any) string {
@@ -378,15 +405,16 @@ func schemaDocType(s map[string]any) string {
 		return docNames[strings.TrimPrefix(r, "#/$defs/")]
 	}
 	if vals, ok := s["enum"].([]string); ok {
-		return `"` + strings.Join(vals, `"|"`) + `"`
+		return strings.Join(vals, "|")
 	}
 	switch s["type"] {
 	case "array":
-		return schemaDocType(s["items"].(map[string]any)) + "[]"
-	case "integer":
-		if lo, ok := s["minimum"]; ok {
-			return fmt.Sprintf("integer %v-%v", lo, s["maximum"])
+		if item := schemaDocType(s["items"].(map[string]any)); item != "" {
+			return item + "[]"
 		}
+		return "string[]"
+	case "boolean":
+		return "bool"
 	}
-	return fmt.Sprint(s["type"])
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -203,7 +204,7 @@ func sample(t *testing.T, defs map[string]any, s map[string]any) any {
 			return "recall-due"
 		case `^[0-9]+$`:
 			return "1234"
-		case `^[0-9]{4}(-[0-9]{2}-[0-9]{2})?$`:
+		case bornPattern:
 			return "1975-09-30"
 		}
 		t.Fatalf("no sample for pattern %v", s["pattern"])
@@ -357,11 +358,25 @@ func TestStaticSchemaDoc(t *testing.T) {
 	if doc != StaticSchemaDoc() {
 		t.Fatal("StaticSchemaDoc changes between calls")
 	}
-	for _, typ := range defTypes {
-		for _, f := range jsonFields(typ) {
-			if !strings.Contains(doc, "  "+f.name+":") && !strings.Contains(doc, "  "+f.name+"?:") {
-				t.Errorf("doc does not describe %s.%s", typ.Name(), f.name)
+	// Every object's line lists its struct's members, all of them, in the
+	// order the grammar makes the model write them: the required ones
+	// first, then the others in schema order.
+	members := docMembers(t, doc)
+	defs := schemaDefs(t, ActionSchema(schemaVocab()))
+	for key, typ := range defTypes {
+		def := defs[key].(map[string]any)
+		want, _ := def["required"].([]string)
+		want = slices.Clone(want)
+		for _, p := range props(t, def) {
+			if !slices.Contains(want, p.Name) {
+				want = append(want, p.Name)
 			}
+		}
+		if got := members[key]; !slices.Equal(got, want) {
+			t.Errorf("doc lists %s as %v, want %v", key, got, want)
+		}
+		if len(want) != len(jsonFields(typ)) {
+			t.Errorf("%s: the schema has %d members, the struct %d", key, len(want), len(jsonFields(typ)))
 		}
 	}
 	for _, name := range ToolNames {
@@ -377,10 +392,61 @@ func TestStaticSchemaDoc(t *testing.T) {
 			}
 		}
 	}
-	if len(doc) > 5000 {
+	// Each token is paid on a cold cache (the static prompt's budget is
+	// 1,200 Qwen3 tokens in all, bench.StaticPromptTokenBudget).
+	if len(doc) > 2400 {
 		t.Errorf("doc is %d characters; keep it compact", len(doc))
 	}
-	t.Logf("doc: %d characters", len(doc))
+	t.Logf("doc: %d characters\n%s", len(doc), doc)
+}
+
+// docMembers reads StaticSchemaDoc's line for each object ("Where (all must
+// hold): mrns: string[]; name, email (contains); …") back into its members'
+// names, by $defs key.
+func docMembers(t *testing.T, doc string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, o := range objects(store.Vocabulary{}) {
+		head := o.doc
+		if o.desc != "" {
+			head += " (" + o.desc + ")"
+		}
+		var line string
+		for _, l := range strings.Split(doc, "\n") {
+			if rest, ok := strings.CutPrefix(l, head+": "); ok {
+				line = rest
+			}
+		}
+		if line == "" {
+			t.Errorf("doc has no line for %s", o.doc)
+			continue
+		}
+		for _, m := range splitOutside(line, "; ") {
+			m, _, _ = strings.Cut(m, " (")
+			m, _, _ = strings.Cut(m, ": ")
+			out[o.key] = append(out[o.key], strings.Split(m, ", ")...)
+		}
+	}
+	return out
+}
+
+// splitOutside splits s at sep where sep is not inside parentheses.
+func splitOutside(s, sep string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '(':
+			depth++
+		case s[i] == ')':
+			depth--
+		case depth == 0 && strings.HasPrefix(s[i:], sep):
+			out = append(out, s[start:i])
+			start = i + len(sep)
+			i += len(sep) - 1
+		}
+	}
+	return append(out, s[start:])
 }
 
 func TestDateFormsParse(t *testing.T) {
@@ -393,6 +459,34 @@ func TestDateFormsParse(t *testing.T) {
 	for _, f := range RangeForms {
 		if _, err := ParseRange(f, now); err != nil {
 			t.Errorf("ParseRange(%q), a form the model is shown: %v", f, err)
+		}
+	}
+}
+
+// A date of birth the schema lets the model write is one the resolver reads,
+// and the other way round for the numeric forms staff type (issue 15 #6:
+// "born 3/2/1958" was refused by the schema while the resolver read
+// 03/02/1958).
+func TestBornPatternMatchesResolver(t *testing.T) {
+	re := regexp.MustCompile(bornPattern)
+	for _, s := range []string{"1958", "1958-03-02", "03/02/1958", "3/2/1958", "12/17/1943",
+		"December 17 1943", "December 17, 1943", "Dec 17 1943", "17 December 1943", "march 2, 1958"} {
+		if !re.MatchString(s) {
+			t.Errorf("the schema refuses born %q", s)
+		}
+		if _, err := bornFilter(s); err != nil {
+			t.Errorf("the resolver refuses born %q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"58", "3/2/58", "1958-3-2", "March 2nd 1958", "1958/03/02", "19580302", "born in March"} {
+		if re.MatchString(s) {
+			t.Errorf("the schema admits born %q", s)
+		}
+	}
+	// Shapes the pattern admits but no calendar has.
+	for _, s := range []string{"2/30/1958", "13/02/1958", "1958-02-30", "Smarch 2 1958"} {
+		if _, err := bornFilter(s); err == nil {
+			t.Errorf("the resolver reads born %q", s)
 		}
 	}
 }

@@ -23,8 +23,8 @@ type Range struct {
 
 // ParsePoint reads one moment: "2026-05-01", "05/01/2026", an RFC 3339
 // timestamp, "today", "yesterday", "tomorrow", "90 days ago", "6 months ago",
-// "a year ago", "January" (its most recent start) or "May 2026" (its first
-// day). A day means its first instant.
+// "a year ago", "June 17" (this year's), "January" (its most recent start)
+// or "May 2026" (its first day). A day means its first instant.
 func ParsePoint(s string, now time.Time) (time.Time, error) {
 	in := normalise(s)
 	if in == "" {
@@ -55,10 +55,13 @@ func saneYear(t time.Time) bool {
 
 // ParseRange reads a span: "last 90 days" and "past 2 weeks" (up to now),
 // "next 30 days" (from now), "last week|month|year" and "next week|month"
-// (whole calendar periods, weeks start on Monday), "this week|month|year",
-// "today", "May 2026", "2026", a single day, "since X" (X up to now),
-// "before X", "after X", "X to Y" or "between X and Y" (Y's whole day
-// included), and "upcoming" (from now on).
+// (whole calendar periods, weeks start on Monday), "in|within|over the
+// last year" and "in the past year" (the twelve months up to now), "within
+// the next week" (the seven days from now), "this week|month|year",
+// "today", "May 2026", "2026", a single day ("June 17" is this year's),
+// "since X" (X up to now), "before X", "after X", "X to Y" or "between X
+// and Y" (Y's whole day included), "upcoming" (from now on), and any of
+// these after "in", "on" or "during" ("in 2026", "on June 17").
 func ParseRange(s string, now time.Time) (Range, error) {
 	in := normalise(s)
 	if in == "" {
@@ -100,6 +103,9 @@ func parsePoint(in string, now time.Time) (time.Time, bool) {
 	if d, ok := parseDay(in, now.Location()); ok {
 		return d, true
 	}
+	if d, ok := parseMonthDay(in, now); ok {
+		return d, true
+	}
 	if t, err := time.Parse(time.RFC3339, strings.ToUpper(in)); err == nil {
 		return t.In(now.Location()), true
 	}
@@ -134,14 +140,20 @@ func parseRange(in string, now time.Time) (Range, bool) {
 		return Range{today.AddDate(0, 0, 1), today.AddDate(0, 0, 2)}, true
 	}
 
-	for _, p := range []string{"this ", "last ", "next ", "past ", "previous ", "coming ", "the last ", "the past ", "the next ", "in the last ", "in the past ", "in the next ", "within the last ", "within the next ", "over the last ", "over the past "} {
-		rest, ok := strings.CutPrefix(in, p)
+	// "last year" is the calendar year before this one, as people say it;
+	// with "the" before it ("in the last year", "within the next week") the
+	// span runs up to now, or from now: the trailing twelve months, the
+	// coming seven days.
+	for _, lead := range []string{"", "the ", "in the ", "within the ", "over the ", "during the "} {
+		rest, ok := strings.CutPrefix(in, lead)
 		if !ok {
 			continue
 		}
-		which := strings.Fields(p)
-		word := which[len(which)-1]
-		if r, ok := relativeRange(word, rest, now); ok {
+		word, rest, ok := strings.Cut(rest, " ")
+		if !ok {
+			continue
+		}
+		if r, ok := relativeRange(word, rest, lead != "", now); ok {
 			return r, true
 		}
 	}
@@ -180,12 +192,21 @@ func parseRange(in string, now time.Time) (Range, bool) {
 	if d, ok := parseDay(in, now.Location()); ok {
 		return Range{d, d.AddDate(0, 0, 1)}, true
 	}
+	if d, ok := parseMonthDay(in, now); ok {
+		return Range{d, d.AddDate(0, 0, 1)}, true
+	}
 	if m, ok := parseMonth(in, now); ok {
 		return m, true
 	}
 	if y, err := strconv.Atoi(in); err == nil && len(in) == 4 && y >= minYear && y <= maxYear {
 		start := time.Date(y, 1, 1, 0, 0, 0, 0, now.Location())
 		return Range{start, start.AddDate(1, 0, 0)}, true
+	}
+	// "in 2026", "on June 17", "during May": the preposition as typed.
+	for _, p := range []string{"in ", "on ", "during "} {
+		if rest, ok := strings.CutPrefix(in, p); ok {
+			return parseRange(rest, now)
+		}
 	}
 	return Range{}, false
 }
@@ -209,7 +230,9 @@ func span(a, b string, now time.Time) (Range, bool) {
 }
 
 // relativeRange reads what follows "this", "last", "next" and their kin.
-func relativeRange(word, rest string, now time.Time) (Range, bool) {
+// rolling makes "last" and "next" with a bare unit a span anchored at now
+// ("in the last year"), not a calendar period ("last year").
+func relativeRange(word, rest string, rolling bool, now time.Time) (Range, bool) {
 	today := startOfDay(now)
 	untilNow := now.Add(time.Nanosecond)
 	switch word {
@@ -217,6 +240,12 @@ func relativeRange(word, rest string, now time.Time) (Range, bool) {
 		word = "last"
 	case "coming":
 		word = "next"
+	}
+	switch {
+	case rolling && word == "this":
+		return Range{}, false
+	case rolling && word == "last":
+		word = "past"
 	}
 
 	// "last 90 days", "past 2 weeks", "next 30 days": rolling, anchored at now.
@@ -236,8 +265,11 @@ func relativeRange(word, rest string, now time.Time) (Range, bool) {
 	}
 	// "past week" is the seven days up to now; "last week" the calendar week
 	// before this one, as people say it.
-	if word == "past" {
+	switch {
+	case word == "past":
 		return Range{From: shift(now, unit, -1), To: untilNow}, true
+	case word == "next" && rolling:
+		return Range{From: now, To: shift(now, unit, 1)}, true
 	}
 	var start time.Time
 	switch unit {
@@ -338,6 +370,20 @@ func parseDay(s string, loc *time.Location) (time.Time, bool) {
 	for _, layout := range []string{"2006-01-02", "01/02/2006", "1/2/2006", "January 2, 2006", "January 2 2006", "Jan 2, 2006", "Jan 2 2006", "2 January 2006"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseMonthDay reads a day without its year, "June 17" or "Jun 17", as
+// staff write the days of this year: it is this year's, whether it has
+// passed or not.
+func parseMonthDay(s string, now time.Time) (time.Time, bool) {
+	for _, layout := range []string{"January 2", "Jan 2"} {
+		if t, err := time.ParseInLocation(layout, s, now.Location()); err == nil {
+			d := time.Date(now.Year(), t.Month(), t.Day(), 0, 0, 0, 0, now.Location())
+			// February 29 of a year that has none.
+			return d, d.Day() == t.Day()
 		}
 	}
 	return time.Time{}, false

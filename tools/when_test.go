@@ -43,6 +43,14 @@ func TestParseRange(t *testing.T) {
 		{"after 2026-01-01", Range{From: day(2026, 1, 2)}},
 		{"upcoming", Range{From: now}},
 		{"July", Range{day(2025, 7, 1), day(2025, 8, 1)}}, // the most recent July that has begun
+		{"June 17", Range{day(2026, 6, 17), day(2026, 6, 18)}},
+		{"Jun 3", Range{day(2026, 6, 3), day(2026, 6, 4)}},
+		{"since May 1", Range{day(2026, 5, 1), justAfterNow}},
+		{"in the next 14 days", Range{now, now.AddDate(0, 0, 14)}},
+		{"in 2026", Range{day(2026, 1, 1), day(2027, 1, 1)}},
+		{"in April 2026", Range{day(2026, 4, 1), day(2026, 5, 1)}},
+		{"on June 17", Range{day(2026, 6, 17), day(2026, 6, 18)}},
+		{"during May", Range{day(2026, 5, 1), day(2026, 6, 1)}},
 	}
 	for _, tt := range tests {
 		got, err := ParseRange(tt.in, now)
@@ -73,6 +81,8 @@ func TestParsePoint(t *testing.T) {
 		{"a year ago", time.Date(2025, 3, 31, 10, 0, 0, 0, time.UTC)},
 		{"twelve months ago", time.Date(2025, 3, 31, 10, 0, 0, 0, time.UTC)},
 		{"January", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"May 1", time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}, // this year's, though it is to come
+		{"Feb 28", time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)},
 		{"May 2026", time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, tt := range tests {
@@ -97,6 +107,9 @@ func TestParseDatesRejectGarbage(t *testing.T) {
 			t.Errorf("ParsePoint(%q) succeeded; want an error", in)
 		}
 	}
+	if p, err := ParsePoint("February 29", now); err == nil {
+		t.Errorf("ParsePoint(February 29) in 2026 = %v; want an error", p)
+	}
 	if _, err := ParseRange("2026-06-01 to 2026-05-01", now); err == nil {
 		t.Error("a range that ends before it starts was accepted")
 	}
@@ -115,6 +128,57 @@ func TestParseDatesRejectGarbage(t *testing.T) {
 	for _, in := range []string{"2100", "1900", "since 1900-01-01", "2100-12-31"} {
 		if _, err := ParseRange(in, now); err != nil {
 			t.Errorf("ParseRange(%q): %v", in, err)
+		}
+	}
+}
+
+// Staff say "in the last year" for the twelve months up to now, and "last
+// year" for the calendar year before this one (issue 15 #6): "the" before
+// "last" or "next" and a bare unit makes a span anchored at now.
+func TestParseRangeTrailingAndCalendar(t *testing.T) {
+	now := time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	justAfterNow := now.Add(time.Nanosecond)
+	trailingYear := Range{time.Date(2025, 6, 15, 10, 0, 0, 0, time.UTC), justAfterNow}
+	calendar2025 := Range{day(2025, 1, 1), day(2026, 1, 1)}
+	tests := []struct {
+		in   string
+		want Range
+	}{
+		{"in the last year", trailingYear},
+		{"over the last year", trailingYear},
+		{"within the last year", trailingYear},
+		{"during the last year", trailingYear},
+		{"the last year", trailingYear},
+		{"in the past year", trailingYear},
+		{"within the past year", trailingYear},
+		{"over the past year", trailingYear},
+		{"In the last year.", trailingYear},
+		{"last year", calendar2025},
+		{"previous year", calendar2025},
+		{"in the last month", Range{time.Date(2026, 5, 15, 10, 0, 0, 0, time.UTC), justAfterNow}},
+		{"last month", Range{day(2026, 5, 1), day(2026, 6, 1)}},
+		{"in the last week", Range{now.AddDate(0, 0, -7), justAfterNow}},
+		{"within the next week", Range{now, now.AddDate(0, 0, 7)}},
+		{"in the next month", Range{now, time.Date(2026, 7, 15, 10, 0, 0, 0, time.UTC)}},
+		{"next week", Range{day(2026, 6, 22), day(2026, 6, 29)}},
+		{"next month", Range{day(2026, 7, 1), day(2026, 8, 1)}},
+		{"in the last 2 years", Range{time.Date(2024, 6, 15, 10, 0, 0, 0, time.UTC), justAfterNow}},
+		{"this year", Range{day(2026, 1, 1), day(2027, 1, 1)}},
+	}
+	for _, tt := range tests {
+		got, err := ParseRange(tt.in, now)
+		if err != nil {
+			t.Errorf("ParseRange(%q): %v", tt.in, err)
+			continue
+		}
+		if !got.From.Equal(tt.want.From) || !got.To.Equal(tt.want.To) {
+			t.Errorf("ParseRange(%q) = [%v, %v), want [%v, %v)", tt.in, got.From, got.To, tt.want.From, tt.want.To)
+		}
+	}
+	for _, in := range []string{"in the this year", "within the year", "in the last", "the next", "in the last fortnight", "in in", "on", "during during 2026x"} {
+		if r, err := ParseRange(in, now); err == nil {
+			t.Errorf("ParseRange(%q) = %v; want an error", in, r)
 		}
 	}
 }
