@@ -187,7 +187,7 @@ func orderOf(rank map[string]int) []string {
 // TestExamplesAreNotTheEval keeps the evaluation honest: no few-shot
 // request may be one of dev.jsonl's, or nearly so.
 func TestExamplesAreNotTheEval(t *testing.T) {
-	f, err := os.Open("../../shared/eval/dev.jsonl")
+	f, err := os.Open("../eval/testdata/dev.jsonl")
 	if err != nil {
 		t.Skipf("no dev set beside the repository: %v", err)
 	}

@@ -57,7 +57,7 @@ func saneYear(t time.Time) bool {
 // "next 30 days" (from now), "last week|month|year" and "next week|month"
 // (whole calendar periods, weeks start on Monday), "this week|month|year",
 // "today", "May 2026", "2026", a single day, "since X" (X up to now),
-// "before X", "after X", "X to Y" or "between X and Y" (Y's whole day
+// "before X", "after X", "X onwards", "X to Y" or "between X and Y" (Y's whole day
 // included), and "upcoming" (from now on).
 func ParseRange(s string, now time.Time) (Range, error) {
 	in := normalise(s)
@@ -151,6 +151,15 @@ func parseRange(in string, now time.Time) (Range, bool) {
 			return Range{From: from, To: untilNow}, true
 		}
 		return Range{}, false
+	}
+	// "X onwards": from X's start on (carebook appointments --from X).
+	for _, suffix := range []string{" onwards", " onward"} {
+		if rest, ok := strings.CutSuffix(in, suffix); ok {
+			if r, ok := parseRange(strings.TrimPrefix(rest, "from "), now); ok && !r.From.IsZero() {
+				return Range{From: r.From}, true
+			}
+			return Range{}, false
+		}
 	}
 	if rest, ok := strings.CutPrefix(in, "before "); ok {
 		if to, ok := parsePoint(rest, now); ok {

@@ -49,7 +49,7 @@ func main() {
 	db := flag.String("db", bench.DemoPath(), "the 100k-patient demo database")
 	runs := flag.Int("runs", 50, "runs per query")
 	only := flag.String("only", "", "run only these sections, comma-separated: queries,import,bulk,batch,cli,report,agent,tokens,model")
-	fixture := flag.String("fixture", "../shared/fixtures/clinic", "the eval fixture practice, for its request turn's tokens")
+	fixture := flag.String("fixture", "eval/testdata/clinic", "the eval fixture practice, for its request turn's tokens")
 	budget := flag.String("prompt-budget", "report", "the prompt's token budgets: report (print the verdict) or enforce (exit 1 when missed)")
 	flag.Parse()
 	if *budget != "report" && *budget != "enforce" {
