@@ -187,7 +187,7 @@ type PlanView struct {
 	// FutureAt is an interaction's time when it is still to come
 	// ("2026-06-20 10:00"): the confirmation asks about it.
 	FutureAt string `json:"future_at,omitempty"`
-	Message    string `json:"message,omitempty"`
+	Message  string `json:"message,omitempty"`
 	// Irreversible is set for forget: the confirmation asks for more than y.
 	Irreversible bool `json:"irreversible,omitempty"`
 	// ConfirmText, when set, is what the person must type to confirm (the
