@@ -541,3 +541,30 @@ func TestShellCompletion(t *testing.T) {
 		}
 	}
 }
+
+// rename_tag and delete_tag are for the plain commands and batches: a
+// model that answers with one is refused (they are not in its schema
+// either), and a run file may use them.
+func TestTagToolsAreNotTheModels(t *testing.T) {
+	p := newPractice(t)
+	p.importFixture()
+	rename := `{"tool":"rename_tag","args":{"tag":"vip","to":"very-important"}}`
+	p.withModel(rename, rename)
+	if o := p.run("", false, "ask", "rename vip to very-important", "--yes"); o.code != 1 || !strings.Contains(o.stderr, "rename_tag") {
+		t.Errorf("ask: exit %d %q", o.code, o.stderr)
+	}
+	if !slices.Contains(p.tagsOf("P1002"), "vip") {
+		t.Fatal("the model renamed a tag")
+	}
+	batch := filepath.Join(t.TempDir(), "tags.jsonl")
+	os.WriteFile(batch, []byte(rename+"\n"+`{"tool":"delete_tag","args":{"tag":"asthma"}}`+"\n"), 0o600)
+	if o := p.run("", false, "run", batch, "--yes"); o.code != 0 {
+		t.Errorf("run: exit %d %q %q", o.code, o.stdout, o.stderr)
+	}
+	if tags := p.tagsOf("P1002"); !slices.Contains(tags, "very-important") || slices.Contains(tags, "vip") {
+		t.Errorf("P1002 after the batch: %v", tags)
+	}
+	if strings.Contains(p.mustRun("tag", "list"), "asthma") {
+		t.Error("asthma still listed after the batch")
+	}
+}
