@@ -10,10 +10,14 @@ BIN      := ./carebook
 DEMO_DB  ?= demo.duckdb
 export CAREBOOK_NOW ?= 2026-06-15T10:00:00Z
 
-.PHONY: build test unit fuzz lint demo bench eval e2e clean
+.PHONY: build install test unit fuzz lint demo bench eval e2e clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/carebook
+
+# install puts carebook in $(go env GOBIN), else $(go env GOPATH)/bin.
+install:
+	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/carebook
 
 test: lint unit fuzz e2e
 
@@ -68,8 +72,14 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./bench | tee bench/out/bench.txt
 	e2e/ollama.sh build && e2e/ollama.sh run -- $(GO) run ./bench/driver -bin $(BIN) -db $(BENCH_DB) -prompt-budget $(PROMPT_BUDGET)
 
+# eval scores the gold actions on the dev set. The set and the fixture
+# practice ship in eval/testdata, copied from shared/eval/dev.jsonl and
+# shared/fixtures/clinic (their source; see eval/testdata/README.md), so a
+# clean clone needs nothing beside it.
+EVAL_CASES   ?= eval/testdata/dev.jsonl
+EVAL_FIXTURE ?= eval/testdata/clinic
 eval: build
-	$(BIN) eval ../shared/eval/dev.jsonl --fixture ../shared/fixtures/clinic --actions tools/testdata/dev_gold.jsonl
+	$(BIN) eval $(EVAL_CASES) --fixture $(EVAL_FIXTURE) --actions tools/testdata/dev_gold.jsonl
 
 clean:
 	rm -f $(BIN) $(DEMO_DB) $(DEMO_DB).wal

@@ -21,7 +21,11 @@ import (
 // ProtocolVersion is the version of the operations and their wire types. A
 // client and a server of different versions refuse each other with a
 // sentence, never a decoding error.
-const ProtocolVersion = 1
+//
+// 2: forget and migrate take DryRun, a plan may be NoOp (nothing waits for
+// a confirmation), and rename_tag and delete_tag are actions. A server of
+// version 1 would ignore a dry run's flag and keep a forget's plan.
+const ProtocolVersion = 2
 
 // Backend is the practice database, as one staff member sees it.
 type Backend interface {

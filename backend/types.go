@@ -63,6 +63,8 @@ type ChooseRequest struct {
 type ForgetRequest struct {
 	Channel string           `json:"channel"`
 	Patient tools.PatientRef `json:"patient"`
+	// DryRun previews and keeps no plan: nothing can be executed.
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // ExecuteRequest runs, or declines, a plan.
@@ -250,6 +252,9 @@ type MigrateRequest struct {
 	Mapping string        `json:"mapping"`
 	// Encoding is the files' encoding when they have no byte order mark.
 	Encoding string `json:"encoding,omitempty"`
+	// DryRun makes the migration in a transaction and rolls it back: the
+	// counts are real, and nothing is written.
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // MigrateView is migrate.Result, as JSON.

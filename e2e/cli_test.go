@@ -23,7 +23,7 @@ import (
 	"github.com/carebook/carebook/tools"
 )
 
-const fixtureDir = "../../shared/fixtures/clinic"
+const fixtureDir = "../eval/testdata/clinic"
 
 // The tiny model's answers are random: these tests assert how Carebook
 // handles whatever comes back, never what the model chose.

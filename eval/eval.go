@@ -1,7 +1,7 @@
 // Package eval measures how well requests become actions: it runs
 // plain-language cases against a fresh database imported from a fixture and
 // compares what happened with what was expected. The format of cases is
-// described in shared/eval/README.md.
+// described in eval/testdata/README.md (a copy of shared/eval/README.md).
 package eval
 
 import (

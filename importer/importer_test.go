@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const fixtures = "../../shared/fixtures/clinic"
+const fixtures = "../eval/testdata/clinic"
 
 // now is the fixtures' "now", as the evals fix it with CAREBOOK_NOW.
 var now = time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)

@@ -87,6 +87,27 @@ func Write(ctx context.Context, st *store.Store, res *Resolution, who store.Audi
 	return out, nil
 }
 
+// Rehearse is Write rolled back: the counts (new, updated, unchanged, tag
+// links, notes) are what a migration would do now, and nothing is kept or
+// audited, as nothing changes (migrate --dry-run).
+func Rehearse(ctx context.Context, st *store.Store, res *Resolution) (*Result, error) {
+	out := res.summary()
+	if st == nil {
+		return out, errors.New("migrate: no database")
+	}
+	err := st.Rehearse(ctx, func(tx *store.Tx) error {
+		out.ImportedAt = tx.Now()
+		if err := upsert(ctx, tx, res.Patients, out); err != nil {
+			return err
+		}
+		return keepNotes(ctx, tx, res.Patients, out)
+	})
+	if err != nil {
+		return out, fmt.Errorf("migrate (dry run): %w", err)
+	}
+	return out, nil
+}
+
 func (res *Resolution) summary() *Result {
 	out := &Result{
 		Files: res.FileSummaries, Rows: res.Rows, Patients: len(res.Patients), Merged: res.Merged(),

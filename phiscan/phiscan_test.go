@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-const fixture = "../../shared/fixtures/clinic/patients.csv"
+const fixture = "../eval/testdata/clinic/patients.csv"
 
 func scanFixture(t *testing.T, opts Options) *FileReport {
 	t.Helper()

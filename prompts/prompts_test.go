@@ -188,11 +188,11 @@ func orderOf(rank map[string]int) []string {
 }
 
 // TestExamplesAreNotTheEval keeps the evaluation honest: no few-shot
-// request may be one of the eval's (dev.jsonl beside the repository, and
-// eval/testdata/more.jsonl), or nearly so.
+// request may be one of the eval's (eval/testdata/dev.jsonl and
+// more.jsonl), or nearly so.
 func TestExamplesAreNotTheEval(t *testing.T) {
 	var eval []string
-	for _, path := range []string{"../../shared/eval/dev.jsonl", "../eval/testdata/more.jsonl"} {
+	for _, path := range []string{"../eval/testdata/dev.jsonl", "../eval/testdata/more.jsonl"} {
 		f, err := os.Open(path)
 		if err != nil {
 			t.Logf("no eval cases at %s: %v", path, err)

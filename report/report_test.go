@@ -24,7 +24,7 @@ import (
 	"github.com/carebook/carebook/store"
 )
 
-const fixtureDir = "../../shared/fixtures/clinic"
+const fixtureDir = "../eval/testdata/clinic"
 
 var (
 	// reportNow is when the reports are made; the period is May 2026.

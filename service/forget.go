@@ -38,7 +38,11 @@ func (v *view) PrepareForget(ctx context.Context, req backend.ForgetRequest) (*b
 		if inters, err = r.CountInteractions(ctx, store.InteractionQuery{Patients: only}); err != nil {
 			return err
 		}
-		return st.LogOutcome(ctx, entry, []int64{p.ID}, 1, store.OutcomePreviewed, "previewed; waiting for confirmation")
+		msg := "previewed; waiting for confirmation"
+		if req.DryRun {
+			msg = "previewed; dry run, nothing done"
+		}
+		return st.LogOutcome(ctx, entry, []int64{p.ID}, 1, store.OutcomePreviewed, msg)
 	})
 	if err != nil {
 		return nil, err
@@ -53,6 +57,10 @@ func (v *view) PrepareForget(ctx context.Context, req backend.ForgetRequest) (*b
 		Summary: fmt.Sprintf("Forget %s (%s, born %s) for good: %s, %s, %s", p.FullName(), p.MRN, born,
 			plural(len(p.Tags), "tag", "tags"), plural(appts, "appointment", "appointments"), plural(inters, "interaction", "interactions")),
 		Targets: []tools.PatientBrief{tools.Brief(p)}, TargetCount: 1,
+	}
+	if req.DryRun {
+		// Nothing waits: a dry run's preview cannot be confirmed.
+		return &backend.Reply{Plan: &pv}, nil
 	}
 	pv.ID, _ = v.s.plans.put(&pending{forget: &p, entry: entry, owner: v.c.Session})
 	return &backend.Reply{Plan: &pv}, nil

@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/store"
@@ -32,14 +34,23 @@ func (v *view) prepareAction(ctx context.Context, entry store.AuditEntry, action
 	env := v.env()
 	if yes && !dryRun && isWrite(action.Tool) {
 		var out *backend.Reply
+		var noop *tools.Plan
 		err := v.s.cfg.DB.Write(ctx, func(st *store.Store) error {
 			plan, err := tools.Prepare(ctx, st.Reader(), action, env)
 			if err != nil {
 				return v.failed(ctx, st, entry, err, &pending{decided: &action, env: env})
 			}
+			if plan.NoOp {
+				noop = plan
+				return nil
+			}
 			out, err = v.execute(ctx, st, entry, plan, reply)
 			return err
 		})
+		if err == nil && noop != nil {
+			// Nothing to write: the preview is the read it was.
+			return v.finish(ctx, entry, noop, env, yes, dryRun, reply)
+		}
 		return out, err
 	}
 	var plan *tools.Plan
@@ -58,7 +69,11 @@ func (v *view) prepareAction(ctx context.Context, entry store.AuditEntry, action
 
 // isWrite says whether a tool changes the database, before it is prepared.
 func isWrite(tool string) bool {
-	return tool == tools.ToolTag || tool == tools.ToolUntag || tool == tools.ToolLogInteraction
+	switch tool {
+	case tools.ToolTag, tools.ToolUntag, tools.ToolLogInteraction, tools.ToolRenameTag, tools.ToolDeleteTag:
+		return true
+	}
+	return false
 }
 
 // finish goes on with a prepared plan: a read is executed (unless a dry
@@ -71,6 +86,9 @@ func (v *view) finish(ctx context.Context, entry store.AuditEntry, plan *tools.P
 	}
 	pv := plan.View()
 	reply.Plan = &pv
+	// A write that would change nothing is not executed, and nothing
+	// waits for a confirmation: the person is told so.
+	noop := plan.Write && plan.NoOp
 	switch {
 	case !plan.Write && !dryRun:
 		var out *backend.Reply
@@ -80,7 +98,7 @@ func (v *view) finish(ctx context.Context, entry store.AuditEntry, plan *tools.P
 			return err
 		})
 		return out, err
-	case plan.Write && yes && !dryRun:
+	case plan.Write && yes && !dryRun && !noop:
 		var out *backend.Reply
 		err := v.s.cfg.DB.Write(ctx, func(st *store.Store) error {
 			var err error
@@ -91,9 +109,12 @@ func (v *view) finish(ctx context.Context, entry store.AuditEntry, plan *tools.P
 	}
 	// A preview that names patients, or a request the model read, is a
 	// read of its own.
-	if len(plan.Targets) > 0 || entry.Request != "" {
+	if len(plan.Targets) > 0 || entry.Request != "" || noop {
 		msg := "previewed; waiting for confirmation"
-		if dryRun {
+		switch {
+		case noop:
+			msg = "previewed; nothing to do"
+		case dryRun:
 			msg = "previewed; dry run, nothing done"
 		}
 		err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
@@ -103,7 +124,7 @@ func (v *view) finish(ctx context.Context, entry store.AuditEntry, plan *tools.P
 			return nil, err
 		}
 	}
-	if plan.Write && !dryRun {
+	if plan.Write && !dryRun && !noop {
 		pv.ID, reply.Expires = v.s.plans.put(&pending{plan: plan, entry: entry, env: env, owner: v.c.Session})
 		reply.Plan = &pv
 	}
@@ -171,6 +192,11 @@ func (v *view) Ask(ctx context.Context, req backend.AskRequest, progress func(ba
 	report(backend.Progress{Stage: "asking " + dec.Model()})
 	prepare := func(ctx context.Context, a tools.Action) (*tools.Plan, error) {
 		report(backend.Progress{Stage: "checking the answer"})
+		// The model's tools are those of its schema; renaming or deleting
+		// a tag is for the plain commands, whatever a model answers.
+		if !slices.Contains(tools.ToolNames, a.Tool) {
+			return nil, &tools.ValidationError{Msg: fmt.Sprintf("there is no tool %q (tools: %s)", a.Tool, strings.Join(tools.ToolNames, ", "))}
+		}
 		var plan *tools.Plan
 		err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
 			var err error

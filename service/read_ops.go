@@ -110,13 +110,18 @@ func record(ctx context.Context, r store.Reader, p store.Patient) (*backend.Reco
 	return rec, 1 + len(appts) + len(inters), nil
 }
 
-// Tags lists tags with counts. Counts name no patient: not audited.
+// Tags lists the tags in use with counts. Counts name no patient: not
+// audited.
 func (v *view) Tags(ctx context.Context) ([]backend.TagCount, error) {
 	var out []backend.TagCount
 	err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
 		tags, err := st.Reader().ListTags(ctx)
 		for _, t := range tags {
-			out = append(out, backend.TagCount{Name: t.Name, Patients: t.Patients})
+			// A tag nobody carries is gone for the person reading the
+			// list (as for completion); tag add brings it back.
+			if t.Patients > 0 {
+				out = append(out, backend.TagCount{Name: t.Name, Patients: t.Patients})
+			}
 		}
 		return err
 	})

@@ -149,6 +149,10 @@ func (v *view) Migrate(ctx context.Context, req backend.MigrateRequest, progress
 	var out *migrate.Result
 	err = v.s.cfg.DB.Write(ctx, func(st *store.Store) error {
 		var err error
+		if req.DryRun {
+			out, err = migrate.Rehearse(ctx, st, res)
+			return err
+		}
 		out, err = migrate.Write(ctx, st, res, v.entry(backend.ChannelImport))
 		return err
 	})

@@ -16,7 +16,7 @@ import (
 	"github.com/carebook/carebook/store"
 )
 
-const fixtureDir = "../../shared/fixtures/clinic"
+const fixtureDir = "../eval/testdata/clinic"
 
 // forgetFixture is the fixture practice in an uncompressed file, with two
 // audit rows naming P1002, and a function that lists which of P1002's

@@ -49,6 +49,10 @@ func argsType(tool string) (reflect.Type, bool) {
 		return reflect.TypeFor[LogArgs](), true
 	case ToolClarify, ToolRefuse:
 		return reflect.TypeFor[MessageArgs](), true
+	case ToolRenameTag:
+		return reflect.TypeFor[RenameTagArgs](), true
+	case ToolDeleteTag:
+		return reflect.TypeFor[DeleteTagArgs](), true
 	}
 	return nil, false
 }

@@ -29,6 +29,16 @@ type Plan struct {
 	// NewTag is set when a tag action would create a tag that does not
 	// exist yet, so that a typo is caught before it is written.
 	NewTag bool
+	// SimilarTag is an existing tag a new one is within a small edit
+	// distance of: "did you mean recall-due?" before it is created.
+	SimilarTag string
+	// NoOp says executing would change nothing (every patient has the tag
+	// already, none has the tag to remove): the person is told so, and
+	// nothing is asked or written.
+	NoOp bool
+	// FutureAt is set when an interaction is logged at a time still to
+	// come, as the preview shows it, so that the confirmation asks about it.
+	FutureAt string
 	// Message is the sentence of a clarify or refuse action.
 	Message string
 
@@ -72,6 +82,10 @@ func Prepare(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, err
 		return prepareLog(ctx, r, a, env)
 	case ToolClarify, ToolRefuse:
 		return prepareMessage(a)
+	case ToolRenameTag:
+		return prepareRenameTag(ctx, r, a)
+	case ToolDeleteTag:
+		return prepareDeleteTag(ctx, r, a)
 	}
 	return nil, invalidf("there is no tool %q (tools: %s)", a.Tool, strings.Join(ToolNames, ", "))
 }
@@ -253,6 +267,11 @@ func prepareTag(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 		return nil, invalidf("there is no tag %q to remove", tag)
 	}
 	p := &Plan{Action: a, Tool: a.Tool, Write: true, NewTag: a.Tool == ToolTag && !exists}
+	if p.NewTag {
+		if p.SimilarTag, err = similarTag(ctx, r, tag); err != nil {
+			return nil, err
+		}
+	}
 	if err := sel.canonical(p); err != nil {
 		return nil, err
 	}
@@ -276,7 +295,9 @@ func prepareTag(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 	who := plural(len(sel.ids), "patient", "patients")
 	if a.Tool == ToolTag {
 		p.Summary = fmt.Sprintf("Tag %s as %s", who, tag)
-		if p.NewTag {
+		if p.NewTag && p.SimilarTag != "" {
+			p.Summary += fmt.Sprintf(" (new tag; did you mean %s?)", p.SimilarTag)
+		} else if p.NewTag {
 			p.Summary += " (new tag)"
 		} else if already > 0 {
 			p.Summary += fmt.Sprintf(" (%d already tagged)", already)
@@ -286,6 +307,9 @@ func prepareTag(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 		if n := len(sel.ids) - already; n > 0 {
 			p.Summary += fmt.Sprintf(" (%d do not have it)", n)
 		}
+	}
+	if noop := noOpSentence(a.Tool, tag, p.Targets, len(sel.ids), already); noop != "" {
+		p.NoOp, p.Summary = true, noop
 	}
 	p.write = func(ctx context.Context, tx *store.Tx) (*Result, error) {
 		res := &Result{Tool: a.Tool, Kind: "write"}
@@ -365,6 +389,9 @@ func prepareLog(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, 
 		return nil, err
 	}
 	p := &Plan{Action: a, Tool: a.Tool, Write: true}
+	if in.At.After(env.Now) {
+		p.FutureAt = in.At.Format("2006-01-02 15:04")
+	}
 	if err := sel.canonical(p); err != nil {
 		return nil, err
 	}

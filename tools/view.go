@@ -182,7 +182,12 @@ type PlanView struct {
 	NewTag      bool           `json:"new_tag,omitempty"`
 	// SimilarTag is an existing tag the new one is a likely typo of.
 	SimilarTag string `json:"similar_tag,omitempty"`
-	Message    string `json:"message,omitempty"`
+	// NoOp says the write would change nothing: nothing is asked or done.
+	NoOp bool `json:"nothing_to_do,omitempty"`
+	// FutureAt is an interaction's time when it is still to come
+	// ("2026-06-20 10:00"): the confirmation asks about it.
+	FutureAt string `json:"future_at,omitempty"`
+	Message  string `json:"message,omitempty"`
 	// Irreversible is set for forget: the confirmation asks for more than y.
 	Irreversible bool `json:"irreversible,omitempty"`
 	// ConfirmText, when set, is what the person must type to confirm (the
@@ -193,7 +198,7 @@ type PlanView struct {
 // View is p as the person who asked sees it.
 func (p *Plan) View() PlanView {
 	return PlanView{Action: p.Action, Tool: p.Tool, Write: p.Write, Summary: p.Summary, Targets: Briefs(p.Targets),
-		TargetCount: p.TargetCount, NewTag: p.NewTag, Message: p.Message}
+		TargetCount: p.TargetCount, NewTag: p.NewTag, SimilarTag: p.SimilarTag, NoOp: p.NoOp, FutureAt: p.FutureAt, Message: p.Message}
 }
 
 // TargetIDs are the internal ids of the patients the preview shows, for the

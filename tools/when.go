@@ -59,9 +59,9 @@ func saneYear(t time.Time) bool {
 // last year" and "in the past year" (the twelve months up to now), "within
 // the next week" (the seven days from now), "this week|month|year",
 // "today", "May 2026", "2026", a single day ("June 17" is this year's),
-// "since X" (X up to now), "before X", "after X", "X to Y" or "between X
-// and Y" (Y's whole day included), "upcoming" (from now on), and any of
-// these after "in", "on" or "during" ("in 2026", "on June 17").
+// "since X" (X up to now), "before X", "after X", "X onwards", "X to Y" or
+// "between X and Y" (Y's whole day included), "upcoming" (from now on), and
+// any of these after "in", "on" or "during" ("in 2026", "on June 17").
 func ParseRange(s string, now time.Time) (Range, error) {
 	in := normalise(s)
 	if in == "" {
@@ -163,6 +163,15 @@ func parseRange(in string, now time.Time) (Range, bool) {
 			return Range{From: from, To: untilNow}, true
 		}
 		return Range{}, false
+	}
+	// "X onwards": from X's start on (carebook appointments --from X).
+	for _, suffix := range []string{" onwards", " onward"} {
+		if rest, ok := strings.CutSuffix(in, suffix); ok {
+			if r, ok := parseRange(strings.TrimPrefix(rest, "from "), now); ok && !r.From.IsZero() {
+				return Range{From: r.From}, true
+			}
+			return Range{}, false
+		}
 	}
 	if rest, ok := strings.CutPrefix(in, "before "); ok {
 		if to, ok := parsePoint(rest, now); ok {

@@ -50,7 +50,7 @@ func main() {
 	db := flag.String("db", bench.DemoPath(), "the 100k-patient demo database")
 	runs := flag.Int("runs", 50, "runs per query")
 	only := flag.String("only", "", "run only these sections, comma-separated: queries,import,bulk,batch,cli,report,agent,tokens,model")
-	fixture := flag.String("fixture", "../shared/fixtures/clinic", "the eval fixture practice, for its request turn's tokens")
+	fixture := flag.String("fixture", "eval/testdata/clinic", "the eval fixture practice, for its request turn's tokens")
 	budget := flag.String("prompt-budget", "enforce", "the prompt's token budgets: enforce (exit 1 when missed) or report (print the verdict)")
 	flag.Parse()
 	if *budget != "report" && *budget != "enforce" {

@@ -36,6 +36,8 @@ type Options struct {
 	Recipient string
 	Identity  string
 	Force     bool
+	DryRun    bool
+	JSON      bool
 }
 
 const passphraseEnv = "CAREBOOK_BACKUP_PASSPHRASE"
@@ -50,7 +52,8 @@ func NewCmdBackup(f *cmdutil.Factory) *cobra.Command {
 encrypted with age, to FILE (mode 0600). It is encrypted to a passphrase, asked
 twice on a terminal or taken from $` + passphraseEnv + `, or to an age public key
 with --recipient. Without the passphrase or the key the backup cannot be read:
-keep them apart from the backup.`,
+keep them apart from the backup. An existing FILE is never replaced unless
+--force is given.`,
 		Example: `  carebook backup /media/usb/carebook-2026-06-15.age
   carebook backup nightly.age --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p`,
 		Args: cobra.ExactArgs(1),
@@ -60,6 +63,8 @@ keep them apart from the backup.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Recipient, "recipient", "", "encrypt to this age public key (age1…) instead of a passphrase")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace FILE if it exists")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON summary")
 	return cmd
 }
 
@@ -69,10 +74,13 @@ func NewCmdRestore(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restore FILE",
 		Short: "Restore an encrypted backup",
-		Long: `Decrypt a backup, check it (it must open and read), and put it in place at --db.
-An existing database is never replaced unless --force is given.`,
+		Long: `Decrypt a backup, check it (it must open and read, and its audit log verify),
+and put it in place at --db. An existing database is never replaced unless
+--force is given. --dry-run decrypts and checks it in a private folder, says
+what it holds, and puts nothing in place.`,
 		Example: `  carebook restore /media/usb/carebook-2026-06-15.age --db restored.duckdb
-  carebook restore nightly.age --identity key.txt --force`,
+  carebook restore nightly.age --identity key.txt --force
+  carebook restore /media/usb/carebook-2026-06-15.age --dry-run --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
@@ -81,6 +89,8 @@ An existing database is never replaced unless --force is given.`,
 	}
 	cmd.Flags().StringVar(&opts.Identity, "identity", "", "an age identity file (AGE-SECRET-KEY-…) instead of a passphrase")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace an existing database")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "decrypt and check the backup, and put nothing in place")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON summary")
 	return cmd
 }
 
@@ -153,7 +163,12 @@ func RunBackup(ctx context.Context, opts *Options) error {
 		return err
 	}
 	removeStaleTemporaries(abs)
-	tmp, err := atomicfile.Create(abs, atomicfile.Options{})
+	// An earlier backup under the same name may be the only good one: it
+	// is replaced only when asked (checked again, atomically, at Commit).
+	tmp, err := atomicfile.Create(abs, atomicfile.Options{NoReplace: !opts.Force})
+	if errors.Is(err, atomicfile.ErrExists) {
+		return fmt.Errorf("backup: %s already exists; choose another name, or pass --force to replace it", opts.File)
+	}
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -164,6 +179,9 @@ func RunBackup(ctx context.Context, opts *Options) error {
 	}
 	if err := tmp.Commit(); err != nil {
 		werr := fmt.Errorf("backup: %w; nothing was written to %s", err, opts.File)
+		if errors.Is(err, atomicfile.ErrExists) {
+			werr = fmt.Errorf("backup: %s appeared while the backup was written; nothing was replaced (pass --force to replace it)", opts.File)
+		}
 		if derr := b.BackupDone(context.WithoutCancel(ctx), backend.BackupDoneRequest{File: opts.File, Error: err.Error()}); derr != nil {
 			return errors.Join(werr, derr)
 		}
@@ -173,13 +191,40 @@ func RunBackup(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("the backup %s was written, but recording it in the audit log failed: %w", opts.File, err)
 	}
 	fi, _ := os.Stat(abs)
-	var size float64
+	var size int64
 	if fi != nil {
-		size = float64(fi.Size()) / 1e6
+		size = fi.Size()
+	}
+	if opts.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, BackupSummary{File: opts.File, Database: view.Database, Bytes: view.Bytes,
+			EncryptedBytes: size, Seconds: view.Seconds})
 	}
 	fmt.Fprintf(opts.IO.Out, "Backed up %s (%.1f MB, encrypted: %.1f MB) to %s in %.1fs.\n", view.Database,
-		float64(view.Bytes)/1e6, size, opts.File, view.Seconds)
+		float64(view.Bytes)/1e6, float64(size)/1e6, opts.File, view.Seconds)
 	return nil
+}
+
+// BackupSummary is what `backup --json` prints.
+type BackupSummary struct {
+	File           string  `json:"file"`
+	Database       string  `json:"database"`
+	Bytes          int64   `json:"bytes"`
+	EncryptedBytes int64   `json:"encrypted_bytes"`
+	Seconds        float64 `json:"seconds"`
+}
+
+// RestoreSummary is what `restore --json` prints.
+type RestoreSummary struct {
+	Backup       string `json:"backup"`
+	Database     string `json:"database"`
+	Patients     int    `json:"patients"`
+	Appointments int    `json:"appointments"`
+	Interactions int    `json:"interactions"`
+	DryRun       bool   `json:"dry_run"`
+	// Restored says the database was put in place; NeedsForce that a
+	// restore now would refuse without --force (a database is there).
+	Restored   bool `json:"restored"`
+	NeedsForce bool `json:"needs_force,omitempty"`
 }
 
 // removeStaleTemporaries removes what a backup killed mid-way left beside
@@ -241,10 +286,40 @@ func RunRestore(ctx context.Context, opts *Options) error {
 		counts, err = st.Reader().Counts(ctx)
 		return err
 	}
-	if err := backup.Restore(ctx, f, dst, opts.Force, check, identity); err != nil {
-		return err
+	sum := RestoreSummary{Backup: opts.File, Database: dst, DryRun: opts.DryRun}
+	if opts.DryRun {
+		// The same decryption and checks, into a private folder that is
+		// removed after: nothing is put in place.
+		dir, err := os.MkdirTemp(filepath.Dir(dst), ".restore-check-*")
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		if err := backup.Restore(ctx, f, filepath.Join(dir, filepath.Base(dst)), false, check, identity); err != nil {
+			return err
+		}
+		if _, err := os.Stat(dst); err == nil && !opts.Force {
+			sum.NeedsForce = true
+		}
+	} else {
+		if err := backup.Restore(ctx, f, dst, opts.Force, check, identity); err != nil {
+			return err
+		}
+		sum.Restored = true
 	}
-	fmt.Fprintf(opts.IO.Out, "Restored %s: %s, %d appointments, %d interactions.\n", dst,
-		cmdutil.Plural(counts.Patients, "patient", "patients"), counts.Appointments, counts.Interactions)
+	sum.Patients, sum.Appointments, sum.Interactions = counts.Patients, counts.Appointments, counts.Interactions
+	if opts.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, sum)
+	}
+	holds := fmt.Sprintf("%s, %d appointments, %d interactions", cmdutil.Plural(counts.Patients, "patient", "patients"),
+		counts.Appointments, counts.Interactions)
+	if !opts.DryRun {
+		fmt.Fprintf(opts.IO.Out, "Restored %s: %s.\n", dst, holds)
+		return nil
+	}
+	fmt.Fprintf(opts.IO.Out, "The backup decrypts and checks: %s. Dry run: nothing was put in place.\n", holds)
+	if sum.NeedsForce {
+		fmt.Fprintf(opts.IO.Out, "%s exists: restoring over it needs --force.\n", dst)
+	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/carebook/carebook/internal/ptytest"
 )
 
-const fixtureDir = "../../../shared/fixtures/clinic"
+const fixtureDir = "../../eval/testdata/clinic"
 
 // TestREPLInPseudoTerminal drives the real binary's REPL through a real
 // terminal: line editing, history, completion, Ctrl-C and Ctrl-D.

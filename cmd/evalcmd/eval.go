@@ -43,8 +43,8 @@ With --actions, each case's action comes from a JSON Lines file of
 executor alone, or another reader's answers. An action that does not parse or
 validate counts as a model's answer that failed validation twice would; a case
 with no action fails.`,
-		Example: `  carebook eval ../shared/eval/dev.jsonl --fixture ../shared/fixtures/clinic
-  carebook eval ../shared/eval/dev.jsonl --fixture ../shared/fixtures/clinic --actions tools/testdata/dev_gold.jsonl`,
+		Example: `  carebook eval eval/testdata/dev.jsonl --fixture eval/testdata/clinic
+  carebook eval eval/testdata/dev.jsonl --fixture eval/testdata/clinic --actions tools/testdata/dev_gold.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.CasesPath = args[0]

@@ -9,6 +9,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/tools"
 )
@@ -20,6 +21,7 @@ type Options struct {
 
 	Patient tools.PatientRef
 	Yes     bool
+	DryRun  bool
 	JSON    bool
 }
 
@@ -36,7 +38,9 @@ from the disk, not just unlinked. The audit log records the deletion by a hash o
 the MRN and row counts, never the name. This cannot be undone (except from a
 backup made before). Earlier audit rows about the patient keep their place
 and hashes but lose their text, and lines of REPL history that name them
-are removed. On a terminal it asks you to type the MRN to confirm.
+are removed. On a terminal it asks you to type the MRN to confirm; in a
+script it needs --yes. --dry-run shows what would be deleted, and deletes
+nothing.
 
 The audit row holds a salted commitment to the MRN, not the MRN: the
 receipt printed at the end (the salt) lets an auditor who holds the MRN
@@ -55,7 +59,9 @@ to prove the deletion; it is stored nowhere else.`,
 	}
 	cmd.Flags().StringVar(&opts.Patient.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would be deleted, and delete nothing")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	cmd.ValidArgsFunction = complete.Only(1, complete.MRNs(f.ExistingBackend))
 	return cmd
 }
 
@@ -66,11 +72,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	reply, err := b.PrepareForget(ctx, backend.ForgetRequest{Channel: cmdutil.ChannelCLI, Patient: opts.Patient})
+	reply, err := b.PrepareForget(ctx, backend.ForgetRequest{Channel: cmdutil.ChannelCLI, Patient: opts.Patient, DryRun: opts.DryRun})
 	if err != nil {
 		return err
 	}
-	out, err := present.Run(ctx, opts.IO, b, reply, present.Options{Yes: opts.Yes, JSON: opts.JSON, Quiet: opts.JSON})
+	out, err := present.Run(ctx, opts.IO, b, reply, present.Options{Yes: opts.Yes, DryRun: opts.DryRun, JSON: opts.JSON, Quiet: opts.JSON && !opts.DryRun})
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/carebook/carebook/store"
 )
 
-const fixtureDir = "../../../shared/fixtures/clinic"
+const fixtureDir = "../../eval/testdata/clinic"
 
 var now = time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
 

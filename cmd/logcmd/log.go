@@ -10,6 +10,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/cmd/session"
 	"github.com/carebook/carebook/store"
@@ -28,6 +29,7 @@ type Options struct {
 	At        string
 	Staff     string
 	Yes       bool
+	DryRun    bool
 	JSON      bool
 }
 
@@ -39,7 +41,10 @@ func NewCmdLog(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 		Short: "Log a call, text, email, letter, visit or note with a patient",
 		Long: `Log one interaction with a patient. PATIENT is an MRN, an exact email address
 or a name. CHANNEL is one of ` + strings.Join(stringsOf(store.Channels), ", ") + `. The direction
-defaults to outbound, the time to now, and the staff member to you.`,
+defaults to outbound, the time to now, and the staff member to you. A time still
+to come (--at tomorrow) is asked about on a terminal ("That is in the future
+…. Log it anyway?"); with --yes a script means it. --dry-run shows what would
+be logged, and logs nothing.`,
 		Example: `  carebook log P1000 --channel call --summary "Left a voicemail about the refill"
   carebook log "Ann Lee" --channel sms --direction inbound --summary "Asked to reschedule" --at "2026-06-14"`,
 		Args: cobra.ExactArgs(1),
@@ -64,7 +69,11 @@ defaults to outbound, the time to now, and the staff member to you.`,
 	cmd.Flags().StringVar(&opts.Staff, "staff", "", "who handled it (default: you)")
 	cmd.Flags().StringVar(&opts.Patient.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would be logged, and log nothing")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	cmd.ValidArgsFunction = complete.Only(1, complete.MRNs(f.ExistingBackend))
+	complete.Flag(cmd, "channel", complete.Values(store.Channels...))
+	complete.Flag(cmd, "direction", complete.Values(store.Directions...))
 	return cmd
 }
 
@@ -92,6 +101,6 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	s := &session.Session{IO: opts.IO, Backend: b, Channel: cmdutil.ChannelCLI}
-	_, err = s.Prepare(ctx, action, session.Options{Options: present.Options{Yes: opts.Yes, JSON: opts.JSON}})
+	_, err = s.Prepare(ctx, action, session.Options{Options: present.Options{Yes: opts.Yes, DryRun: opts.DryRun, JSON: opts.JSON}})
 	return err
 }

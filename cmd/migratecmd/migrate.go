@@ -24,13 +24,17 @@ import (
 type Options struct {
 	IO      *cmdutil.IOStreams
 	Backend func(context.Context) (backend.Backend, error)
-	Clock   func() (func() time.Time, error)
+	// Existing is the backend of a database that must exist: a dry run
+	// must not create one.
+	Existing func(context.Context) (backend.Backend, error)
+	Clock    func() (func() time.Time, error)
 	// DBFlag is --db as given, repeated in the next-step command.
 	DBFlag string
 
 	Files   []string
 	MapFile string
 	Yes     bool
+	DryRun  bool
 	JSON    bool
 	// Encoding is --encoding as typed: the files' encoding when they have
 	// no byte order mark.
@@ -39,7 +43,7 @@ type Options struct {
 
 // NewCmdMigrate builds `carebook migrate`.
 func NewCmdMigrate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Backend: f.CreatingBackend, Clock: f.Clock}
+	opts := &Options{IO: f.IOStreams, Backend: f.CreatingBackend, Existing: f.ExistingBackend, Clock: f.Clock}
 	cmd := &cobra.Command{
 		Use:   "migrate FILE.csv [FILE.csv...]",
 		Short: "Move contacts out of a cloud CRM (HubSpot, Mailchimp, Keap) into Carebook",
@@ -68,10 +72,15 @@ The --map file is TOML (or JSON when it ends in .json):
   "Record ID" = "record_id"
   "Create Date" = "skip"
 
-Columns it does not name keep the proposed field. Fields: ` + strings.Join(migrate.Fields, ", ") + `.`,
+Columns it does not name keep the proposed field. Fields: ` + strings.Join(migrate.Fields, ", ") + `.
+
+--dry-run takes the proposed mapping (or --map), makes the migration in a
+transaction and rolls it back: the summary's counts are what it would do, and
+nothing is written. It needs the practice database to exist (carebook init).`,
 		Example: `  carebook migrate hubspot-contacts.csv mailchimp-subscribed.csv
   carebook migrate contacts.csv --map mapping.toml --json
-  carebook migrate keap-export.csv --yes`,
+  carebook migrate keap-export.csv --yes
+  carebook migrate hubspot-contacts.csv --dry-run`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
@@ -84,6 +93,7 @@ Columns it does not name keep the proposed field. Fields: ` + strings.Join(migra
 	}
 	cmd.Flags().StringVar(&opts.MapFile, "map", "", "mapping file (TOML, or JSON): column header = field or \"skip\"")
 	cmd.Flags().BoolVar(&opts.Yes, "yes", false, "accept the proposed mapping and import without asking")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what the migration would do, and write nothing")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the inventory and the result as JSON")
 	cmd.Flags().StringVar(&opts.Encoding, "encoding", "", "the files' encoding when they are not UTF-8 and have no byte order mark: "+charset.Names)
 	return cmd
@@ -100,7 +110,9 @@ func Run(ctx context.Context, opts *Options) error {
 		ctx = context.Background()
 	}
 	interactive := opts.IO.CanPrompt() && !opts.JSON
-	if !interactive && !opts.Yes && opts.MapFile == "" {
+	// A dry run writes nothing, so the proposed mapping needs no
+	// confirmation: it is shown, with what it would do.
+	if !interactive && !opts.Yes && opts.MapFile == "" && !opts.DryRun {
 		return &cmdutil.FlagError{Err: ErrNeedsMapping}
 	}
 	enc, err := charset.Parse(opts.Encoding)
@@ -134,7 +146,7 @@ func Run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	}
-	if interactive && !opts.Yes && mapping == nil {
+	if interactive && !opts.Yes && !opts.DryRun && mapping == nil {
 		changed, err := confirmMapping(opts.IO, plan)
 		if err != nil {
 			return err
@@ -164,7 +176,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 
-	if interactive && !opts.Yes {
+	if interactive && !opts.Yes && !opts.DryRun {
 		fmt.Fprintf(opts.IO.Out, "\nReady: %s → %s (%s merged), %s to keep as interactions.\n",
 			cmdutil.Plural(res.Rows, "row", "rows"), cmdutil.Plural(len(res.Patients), "patient", "patients"),
 			cmdutil.Plural(res.Merged(), "duplicate row", "duplicate rows"), cmdutil.Plural(res.Notes, "note", "notes"))
@@ -182,11 +194,15 @@ func Run(ctx context.Context, opts *Options) error {
 
 	// The backend inspects and resolves the files again with the mapping
 	// confirmed here, and writes them in one transaction.
-	b, err := opts.Backend(ctx)
+	open := opts.Backend
+	if opts.DryRun && opts.Existing != nil {
+		open = opts.Existing
+	}
+	b, err := open(ctx)
 	if err != nil {
 		return err
 	}
-	req := backend.MigrateRequest{Mapping: plan.TOML(), Encoding: opts.Encoding}
+	req := backend.MigrateRequest{Mapping: plan.TOML(), Encoding: opts.Encoding, DryRun: opts.DryRun}
 	for _, path := range opts.Files {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -207,6 +223,10 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 
 	next := nextSteps(opts, plan)
+	if opts.DryRun {
+		// The next step of a dry run is the migration itself.
+		next = []string{"To migrate, run the same command without --dry-run."}
+	}
 	if opts.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, struct {
 			Inventory []*migrate.File `json:"inventory"`
@@ -359,7 +379,11 @@ func printSummary(ios *cmdutil.IOStreams, r *migrate.Result) {
 	for i, f := range r.Files {
 		files[i] = fmt.Sprintf("%s %d", f.File, f.Rows)
 	}
-	fmt.Fprintf(w, "\nMigrated %s in one audited transaction.\n", cmdutil.Plural(len(r.Files), "file", "files"))
+	if r.Written {
+		fmt.Fprintf(w, "\nMigrated %s in one audited transaction.\n", cmdutil.Plural(len(r.Files), "file", "files"))
+	} else {
+		fmt.Fprintf(w, "\nDry run of %s: nothing was written. A migration now would do this:\n", cmdutil.Plural(len(r.Files), "file", "files"))
+	}
 	fmt.Fprintf(w, "Rows read:          %d (%s)\n", r.Rows, strings.Join(files, ", "))
 	fmt.Fprintf(w, "Patients imported:  %d (%d new, %d updated, %d unchanged)\n", r.Patients, r.Inserted, r.Updated, r.Unchanged)
 	fmt.Fprintf(w, "Duplicates merged:  %s", cmdutil.Plural(r.Merged, "row", "rows"))

@@ -9,7 +9,9 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/present"
+	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
@@ -62,6 +64,9 @@ case and accents), tags, a status, MRNs or a city. Every filter given must hold.
 	cmd.Flags().StringVar(&opts.City, "city", "", "lives in this city")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "show at most this many (0: all)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array of patients")
+	complete.Flag(cmd, "tag", complete.Tags(f.ExistingBackend))
+	complete.Flag(cmd, "status", complete.Values(store.Statuses...))
+	complete.Flag(cmd, "mrn", complete.MRNs(f.ExistingBackend))
 	return cmd
 }
 

@@ -49,6 +49,12 @@ func Run(ctx context.Context, ios *cmdutil.IOStreams, b backend.Planner, reply *
 		return reply, show(ios, reply, opts)
 	case plan == nil:
 		return reply, nil
+	case plan.NoOp:
+		// Nothing would change: say so, ask nothing, exit 0.
+		if opts.Quiet {
+			return reply, nil
+		}
+		return reply, nothingToDo(ios, plan, opts)
 	case plan.ID == "":
 		// A dry run: nothing to execute.
 		if opts.Quiet {
@@ -144,6 +150,20 @@ func dryRun(ios *cmdutil.IOStreams, plan *tools.PlanView, opts Options) error {
 	return nil
 }
 
+// nothingToDo tells the person that a write would change nothing.
+func nothingToDo(ios *cmdutil.IOStreams, plan *tools.PlanView, opts Options) error {
+	if opts.JSON {
+		return cmdutil.WriteJSON(ios.Out, struct {
+			Action      tools.Action `json:"action"`
+			Write       bool         `json:"write"`
+			Summary     string       `json:"summary"`
+			NothingToDo bool         `json:"nothing_to_do"`
+		}{plan.Action, plan.Write, plan.Summary, true})
+	}
+	fmt.Fprintln(ios.Out, plan.Summary+".")
+	return nil
+}
+
 // ActionAndResult is what `ask --json` prints.
 type ActionAndResult struct {
 	Action *tools.Action     `json:"action,omitempty"`
@@ -185,6 +205,10 @@ func Confirm(ios *cmdutil.IOStreams, plan *tools.PlanView, yes bool) error {
 	}
 	question := "Go ahead?"
 	switch {
+	case plan.FutureAt != "":
+		// A time still to come is most often a slip (a date typed for
+		// last week with the wrong month): it gets its own question.
+		question = fmt.Sprintf("That is in the future (%s). Log it anyway?", plan.FutureAt)
 	case plan.NewTag && plan.SimilarTag != "":
 		question = fmt.Sprintf("The tag is new (did you mean %s?). Create it and go ahead?", plan.SimilarTag)
 	case plan.NewTag:

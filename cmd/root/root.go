@@ -8,6 +8,7 @@ import (
 
 	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/backend"
+	"github.com/carebook/carebook/cmd/appointmentscmd"
 	"github.com/carebook/carebook/cmd/askcmd"
 	"github.com/carebook/carebook/cmd/auditcmd"
 	"github.com/carebook/carebook/cmd/backupcmd"
@@ -19,6 +20,7 @@ import (
 	"github.com/carebook/carebook/cmd/forgetcmd"
 	"github.com/carebook/carebook/cmd/importcmd"
 	"github.com/carebook/carebook/cmd/initcmd"
+	"github.com/carebook/carebook/cmd/interactionscmd"
 	"github.com/carebook/carebook/cmd/logcmd"
 	"github.com/carebook/carebook/cmd/migratecmd"
 	"github.com/carebook/carebook/cmd/patientscmd"
@@ -68,7 +70,9 @@ never leaves it.`,
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &cmdutil.FlagError{Err: err}
 	})
-	cmd.CompletionOptions.HiddenDefaultCmd = true
+	// carebook completion bash|zsh|fish|powershell: tags, MRNs and flag
+	// values complete through the backend (see package complete).
+	cmd.CompletionOptions.HiddenDefaultCmd = false
 
 	for _, sub := range subcommands(f) {
 		cmd.AddCommand(sub)
@@ -82,6 +86,8 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		initcmd.NewCmdInit(f, nil),
 		importcmd.NewCmdImport(f, nil),
 		patientscmd.NewCmdPatients(f, nil),
+		appointmentscmd.NewCmdAppointments(f, nil),
+		interactionscmd.NewCmdInteractions(f, nil),
 		showcmd.NewCmdShow(f, nil),
 		tagcmd.NewCmdTag(f, nil),
 		logcmd.NewCmdLog(f, nil),

@@ -19,7 +19,7 @@ import (
 	"github.com/carebook/carebook/store"
 )
 
-const fixtureDir = "../../../shared/fixtures/clinic"
+const fixtureDir = "../../eval/testdata/clinic"
 
 // practice is a temporary practice database driven through the real
 // command tree, the way a user at a terminal or a script would.

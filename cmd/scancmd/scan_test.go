@@ -16,7 +16,7 @@ import (
 	"github.com/carebook/carebook/phiscan"
 )
 
-const fixture = "../../../shared/fixtures/clinic/patients.csv"
+const fixture = "../../eval/testdata/clinic/patients.csv"
 
 func needFixture(t *testing.T) {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/tools"
 )
@@ -45,6 +46,7 @@ or with --born.`,
 	}
 	cmd.Flags().StringVar(&opts.Patient.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the record as JSON")
+	cmd.ValidArgsFunction = complete.Only(1, complete.MRNs(f.ExistingBackend))
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 )
 
 // Options holds the staff commands' dependencies and flags.
@@ -72,6 +73,7 @@ func newCmdAdd(opts *Options) *cobra.Command {
 	cmd.Flags().StringVar(&opts.OSUser, "os-user", "", "the OS account they log in as (default: the name, in lower case)")
 	cmd.Flags().BoolVar(&opts.PIN, "pin", false, "set a PIN now (needed when several staff share an OS account)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the staff member as JSON")
+	complete.Flag(cmd, "role", complete.Values(backend.Roles...))
 	return cmd
 }
 

@@ -1,4 +1,5 @@
-// Package tagcmd is `carebook tag`: add, remove and list tags.
+// Package tagcmd is `carebook tag`: add, remove, rename, delete and list
+// tags.
 package tagcmd
 
 import (
@@ -10,6 +11,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/cmd/session"
 	"github.com/carebook/carebook/store"
@@ -25,17 +27,18 @@ type Options struct {
 	Tag      string
 	Patients []string
 	Yes      bool
+	DryRun   bool
 	JSON     bool
 }
 
 // NewCmdTag builds `carebook tag` and its subcommands.
 func NewCmdTag(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "tag {add|remove|list}",
-		Short: "Add, remove and list tags",
+		Use:   "tag {add|remove|rename|delete|list}",
+		Short: "Add, remove, rename, delete and list tags",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newCmdChange(f, false, runF), newCmdChange(f, true, runF), newCmdList(f, nil))
+	cmd.AddCommand(newCmdChange(f, false, runF), newCmdChange(f, true, runF), newCmdRename(f, nil), newCmdDelete(f, nil), newCmdList(f, nil))
 	return cmd
 }
 
@@ -51,8 +54,10 @@ func newCmdChange(f *cmdutil.Factory, remove bool, runF func(context.Context, *O
 		Short: short,
 		Long: short + `. Each PATIENT is an MRN, an exact email address or a name; a name that
 matches more than one patient stops the command with the candidates, and nothing
-is written. Tags are lowercase-kebab, like refill-overdue. Without a terminal,
---yes is needed to write.`,
+is written. Tags are lowercase-kebab, like refill-overdue; a new tag close to one
+in use asks "did you mean …?" first. A change that would change nothing (every
+patient has the tag already, or none has it) says so and asks nothing. Without
+a terminal, --yes is needed to write; --dry-run shows what would change.`,
 		Example: example,
 		Args:    cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -67,7 +72,9 @@ is written. Tags are lowercase-kebab, like refill-overdue. Without a terminal,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would change, and change nothing")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	cmd.ValidArgsFunction = complete.First(complete.Tags(f.ExistingBackend), complete.MRNs(f.ExistingBackend))
 	return cmd
 }
 
@@ -100,7 +107,105 @@ func RunChange(ctx context.Context, opts *Options) error {
 		return err
 	}
 	s := &session.Session{IO: opts.IO, Backend: b, Channel: cmdutil.ChannelCLI}
-	_, err = s.Prepare(ctx, action, session.Options{Options: present.Options{Yes: opts.Yes, JSON: opts.JSON}})
+	_, err = s.Prepare(ctx, action, session.Options{Options: present.Options{Yes: opts.Yes, DryRun: opts.DryRun, JSON: opts.JSON}})
+	return err
+}
+
+// AdminOptions holds `tag rename` and `tag delete`'s dependencies and flags.
+type AdminOptions struct {
+	IO      *cmdutil.IOStreams
+	Backend func(context.Context) (backend.Backend, error)
+
+	Tag    string
+	To     string // the new name, for rename
+	Yes    bool
+	DryRun bool
+	JSON   bool
+}
+
+func newCmdRename(f *cmdutil.Factory, runF func(context.Context, *AdminOptions) error) *cobra.Command {
+	opts := &AdminOptions{IO: f.IOStreams, Backend: f.ExistingBackend}
+	cmd := &cobra.Command{
+		Use:   "rename OLD NEW",
+		Short: "Rename a tag on every patient who carries it",
+		Long: `Rename a tag on every patient who carries it, in one transaction with one audit
+row listing them. If NEW is a tag in use already, the two are merged. The
+preview says how many patients carry it; on a terminal it asks, in a script it
+needs --yes.`,
+		Example: `  carebook tag rename recal-due recall-due
+  carebook tag rename flu-2025 flu-shot --dry-run`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Tag, opts.To = args[0], args[1]
+			for _, t := range args {
+				if !store.ValidTagName(strings.ToLower(t)) {
+					return cmdutil.FlagErrorf("tag %q is not lowercase-kebab (like refill-overdue)", t)
+				}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunAdmin(cmd.Context(), opts)
+		},
+	}
+	adminFlags(cmd, opts)
+	cmd.ValidArgsFunction = complete.Only(1, complete.Tags(f.ExistingBackend))
+	return cmd
+}
+
+func newCmdDelete(f *cmdutil.Factory, runF func(context.Context, *AdminOptions) error) *cobra.Command {
+	opts := &AdminOptions{IO: f.IOStreams, Backend: f.ExistingBackend}
+	cmd := &cobra.Command{
+		Use:   "delete TAG",
+		Short: "Remove a tag from every patient and delete it",
+		Long: `Remove a tag from every patient who carries it and delete the tag, in one
+transaction with one audit row listing them. The preview says how many patients
+carry it; on a terminal it asks, in a script it needs --yes.`,
+		Example: `  carebook tag delete flu-2024
+  carebook tag delete newsletter --dry-run`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Tag = args[0]
+			if !store.ValidTagName(strings.ToLower(opts.Tag)) {
+				return cmdutil.FlagErrorf("tag %q is not lowercase-kebab (like refill-overdue)", opts.Tag)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return RunAdmin(cmd.Context(), opts)
+		},
+	}
+	adminFlags(cmd, opts)
+	cmd.ValidArgsFunction = complete.Only(1, complete.Tags(f.ExistingBackend))
+	return cmd
+}
+
+func adminFlags(cmd *cobra.Command, opts *AdminOptions) {
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would change, and change nothing")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+}
+
+// RunAdmin renames or deletes a tag: the rename_tag and delete_tag tools,
+// previewed, confirmed and audited as any write. The model is never
+// offered them.
+func RunAdmin(ctx context.Context, opts *AdminOptions) error {
+	var action tools.Action
+	var err error
+	if opts.To != "" {
+		action, err = tools.NewAction(tools.ToolRenameTag, tools.RenameTagArgs{Tag: strings.ToLower(opts.Tag), To: strings.ToLower(opts.To)})
+	} else {
+		action, err = tools.NewAction(tools.ToolDeleteTag, tools.DeleteTagArgs{Tag: strings.ToLower(opts.Tag)})
+	}
+	if err != nil {
+		return err
+	}
+	b, err := opts.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	s := &session.Session{IO: opts.IO, Backend: b, Channel: cmdutil.ChannelCLI}
+	_, err = s.Prepare(ctx, action, session.Options{Options: present.Options{Yes: opts.Yes, DryRun: opts.DryRun, JSON: opts.JSON}})
 	return err
 }
 
@@ -128,7 +233,8 @@ func newCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	return cmd
 }
 
-// RunList lists the tags. Counts name no patient, so the read is not audited.
+// RunList lists the tags in use (a tag nobody carries is left out). Counts
+// name no patient, so the read is not audited.
 func RunList(ctx context.Context, opts *ListOptions) error {
 	b, err := opts.Backend(ctx)
 	if err != nil {

@@ -83,7 +83,7 @@ const placeholder = `{"tool":"refuse","args":{"message":"captured"}}`
 
 func capture(args []string) error {
 	fs := flag.NewFlagSet("capture", flag.ExitOnError)
-	fixture := fs.String("fixture", "../shared/fixtures/clinic", "the fixture practice")
+	fixture := fs.String("fixture", "eval/testdata/clinic", "the fixture practice")
 	out := fs.String("o", "", "the folder to write one ID.json per case into")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
@@ -172,7 +172,7 @@ the action for the last request, in answers/ID.json (no prose, no code
 fence). Then score:
 
     go run ./eval/standin answers CASES.jsonl answers -o actions.jsonl
-    carebook eval CASES.jsonl --fixture ../shared/fixtures/clinic --actions actions.jsonl
+    carebook eval CASES.jsonl --fixture eval/testdata/clinic --actions actions.jsonl
 `
 
 func answers(args []string) error {

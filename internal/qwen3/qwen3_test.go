@@ -91,7 +91,7 @@ func corpus(t *testing.T) []string {
 		add(m.Content)
 	}
 
-	for _, f := range []string{"../../../shared/eval/dev.jsonl", "../../eval/testdata/more.jsonl"} {
+	for _, f := range []string{"../../eval/testdata/dev.jsonl", "../../eval/testdata/more.jsonl"} {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			continue
@@ -105,7 +105,7 @@ func corpus(t *testing.T) []string {
 			}
 		}
 	}
-	if data, err := os.ReadFile("../../../shared/fixtures/clinic/patients.csv"); err == nil {
+	if data, err := os.ReadFile("../../eval/testdata/clinic/patients.csv"); err == nil {
 		lines := strings.Split(string(data), "\n")
 		for i := 0; i < len(lines) && i < 120; i += 3 {
 			add(lines[i])
