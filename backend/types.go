@@ -96,14 +96,17 @@ type Reply struct {
 type ForgetView struct {
 	MRNCommitment string `json:"mrn_commitment"`
 	// Receipt is the salt of the commitment: given once, stored nowhere.
-	Receipt      string  `json:"receipt"`
-	Tags         int     `json:"tags"`
-	Appointments int     `json:"appointments"`
-	Interactions int     `json:"interactions"`
-	AuditRows    int     `json:"audit_rows_redacted"`
-	HistoryLines int     `json:"history_lines_removed"`
-	Compacted    bool    `json:"compacted"`
-	Seconds      float64 `json:"seconds"`
+	Receipt      string `json:"receipt"`
+	Tags         int    `json:"tags"`
+	Appointments int    `json:"appointments"`
+	Interactions int    `json:"interactions"`
+	Tasks        int    `json:"tasks"`
+	// ConsentChanges is how many rows of the consent history went.
+	ConsentChanges int     `json:"consent_changes"`
+	AuditRows      int     `json:"audit_rows_redacted"`
+	HistoryLines   int     `json:"history_lines_removed"`
+	Compacted      bool    `json:"compacted"`
+	Seconds        float64 `json:"seconds"`
 }
 
 // BatchRequest is a batch of actions (run FILE.jsonl).
