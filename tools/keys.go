@@ -49,6 +49,20 @@ func argsType(tool string) (reflect.Type, bool) {
 		return reflect.TypeFor[LogArgs](), true
 	case ToolClarify, ToolRefuse:
 		return reflect.TypeFor[MessageArgs](), true
+	case ToolUpdatePatient:
+		return reflect.TypeFor[UpdatePatientArgs](), true
+	case ToolSetConsent:
+		return reflect.TypeFor[ConsentArgs](), true
+	case ToolAddTask:
+		return reflect.TypeFor[AddTaskArgs](), true
+	case ToolCompleteTask:
+		return reflect.TypeFor[CompleteTaskArgs](), true
+	case ToolReopenTask:
+		return reflect.TypeFor[ReopenTaskArgs](), true
+	case ToolAddPatient:
+		return reflect.TypeFor[AddPatientArgs](), true
+	case ToolMergePatients:
+		return reflect.TypeFor[MergeArgs](), true
 	}
 	return nil, false
 }

@@ -31,6 +31,12 @@ type Plan struct {
 	NewTag bool
 	// Message is the sentence of a clarify or refuse action.
 	Message string
+	// Changes are the fields a write changes on one patient, before and
+	// after (an edit, a merge's filled blanks, a new patient's details).
+	Changes []FieldChange
+	// Duplicates are existing patients a new record may be: the preview
+	// lists them first.
+	Duplicates []store.Duplicate
 
 	// Exactly one of read and write is set. read answers from the
 	// database and says which patients its answer shows; write changes it
@@ -48,6 +54,7 @@ type Result struct {
 	Patients     []store.Patient     `json:"-"`
 	Appointments []store.Appointment `json:"-"`
 	Interactions []store.Interaction `json:"-"`
+	Tasks        []store.Task        `json:"-"`
 	Count        int                 `json:"count"`
 	Groups       []store.GroupCount  `json:"-"`
 	GroupBy      string              `json:"group_by,omitempty"`
@@ -72,8 +79,22 @@ func Prepare(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, err
 		return prepareLog(ctx, r, a, env)
 	case ToolClarify, ToolRefuse:
 		return prepareMessage(a)
+	case ToolUpdatePatient:
+		return prepareUpdatePatient(ctx, r, a, env)
+	case ToolSetConsent:
+		return prepareConsent(ctx, r, a, env)
+	case ToolAddTask:
+		return prepareAddTask(ctx, r, a, env)
+	case ToolCompleteTask:
+		return prepareCompleteTask(ctx, r, a, env)
+	case ToolReopenTask:
+		return prepareReopenTask(ctx, r, a)
+	case ToolAddPatient:
+		return prepareAddPatient(ctx, r, a, env)
+	case ToolMergePatients:
+		return prepareMerge(ctx, r, a)
 	}
-	return nil, invalidf("there is no tool %q (tools: %s)", a.Tool, strings.Join(ToolNames, ", "))
+	return nil, invalidf("there is no tool %q (tools: %s)", a.Tool, strings.Join(AllTools, ", "))
 }
 
 // Execute runs the plan. Every execution, read or write, appends one audit

@@ -211,6 +211,7 @@ func resolveWhere(ctx context.Context, r store.Reader, w *PatientWhere, env Env,
 	if f.NoInteraction, err = resolveInteractionWhere("no_interaction", w.NoInteraction, env); err != nil {
 		return f, err
 	}
+	f.HasOpenTask = w.HasOpenTask
 	return f, nil
 }
 

@@ -78,12 +78,18 @@ const (
 	defAppt    = "appt"
 	defContact = "contact"
 	defTagName = "tag_name" // the enum of existing tags
+	defUpdate  = "update"
+	defConsent = "consent"
+	defAddTask = "add_task"
+	defDone    = "done"
+	defTasks   = "tasks"
 )
 
 // argsDef names the definition of each tool's arguments.
 var argsDef = map[string]string{
 	ToolQuery: defQuery, ToolTag: defTag, ToolUntag: defTag, ToolLogInteraction: defLog,
 	ToolClarify: defMessage, ToolRefuse: defMessage,
+	ToolUpdatePatient: defUpdate, ToolSetConsent: defConsent, ToolAddTask: defAddTask, ToolCompleteTask: defDone,
 }
 
 // Accepted date forms, shown to the model in the schema and in the prompt.
@@ -225,15 +231,17 @@ func objects(v store.Vocabulary) []object {
 	patient := field{name: "patient", schema: ref(defPatient), desc: "one patient"}
 	where := field{name: "where", schema: ref(defWhere), desc: "every patient this filter selects (must not be empty)"}
 	return []object{
-		{key: defQuery, doc: ToolQuery, desc: "list or count patients, appointments or interactions", fields: []field{
+		{key: defQuery, doc: ToolQuery, desc: "list or count patients, appointments, interactions or tasks", fields: []field{
 			{name: "entity", req: true, schema: enum(Entities)},
 			{name: "patient", schema: ref(defPatient), desc: "only this patient"},
 			{name: "where", schema: ref(defWhere), desc: "only these patients (for appointments and interactions: their patients)"},
 			{name: "appointments", schema: ref(defAppt), desc: "which appointments, with entity appointments only"},
 			{name: "interactions", schema: ref(defContact), desc: "which interactions, with entity interactions only"},
+			{name: "tasks", schema: ref(defTasks), desc: "which tasks, with entity tasks only"},
 			{name: "output", schema: enum(Outputs), desc: "default list"},
 			{name: "group_by", schema: enum(groupByFields()), doc: "string", desc: "with output groups. patients: " + strings.Join(GroupFields(EntityPatients), ", ") +
-				"; appointments: " + strings.Join(GroupFields(EntityAppointments), ", ") + "; interactions: " + strings.Join(GroupFields(EntityInteractions), ", ")},
+				"; appointments: " + strings.Join(GroupFields(EntityAppointments), ", ") + "; interactions: " + strings.Join(GroupFields(EntityInteractions), ", ") +
+				"; tasks: " + strings.Join(GroupFields(EntityTasks), ", ")},
 			{name: "limit", schema: intRange(1, 1000), desc: "only when the user asks for a number of rows"},
 		}},
 		{key: defTag, doc: ToolTag + ", " + ToolUntag, desc: "add or remove a tag, for one patient or every patient a filter selects: give patient or where, not both", fields: []field{
@@ -247,6 +255,34 @@ func objects(v store.Vocabulary) []object {
 			{name: "direction", schema: enum(stringsOf(store.Directions)), desc: "default outbound (we contacted them)"},
 			{name: "at", schema: date(), doc: "Date", desc: "when, default now"},
 			{name: "staff", schema: str(), desc: "who, default the current user"},
+		}},
+		{key: defUpdate, doc: ToolUpdatePatient, desc: "one patient's contact details or status (\"\" clears)", fields: []field{
+			{name: "patient", req: true, schema: ref(defPatient)},
+			{name: "email", schema: str()},
+			{name: "phone", schema: str()},
+			{name: "city", schema: str()},
+			{name: "language", schema: str()},
+			{name: "status", schema: enum(stringsOf(store.Statuses))},
+		}},
+		{key: defConsent, doc: ToolSetConsent, desc: "record one patient's marketing consent", fields: []field{
+			{name: "patient", req: true, schema: ref(defPatient)},
+			{name: "marketing", req: true, schema: boolean(), desc: "true = opt in"},
+			{name: "source", req: true, schema: enum(stringsOf(store.StaffSources))},
+			{name: "at", schema: date(), doc: "Date", desc: "default now"},
+		}},
+		{key: defAddTask, doc: ToolAddTask, desc: "a task for one patient, or a recall for every patient a filter selects (needs due)", fields: []field{
+			{name: "text", req: true, schema: str(), desc: "what to do, or why"},
+			{name: "patient", schema: ref(defPatient)},
+			{name: "where", schema: ref(defWhere)},
+			{name: "due", schema: described(str(), "a day: "+quoteAll(DueForms)+" or a Date"), doc: "Due"},
+			{name: "assign_to", schema: str(), desc: "staff name"},
+		}},
+		{key: defDone, doc: ToolCompleteTask, desc: "mark an open task done, by id or by patient and task words", fields: []field{
+			{name: "patient", schema: ref(defPatient)},
+			{name: "task", schema: str(), desc: "words of the task"},
+			{name: "id", schema: intRange(1, 1<<31-1), doc: "integer"},
+			{name: "channel", schema: enum(stringsOf(store.Channels)), desc: "with summary, also logs it"},
+			{name: "summary", schema: str()},
 		}},
 		{key: defMessage, doc: ToolClarify + ", " + ToolRefuse, desc: "ask the user one question, or say why Carebook will not do it", fields: []field{
 			{name: "message", req: true, schema: str(), desc: "one sentence for the user"},
@@ -281,6 +317,7 @@ func objects(v store.Vocabulary) []object {
 			{name: "no_appointment", schema: ref(defAppt), desc: "has no appointment like this"},
 			{name: "has_interaction", schema: ref(defContact), desc: "has an interaction like this"},
 			{name: "no_interaction", schema: ref(defContact), desc: "has no interaction like this"},
+			{name: "has_open_task", schema: boolean()},
 		}},
 		{key: defAppt, doc: "Appt", desc: "an appointment filter", fields: []field{
 			{name: "status", schema: enum(stringsOf(store.AppointmentStatuses)), desc: "scheduled = booked, not yet seen"},
@@ -293,6 +330,13 @@ func objects(v store.Vocabulary) []object {
 			{name: "direction", schema: enum(stringsOf(store.Directions)), desc: "outbound = we contacted them"},
 			{name: "staff", schema: str(), desc: "staff name contains"},
 			{name: "when", schema: timeRange(), doc: "Range"},
+		}},
+		{key: defTasks, doc: "Tasks", desc: "a task filter", fields: []field{
+			{name: "status", schema: enum([]string{TaskOpen, TaskDone}), desc: "default open"},
+			{name: "due", schema: timeRange(), doc: "Range"},
+			{name: "overdue", schema: boolean()},
+			{name: "assigned_to", schema: str(), desc: "staff name"},
+			{name: "mine", schema: boolean()},
 		}},
 	}
 }
@@ -313,8 +357,8 @@ func ActionSchema(v store.Vocabulary) map[string]any {
 	if tags := ModelVocabulary(v).Tags; len(tags) > 0 {
 		defs[defTagName] = enum(tags)
 	}
-	alts := make([]any, 0, len(ToolNames))
-	for _, name := range ToolNames {
+	alts := make([]any, 0, len(ModelTools))
+	for _, name := range ModelTools {
 		alts = append(alts, map[string]any{
 			"type": "object",
 			"properties": Props{
@@ -353,6 +397,7 @@ var staticDoc = sync.OnceValue(func() string {
 		}
 	}
 	b.WriteString("\nDate: " + quoteAll(DateForms) + "\n")
+	b.WriteString("Due: a Date, " + quoteAll(DueForms) + "\n")
 	b.WriteString("Range: " + quoteAll(RangeForms) + ` ("upcoming": from now on)` + "\n")
 	b.WriteString("Tag, Provider, Type, City, Language: one of the names listed with the request, spelled exactly so\n")
 	return b.String()
