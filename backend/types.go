@@ -152,6 +152,20 @@ type RecordView struct {
 	tools.PatientJSON
 	Appointments []tools.AppointmentJSON `json:"appointments"`
 	Interactions []tools.InteractionJSON `json:"interactions"`
+	// Tasks are the patient's open tasks, by due day.
+	Tasks []tools.TaskJSON `json:"open_tasks"`
+	// Consent is the history of the patient's marketing consent, oldest
+	// first.
+	Consent []tools.ConsentJSON `json:"consent_history"`
+}
+
+// TaskCounts are the caller's open tasks due today and overdue, for the
+// REPL's greeting. Counts name no patient.
+type TaskCounts struct {
+	// Staff is whose tasks: the staff member, else the OS account.
+	Staff    string `json:"staff"`
+	DueToday int    `json:"due_today"`
+	Overdue  int    `json:"overdue"`
 }
 
 // TagCount is a tag and how many patients carry it.

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/carebook/carebook/backend"
@@ -23,6 +24,9 @@ func (v *view) Prepare(ctx context.Context, req backend.PrepareRequest) (*backen
 		}
 	}
 	entry.Action = tools.AuditText([]byte(action.JSON()))
+	if err := v.allowTool(ctx, action.Tool, req.Channel); err != nil {
+		return nil, err
+	}
 	return v.prepareAction(ctx, entry, action, req.Yes, req.DryRun, nil)
 }
 
@@ -57,8 +61,21 @@ func (v *view) prepareAction(ctx context.Context, entry store.AuditEntry, action
 }
 
 // isWrite says whether a tool changes the database, before it is prepared.
-func isWrite(tool string) bool {
-	return tool == tools.ToolTag || tool == tools.ToolUntag || tool == tools.ToolLogInteraction
+func isWrite(tool string) bool { return tools.Writes(tool) }
+
+// allowTool refuses a tool the caller's role does not include: merging
+// two patients' records is for managers (see managerOps).
+func (v *view) allowTool(ctx context.Context, tool, channel string) error {
+	if tool == tools.ToolMergePatients {
+		return v.allow(ctx, "merge", channel)
+	}
+	return nil
+}
+
+// errNotForModel is a model's answer naming a tool only a person runs from
+// a plain command: it goes back to the model once with this reason.
+func errNotForModel(tool string) error {
+	return &tools.ValidationError{Msg: fmt.Sprintf("%s is not done from a plain-language request (it is a plain command: carebook patient add, patient merge, task reopen); choose another tool, or clarify", tool)}
 }
 
 // finish goes on with a prepared plan: a read is executed (unless a dry
@@ -171,6 +188,11 @@ func (v *view) Ask(ctx context.Context, req backend.AskRequest, progress func(ba
 	report(backend.Progress{Stage: "asking " + dec.Model()})
 	prepare := func(ctx context.Context, a tools.Action) (*tools.Plan, error) {
 		report(backend.Progress{Stage: "checking the answer"})
+		// The schema offers the model none of these; it is no security
+		// boundary, so they are refused here too.
+		if !tools.ForModel(a.Tool) {
+			return nil, errNotForModel(a.Tool)
+		}
 		var plan *tools.Plan
 		err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
 			var err error

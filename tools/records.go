@@ -708,7 +708,9 @@ func prepareAddPatient(ctx context.Context, r store.Reader, a Action, env Env) (
 				return nil, err
 			}
 			if len(again) > 0 {
-				return nil, &DuplicateError{Candidates: again}
+				// Not listed here: a failed write's message goes to the
+				// audit log, which names patients by id only.
+				return nil, errors.New("a patient with this name and date of birth, email or phone was added since the preview; nothing was written, run the command again to see them")
 			}
 		}
 		added, err := tx.InsertPatient(ctx, pt)

@@ -92,5 +92,24 @@ func Run(ctx context.Context, opts *Options) error {
 	} else {
 		present.Interactions(w, true, rec.Interactions)
 	}
+	fmt.Fprintln(w)
+	if len(rec.Tasks) == 0 {
+		fmt.Fprintln(w, "No open tasks.")
+	} else {
+		present.Tasks(w, true, rec.Tasks)
+	}
+	if len(rec.Consent) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Marketing consent:")
+		t := cmdutil.NewTable(w, true, "DECIDED", "MARKETING", "SOURCE", "RECORDED BY", "RECORDED")
+		for _, c := range rec.Consent {
+			decided := "unknown"
+			if len(c.At) >= 10 {
+				decided = c.At[:10]
+			}
+			t.Row(decided, map[bool]string{true: "opted in", false: "opted out"}[c.Marketing], c.Source, c.Staff, c.RecordedAt[:min(10, len(c.RecordedAt))])
+		}
+		t.Flush()
+	}
 	return nil
 }
