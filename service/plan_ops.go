@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/carebook/carebook/backend"
@@ -70,12 +69,6 @@ func (v *view) allowTool(ctx context.Context, tool, channel string) error {
 		return v.allow(ctx, "merge", channel)
 	}
 	return nil
-}
-
-// errNotForModel is a model's answer naming a tool only a person runs from
-// a plain command: it goes back to the model once with this reason.
-func errNotForModel(tool string) error {
-	return &tools.ValidationError{Msg: fmt.Sprintf("%s is not done from a plain-language request (it is a plain command: carebook patient add, patient merge, task reopen); choose another tool, or clarify", tool)}
 }
 
 // finish goes on with a prepared plan: a read is executed (unless a dry
@@ -188,15 +181,10 @@ func (v *view) Ask(ctx context.Context, req backend.AskRequest, progress func(ba
 	report(backend.Progress{Stage: "asking " + dec.Model()})
 	prepare := func(ctx context.Context, a tools.Action) (*tools.Plan, error) {
 		report(backend.Progress{Stage: "checking the answer"})
-		// The schema offers the model none of these; it is no security
-		// boundary, so they are refused here too.
-		if !tools.ForModel(a.Tool) {
-			return nil, errNotForModel(a.Tool)
-		}
 		var plan *tools.Plan
 		err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
 			var err error
-			plan, err = tools.Prepare(ctx, st.Reader(), a, env)
+			plan, err = tools.PrepareForModel(ctx, st.Reader(), a, env)
 			return err
 		})
 		return plan, err

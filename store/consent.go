@@ -85,22 +85,34 @@ func utc(t time.Time) time.Time {
 // ConsentHistory lists a patient's consent changes, oldest first (those
 // with no known date by when they were recorded).
 func (r Reader) ConsentHistory(ctx context.Context, id int64) ([]ConsentEvent, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT marketing, changed_at, source, staff, recorded_at FROM consent_events
-		WHERE patient_id = ? ORDER BY coalesce(changed_at, recorded_at), id`, id)
+	h, err := r.consentHistories(ctx, `WHERE patient_id = ?`, id)
+	return h[id], err
+}
+
+// ConsentHistories is every patient's consent history by patient id, in
+// one read: what an evaluation compares before and after a request.
+func (r Reader) ConsentHistories(ctx context.Context) (map[int64][]ConsentEvent, error) {
+	return r.consentHistories(ctx, "")
+}
+
+func (r Reader) consentHistories(ctx context.Context, cond string, args ...any) (map[int64][]ConsentEvent, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT patient_id, marketing, changed_at, source, staff, recorded_at FROM consent_events `+
+		cond+` ORDER BY patient_id, coalesce(changed_at, recorded_at), id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read consent history: %w", err)
 	}
 	defer rows.Close()
-	var out []ConsentEvent
+	out := map[int64][]ConsentEvent{}
 	for rows.Next() {
+		var id int64
 		var e ConsentEvent
 		var at sql.NullTime
 		var source string
-		if err := rows.Scan(&e.Marketing, &at, &source, &e.Staff, &e.RecordedAt); err != nil {
+		if err := rows.Scan(&id, &e.Marketing, &at, &source, &e.Staff, &e.RecordedAt); err != nil {
 			return nil, fmt.Errorf("read consent history: %w", err)
 		}
 		e.At, e.Source = at.Time, ConsentSource(source)
-		out = append(out, e)
+		out[id] = append(out[id], e)
 	}
 	return out, rows.Err()
 }

@@ -97,6 +97,17 @@ func Prepare(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, err
 	return nil, invalidf("there is no tool %q (tools: %s)", a.Tool, strings.Join(AllTools, ", "))
 }
 
+// PrepareForModel is Prepare for an action a model chose: a tool the
+// model may not choose (adding or merging patients, reopening a task) is
+// refused with a sentence it can act on. The schema offers it none of
+// these, but the schema is no security boundary.
+func PrepareForModel(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, error) {
+	if !ForModel(a.Tool) && slices.Contains(AllTools, a.Tool) {
+		return nil, invalidf("%s is not done from a plain-language request: it is a plain command (carebook patient add, patient merge, task reopen); choose another tool, or refuse", a.Tool)
+	}
+	return Prepare(ctx, r, a, env)
+}
+
 // Execute runs the plan. Every execution, read or write, appends one audit
 // row; a write and its row commit in one transaction, and a read's row is
 // written before its answer is returned: a read that cannot be logged is
