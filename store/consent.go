@@ -82,8 +82,9 @@ func utc(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// ConsentHistory lists a patient's consent changes, oldest first (those
-// with no known date by when they were recorded).
+// ConsentHistory lists a patient's consent changes in the order they were
+// recorded: a decision's own date may be unknown (an import without one)
+// or earlier than one recorded before it (a form signed last week).
 func (r Reader) ConsentHistory(ctx context.Context, id int64) ([]ConsentEvent, error) {
 	h, err := r.consentHistories(ctx, `WHERE patient_id = ?`, id)
 	return h[id], err
@@ -97,7 +98,7 @@ func (r Reader) ConsentHistories(ctx context.Context) (map[int64][]ConsentEvent,
 
 func (r Reader) consentHistories(ctx context.Context, cond string, args ...any) (map[int64][]ConsentEvent, error) {
 	rows, err := r.q.QueryContext(ctx, `SELECT patient_id, marketing, changed_at, source, staff, recorded_at FROM consent_events `+
-		cond+` ORDER BY patient_id, coalesce(changed_at, recorded_at), id`, args...)
+		cond+` ORDER BY patient_id, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read consent history: %w", err)
 	}
