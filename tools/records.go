@@ -46,9 +46,6 @@ func (e *DuplicateError) Error() string {
 	return b.String()
 }
 
-// Unwrap makes a DuplicateError a validation error for every caller that
-// asks: the person, not Carebook, has something to decide.
-func (e *DuplicateError) Unwrap() error { return &ValidationError{Msg: e.Error()} }
 
 // contact is a patient's contact details and status as an edit sets them:
 // each non-nil field normalised and checked.

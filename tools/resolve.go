@@ -335,7 +335,8 @@ func IsUserError(err error) bool {
 	var v *ValidationError
 	var a *AmbiguousError
 	var n *NotFoundError
-	return errors.As(err, &v) || errors.As(err, &a) || errors.As(err, &n)
+	var d *DuplicateError
+	return errors.As(err, &v) || errors.As(err, &a) || errors.As(err, &n) || errors.As(err, &d)
 }
 
 // vocabFor is the part of the vocabulary that validating the names in args

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -103,13 +104,18 @@ func Run(ctx context.Context, opts *Options) error {
 		fmt.Fprintln(w, "Marketing consent:")
 		t := cmdutil.NewTable(w, true, "DECIDED", "MARKETING", "SOURCE", "RECORDED BY", "RECORDED")
 		for _, c := range rec.Consent {
-			decided := "unknown"
-			if len(c.At) >= 10 {
-				decided = c.At[:10]
-			}
-			t.Row(decided, map[bool]string{true: "opted in", false: "opted out"}[c.Marketing], c.Source, c.Staff, c.RecordedAt[:min(10, len(c.RecordedAt))])
+			t.Row(localDay(c.At, "unknown"), map[bool]string{true: "opted in", false: "opted out"}[c.Marketing], c.Source, c.Staff, localDay(c.RecordedAt, ""))
 		}
 		t.Flush()
 	}
 	return nil
+}
+
+// localDay shows an RFC 3339 instant as the practice's calendar day.
+func localDay(s, none string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return none
+	}
+	return t.In(time.Local).Format(time.DateOnly)
 }
