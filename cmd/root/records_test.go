@@ -290,7 +290,13 @@ func TestPatientMerge(t *testing.T) {
 	if o.code != 0 || !strings.Contains(o.stdout, "moves 1 tag, 0 appointments, 1 interaction and 1 task; "+other+" is removed") {
 		t.Fatalf("dry run: exit %d, %q", o.code, o.stdout)
 	}
-	p.mustRun("patient", "merge", "P1002", other, "--yes")
+	if o := p.run("", false, "patient", "merge", "P1002", other); o.code == 0 {
+		t.Fatalf("a merge without --yes and no terminal went ahead")
+	}
+	out = p.mustRun("patient", "merge", "P1002", other, "--yes", "--json")
+	if !strings.Contains(out, `"changed_mrns": [`) || !strings.Contains(out, `"P1002"`) {
+		t.Errorf("merge --json printed %q", out)
+	}
 	merged := p.record("P1002")
 	if !slices.Contains(merged.Tags, "diabetes") || len(merged.Interactions) != len(keep.Interactions)+1 ||
 		len(merged.Tasks) != 1 || len(merged.Appointments) != len(keep.Appointments) {
@@ -360,7 +366,14 @@ func TestConsentAndMarketingExport(t *testing.T) {
 		t.Errorf("audit message %q", row.Message)
 	}
 	// Opting in again puts them back on the list at once.
-	p.mustRun("consent", "P1005", "marketing", "on", "--source", "form", "--yes")
+	out := p.mustRun("consent", "P1005", "marketing", "on", "--source", "form", "--yes", "--json")
+	var res struct {
+		Tool    string   `json:"tool"`
+		Changed []string `json:"changed_mrns"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Tool != "set_consent" || !slices.Equal(res.Changed, []string{"P1005"}) {
+		t.Errorf("consent --json printed %q", out)
+	}
 	if !slices.Contains(marketing(), rec.Email) {
 		t.Errorf("an opt-in is not honoured by the export")
 	}
@@ -480,13 +493,19 @@ func TestTasks(t *testing.T) {
 	if o := p.run("", false, "task", "done", jsonID(id), "--yes"); o.code != 1 || !strings.Contains(o.stderr, "done already") {
 		t.Errorf("done twice: exit %d, %q", o.code, o.stderr)
 	}
-	p.mustRun("task", "reopen", jsonID(id), "--yes")
+	if o := p.run("", false, "task", "reopen", jsonID(id), "--dry-run"); o.code != 0 || len(p.record("P1002").Tasks) != 0 {
+		t.Errorf("reopen --dry-run: exit %d", o.code)
+	}
+	out := p.mustRun("task", "reopen", jsonID(id), "--yes", "--json")
+	if !strings.Contains(out, `"tool": "reopen_task"`) {
+		t.Errorf("reopen --json printed %q", out)
+	}
 	if len(p.record("P1002").Tasks) != 1 {
 		t.Errorf("reopen did not open the task")
 	}
 
 	// A recall: every patient the filter selects, due in two weeks.
-	out := p.mustRun("task", "add", "--where", `{"tags":["diabetes"],"last_visit_before":"6 months ago"}`, "diabetes recall", "--due", "in 2 weeks", "--yes", "--json")
+	out = p.mustRun("task", "add", "--where", `{"tags":["diabetes"],"last_visit_before":"6 months ago"}`, "diabetes recall", "--due", "in 2 weeks", "--yes", "--json")
 	var res struct {
 		Count int `json:"count"`
 	}
