@@ -46,7 +46,6 @@ func (e *DuplicateError) Error() string {
 	return b.String()
 }
 
-
 // contact is a patient's contact details and status as an edit sets them:
 // each non-nil field normalised and checked.
 type contact struct {
