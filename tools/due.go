@@ -55,8 +55,7 @@ func ParseDue(s string, now time.Time) (time.Time, error) {
 			return checkDue(s, monday.AddDate(0, 0, 7+(int(wd)+6)%7))
 		}
 	}
-	return time.Time{}, fmt.Errorf("cannot read %q as a due date; use a form like %s or %s", s,
-		strings.Join(DueForms, ", "), strings.Join(DateForms[:2], ", "))
+	return time.Time{}, fmt.Errorf("cannot read %q as a due date; use a form like %s or 2026-06-23", s, strings.Join(DueForms, ", "))
 }
 
 func checkDue(s string, d time.Time) (time.Time, error) {
