@@ -76,6 +76,9 @@ type Reader interface {
 	// Report is the practice's aggregates for a period, small counts
 	// suppressed where the database is: nothing finer leaves it.
 	Report(ctx context.Context, req ReportRequest) (*report.Report, error)
+	// MyTasks counts the caller's open tasks due today and overdue (the
+	// REPL's greeting). It names no patient, so nothing is audited.
+	MyTasks(ctx context.Context) (*TaskCounts, error)
 }
 
 // Transfers move data in or out.

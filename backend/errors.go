@@ -184,6 +184,7 @@ func ToWire(err error, classify Classifier) *WireError {
 		amb   *AmbiguousError
 		many  *ManyErrors
 		val   *tools.ValidationError
+		dup   *tools.DuplicateError
 		nf    *tools.NotFoundError
 		msg   *MessageError
 		forb  *ForbiddenError
@@ -202,6 +203,10 @@ func ToWire(err error, classify Classifier) *WireError {
 	case errors.As(err, &val):
 		w.Kind = KindValidation
 		w.Message = val.Msg
+	case errors.As(err, &dup):
+		// The person has something to decide, as with any bad input; the
+		// list of records travels in the message.
+		w.Kind = KindValidation
 	case errors.As(err, &nf):
 		w.Kind, w.Ref = KindNotFound, nf.Ref
 	case errors.As(err, &msg):

@@ -98,14 +98,17 @@ type Reply struct {
 type ForgetView struct {
 	MRNCommitment string `json:"mrn_commitment"`
 	// Receipt is the salt of the commitment: given once, stored nowhere.
-	Receipt      string  `json:"receipt"`
-	Tags         int     `json:"tags"`
-	Appointments int     `json:"appointments"`
-	Interactions int     `json:"interactions"`
-	AuditRows    int     `json:"audit_rows_redacted"`
-	HistoryLines int     `json:"history_lines_removed"`
-	Compacted    bool    `json:"compacted"`
-	Seconds      float64 `json:"seconds"`
+	Receipt      string `json:"receipt"`
+	Tags         int    `json:"tags"`
+	Appointments int    `json:"appointments"`
+	Interactions int    `json:"interactions"`
+	Tasks        int    `json:"tasks"`
+	// ConsentChanges is how many rows of the consent history went.
+	ConsentChanges int     `json:"consent_changes"`
+	AuditRows      int     `json:"audit_rows_redacted"`
+	HistoryLines   int     `json:"history_lines_removed"`
+	Compacted      bool    `json:"compacted"`
+	Seconds        float64 `json:"seconds"`
 }
 
 // BatchRequest is a batch of actions (run FILE.jsonl).
@@ -151,6 +154,20 @@ type RecordView struct {
 	tools.PatientJSON
 	Appointments []tools.AppointmentJSON `json:"appointments"`
 	Interactions []tools.InteractionJSON `json:"interactions"`
+	// Tasks are the patient's open tasks, by due day.
+	Tasks []tools.TaskJSON `json:"open_tasks"`
+	// Consent is the history of the patient's marketing consent, oldest
+	// first.
+	Consent []tools.ConsentJSON `json:"consent_history"`
+}
+
+// TaskCounts are the caller's open tasks due today and overdue, for the
+// REPL's greeting. Counts name no patient.
+type TaskCounts struct {
+	// Staff is whose tasks: the staff member, else the OS account.
+	Staff    string `json:"staff"`
+	DueToday int    `json:"due_today"`
+	Overdue  int    `json:"overdue"`
 }
 
 // TagCount is a tag and how many patients carry it.

@@ -315,6 +315,15 @@ func (c *Client) Report(ctx context.Context, req backend.ReportRequest) (*report
 	return get[report.Report](ctx, c, wire.OpReport, req, nil)
 }
 
+// MyTasks counts this session's open tasks due today and overdue.
+func (c *Client) MyTasks(ctx context.Context) (*backend.TaskCounts, error) {
+	var out backend.TaskCounts
+	if err := c.call(ctx, wire.OpMyTasks, struct{}{}, &out, nil, nil); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Import uploads a CSV.
 func (c *Client) Import(ctx context.Context, req backend.ImportRequest, csv io.Reader, progress func(backend.Progress)) (*backend.ImportView, error) {
 	meta, err := json.Marshal(req)

@@ -26,11 +26,14 @@ import (
 // DefaultNow is the "now" every case runs at.
 var DefaultNow = time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
 
-// Case is one request and its expected outcome.
+// Case is one request and its expected outcome. Setup, when given, is
+// actions run (and committed) before the request, on the same fresh
+// database: tasks to list or complete, say.
 type Case struct {
-	ID      string `json:"id"`
-	Request string `json:"request"`
-	Expect  Expect `json:"expect"`
+	ID      string            `json:"id"`
+	Request string            `json:"request"`
+	Setup   []json.RawMessage `json:"setup,omitempty"`
+	Expect  Expect            `json:"expect"`
 }
 
 // Expect is what a case must produce.
@@ -43,7 +46,30 @@ type Expect struct {
 	TagsAdded         map[string][]string `json:"tags_added,omitempty"`
 	TagsRemoved       map[string][]string `json:"tags_removed,omitempty"`
 	InteractionsAdded []AddedInteraction  `json:"interactions_added,omitempty"`
-	Why               string              `json:"why,omitempty"`
+	// PatientsChanged maps an MRN to the fields a write changed and their
+	// new values, as `show --json` spells them (consent_changed_at aside).
+	PatientsChanged map[string]map[string]string `json:"patients_changed,omitempty"`
+	// TasksAdded lists one task per patient a write gave one.
+	TasksAdded []AddedTask `json:"tasks_added,omitempty"`
+	// TasksDone lists the MRN of each task a write marked done.
+	TasksDone []string `json:"tasks_done,omitempty"`
+	// ConsentAdded lists one consent decision per patient a write recorded.
+	ConsentAdded []AddedConsent `json:"consent_added,omitempty"`
+	Why          string         `json:"why,omitempty"`
+}
+
+// AddedTask is one task a write must add: its patient, kind and due day.
+type AddedTask struct {
+	MRN  string `json:"mrn"`
+	Kind string `json:"kind"`
+	Due  string `json:"due,omitempty"`
+}
+
+// AddedConsent is one consent decision a write must record.
+type AddedConsent struct {
+	MRN       string `json:"mrn"`
+	Marketing bool   `json:"marketing"`
+	Source    string `json:"source"`
 }
 
 // AddedInteraction is one interaction a write must add.
@@ -161,7 +187,7 @@ func (a ActionDecider) Decide(ctx context.Context, st *store.Store, env tools.En
 	if err != nil {
 		return nil, err
 	}
-	return tools.Prepare(ctx, st.Reader(), action, env)
+	return tools.PrepareForModel(ctx, st.Reader(), action, env)
 }
 
 // Decider turns a request into a plan against st: a model through the agent,
@@ -258,6 +284,9 @@ func runCase(ctx context.Context, c Case, d Decider, opts Options) (CaseResult, 
 	}
 	defer st.Close()
 	env := tools.Env{Now: opts.Now, Staff: "eval"}
+	if err := setup(ctx, st, env, c.Setup); err != nil {
+		return CaseResult{}, err
+	}
 	before, err := snapshot(ctx, st)
 	if err != nil {
 		return CaseResult{}, err
@@ -339,6 +368,15 @@ func check(want Expect, plan *tools.Plan, res *tools.Result, runErr error, chang
 			got = append(got, tools.AppointmentRef(a))
 		}
 		return diffSets("appointment ids", want.IDs, got)
+	case "tasks":
+		if res.Kind != "tasks" {
+			return "answered with " + res.Kind + ", want a list of tasks"
+		}
+		var got []string
+		for _, t := range res.Tasks {
+			got = append(got, t.PatientMRN)
+		}
+		return diffSets("MRNs of the tasks", want.MRNs, got)
 	case "interactions":
 		if res.Kind != "interactions" {
 			return "answered with " + res.Kind + ", want a list of interactions"
@@ -441,6 +479,18 @@ func diffWrite(want Expect, c changes) string {
 	if !slices.Equal(wantI, gotI) {
 		problems = append(problems, fmt.Sprintf("interactions added %v, want %v", gotI, wantI))
 	}
+	if !maps.EqualFunc(want.PatientsChanged, c.patientsChanged, maps.Equal) {
+		problems = append(problems, fmt.Sprintf("patients changed %v, want %v", c.patientsChanged, want.PatientsChanged))
+	}
+	if d := diffLists("tasks added", want.TasksAdded, c.tasksAdded); d != "" {
+		problems = append(problems, d)
+	}
+	if d := diffSets("tasks done of", want.TasksDone, c.tasksDone); d != "" || len(want.TasksDone) != len(c.tasksDone) {
+		problems = append(problems, fmt.Sprintf("tasks done of %v, want %v", c.tasksDone, want.TasksDone))
+	}
+	if d := diffLists("consent recorded", want.ConsentAdded, c.consentAdded); d != "" {
+		problems = append(problems, d)
+	}
 	problems = append(problems, c.other...)
 	return strings.Join(problems, "; ")
 }
@@ -462,4 +512,39 @@ func sortedKeys[V any](m map[string]V) []string {
 	keys := slices.Collect(maps.Keys(m))
 	sort.Strings(keys)
 	return keys
+}
+
+// diffLists compares two lists as multisets of their printed members.
+func diffLists[T any](what string, want, got []T) string {
+	w, g := make([]string, len(want)), make([]string, len(got))
+	for i, v := range want {
+		w[i] = fmt.Sprintf("%+v", v)
+	}
+	for i, v := range got {
+		g[i] = fmt.Sprintf("%+v", v)
+	}
+	slices.Sort(w)
+	slices.Sort(g)
+	if slices.Equal(w, g) {
+		return ""
+	}
+	return fmt.Sprintf("%s %v, want %v", what, g, w)
+}
+
+// setup runs a case's setup actions, each committed, before the request.
+func setup(ctx context.Context, st *store.Store, env tools.Env, actions []json.RawMessage) error {
+	for i, raw := range actions {
+		a, err := tools.ParseAction(raw)
+		if err != nil {
+			return fmt.Errorf("setup action %d: %w", i+1, err)
+		}
+		plan, err := tools.Prepare(ctx, st.Reader(), a, env)
+		if err != nil {
+			return fmt.Errorf("setup action %d: %w", i+1, err)
+		}
+		if _, err := plan.Execute(ctx, st, store.AuditEntry{Channel: "eval"}); err != nil {
+			return fmt.Errorf("setup action %d: %w", i+1, err)
+		}
+	}
+	return nil
 }

@@ -37,8 +37,11 @@ func TestGoldActionsScoreFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(gold) != len(cases) {
-		t.Errorf("%d gold actions for %d cases", len(gold), len(cases))
+	// The gold file also holds the records cases' (recordsCasesPath).
+	for _, c := range cases {
+		if _, ok := gold[c.ID]; !ok {
+			t.Errorf("%s has no gold action", c.ID)
+		}
 	}
 	results, err := Run(context.Background(), cases, GoldDecider(gold), Options{FixtureDir: fixtureDir})
 	if err != nil {
@@ -253,6 +256,101 @@ func TestActionDecider(t *testing.T) {
 	for _, r := range results {
 		if r.Pass != want[r.ID] {
 			t.Errorf("%s: pass = %v, want %v (%s)", r.ID, r.Pass, want[r.ID], r.Diff)
+		}
+	}
+}
+
+const recordsCasesPath = "testdata/records.jsonl"
+
+// The everyday-records cases (issue 15): every new tool, the task query and
+// where.has_open_task, and the refusals of what only a plain command does
+// (adding and merging patients). Their gold actions are in goldPath beside
+// the dev set's; cases with setup run actions first (tasks to list or
+// complete).
+func TestRecordsGoldActionsScoreFull(t *testing.T) {
+	needShared(t)
+	cases, err := LoadCases(recordsCasesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gold, err := LoadGold(goldPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := LoadCases(casesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gold) != len(dev)+len(cases) {
+		t.Errorf("%d gold actions for %d dev and %d records cases", len(gold), len(dev), len(cases))
+	}
+	used := map[string]bool{}
+	for _, c := range cases {
+		used[gold[c.ID].Tool] = true
+	}
+	for _, tool := range tools.RecordTools {
+		if !used[tool] {
+			t.Errorf("no records case uses %s", tool)
+		}
+	}
+	results, err := Run(context.Background(), cases, GoldDecider(gold), Options{FixtureDir: fixtureDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if !r.Pass {
+			t.Errorf("%s: %s\n  action: %s", r.ID, r.Diff, r.Action)
+		}
+	}
+	if pass, total := Score(results); pass != total || total < 16 {
+		t.Errorf("score %d/%d", pass, total)
+	}
+}
+
+// Near misses of the records cases fail: another field, the wrong due day,
+// a task for one patient where a recall was asked, a done task not logged,
+// a bulk change where one patient was meant, a patient added from a
+// sentence.
+func TestRecordsCheckerCatchesNearMisses(t *testing.T) {
+	needShared(t)
+	cases, err := LoadCases(recordsCasesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]Case{}
+	for _, c := range cases {
+		byID[c.ID] = c
+	}
+	raw := func(s string) tools.Action {
+		a, err := tools.ParseAction([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	wrong := GoldDecider{
+		"rec-01": raw(`{"tool":"update_patient","args":{"patient":{"match":"P1003"},"email":"maria.jose@example.com","city":"Lakeside"}}`),
+		"rec-02": raw(`{"tool":"update_patient","args":{"patient":{"match":"Jon Smyth"},"phone":"555-867-5390"}}`),
+		"rec-04": raw(`{"tool":"set_consent","args":{"patient":{"match":"P1003"},"marketing":false,"source":"email"}}`),
+		"rec-05": raw(`{"tool":"update_patient","args":{"patient":{"match":"P1154"},"status":"inactive"}}`),
+		"rec-06": raw(`{"tool":"add_task","args":{"text":"Call back","patient":{"match":"Jon Smyth"},"due":"tuesday"}}`),
+		"rec-07": raw(`{"tool":"add_task","args":{"text":"Diabetes recall","where":{"tags":["diabetes"]},"due":"in 2 weeks"}}`),
+		"rec-09": raw(`{"tool":"complete_task","args":{"patient":{"match":"Jon Smyth"},"task":"lab results"}}`),
+		"rec-11": raw(`{"tool":"query","args":{"entity":"tasks","tasks":{"due":"last 30 days"}}}`),
+		"rec-14": raw(`{"tool":"query","args":{"entity":"tasks","tasks":{"due":"today"}}}`),
+		"rec-15": raw(`{"tool":"add_patient","args":{"first_name":"Tom","last_name":"Baker","dob":"1970-01-01"}}`),
+	}
+	var sel []Case
+	for id := range wrong {
+		sel = append(sel, byID[id])
+	}
+	results, err := Run(context.Background(), sel, wrong, Options{FixtureDir: fixtureDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Pass {
+			t.Errorf("%s passed with a wrong action %s", r.ID, r.Action)
 		}
 	}
 }

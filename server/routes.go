@@ -66,6 +66,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle(s, mux, wire.OpReport, func(ctx context.Context, b backend.Backend, req backend.ReportRequest, _ *stream) (*report.Report, error) {
 		return b.Report(ctx, req)
 	})
+	handle(s, mux, wire.OpMyTasks, func(ctx context.Context, b backend.Backend, _ none, _ *stream) (*backend.TaskCounts, error) {
+		return b.MyTasks(ctx)
+	})
 	handle(s, mux, wire.OpMigrate, func(ctx context.Context, b backend.Backend, req backend.MigrateRequest, st *stream) (*backend.MigrateView, error) {
 		return b.Migrate(ctx, req, st.progress)
 	})

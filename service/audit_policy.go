@@ -41,6 +41,20 @@ func (v *view) failed(ctx context.Context, st *store.Store, entry store.AuditEnt
 		}
 		return out
 	}
+	var dup *tools.DuplicateError
+	if errors.As(err, &dup) {
+		// Like namesakes: the row lists the patients shown, by id, and
+		// its message says how many, never who.
+		ids := make([]int64, len(dup.Candidates))
+		for i, d := range dup.Candidates {
+			ids[i] = d.Patient.ID
+		}
+		msg := fmt.Sprintf("possible duplicate patient: %d existing records listed", len(ids))
+		if lerr := st.LogOutcome(ctx, entry, ids, 0, store.OutcomePreviewed, msg); lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		return err
+	}
 	outcome, msg := outcomeOf(err)
 	if refusedByGuard(err) {
 		entry.Request, entry.Action = "", ""
@@ -103,6 +117,13 @@ func (e *safeError) Unwrap() error { return e.err }
 // records it: the candidates of an ambiguous name are recorded as touched,
 // by id, and the message does not list them.
 func auditSafe(tx *store.Tx, err error) error {
+	var dup *tools.DuplicateError
+	if errors.As(err, &dup) {
+		for _, d := range dup.Candidates {
+			tx.Touch(d.Patient.ID)
+		}
+		return &safeError{err: err, msg: fmt.Sprintf("possible duplicate patient: %d existing records listed", len(dup.Candidates))}
+	}
 	var amb *tools.AmbiguousError
 	if !errors.As(err, &amb) {
 		return err

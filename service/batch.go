@@ -28,7 +28,7 @@ func (v *view) Batch(ctx context.Context, req backend.BatchRequest, line func(ba
 		lines[i].action, lines[i].err = tools.ParseAction([]byte(l.Action))
 	}
 	groupable := func(p parsed) bool {
-		return p.err == nil && isWrite(p.action.Tool) && req.Yes && !req.DryRun
+		return p.err == nil && isWrite(p.action.Tool) && p.action.Tool != tools.ToolMergePatients && req.Yes && !req.DryRun
 	}
 	for i := 0; i < len(lines); {
 		if err := ctx.Err(); err != nil {
@@ -66,6 +66,8 @@ func (v *view) Batch(ctx context.Context, req backend.BatchRequest, line func(ba
 		switch {
 		case p.err != nil:
 			err = v.failedRead(ctx, entry, p.err, nil)
+		case p.action.Tool == tools.ToolMergePatients && v.c.Role != backend.RoleManager:
+			err = v.allowTool(ctx, p.action.Tool, req.Channel)
 		case isWrite(p.action.Tool) && !req.Yes && !req.DryRun:
 			// A batch is not interactive: a write needs --yes (or the
 			// terminal side asks line by line through Prepare).

@@ -81,7 +81,8 @@ func (v *view) forget(ctx context.Context, p *pending, progress func(backend.Pro
 			return err
 		}
 		out = backend.ForgetView{MRNCommitment: gone.MRNHash, Receipt: gone.Receipt, Tags: gone.Tags,
-			Appointments: gone.Appointments, Interactions: gone.Interactions, AuditRows: gone.AuditRows}
+			Appointments: gone.Appointments, Interactions: gone.Interactions, Tasks: gone.Tasks,
+			ConsentChanges: gone.ConsentChanges, AuditRows: gone.AuditRows}
 		if v.s.cfg.HistoryFile != "" {
 			n, err := history.Scrub(v.s.cfg.HistoryFile, p.forget.NamedIn)
 			if err != nil {

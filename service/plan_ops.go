@@ -3,9 +3,7 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/store"
@@ -25,6 +23,9 @@ func (v *view) Prepare(ctx context.Context, req backend.PrepareRequest) (*backen
 		}
 	}
 	entry.Action = tools.AuditText([]byte(action.JSON()))
+	if err := v.allowTool(ctx, action.Tool, req.Channel); err != nil {
+		return nil, err
+	}
 	return v.prepareAction(ctx, entry, action, req.Yes, req.DryRun, nil)
 }
 
@@ -68,12 +69,15 @@ func (v *view) prepareAction(ctx context.Context, entry store.AuditEntry, action
 }
 
 // isWrite says whether a tool changes the database, before it is prepared.
-func isWrite(tool string) bool {
-	switch tool {
-	case tools.ToolTag, tools.ToolUntag, tools.ToolLogInteraction, tools.ToolRenameTag, tools.ToolDeleteTag:
-		return true
+func isWrite(tool string) bool { return tools.Writes(tool) }
+
+// allowTool refuses a tool the caller's role does not include: merging
+// two patients' records is for managers (see managerOps).
+func (v *view) allowTool(ctx context.Context, tool, channel string) error {
+	if tool == tools.ToolMergePatients {
+		return v.allow(ctx, "merge", channel)
 	}
-	return false
+	return nil
 }
 
 // finish goes on with a prepared plan: a read is executed (unless a dry
@@ -192,15 +196,13 @@ func (v *view) Ask(ctx context.Context, req backend.AskRequest, progress func(ba
 	report(backend.Progress{Stage: "asking " + dec.Model()})
 	prepare := func(ctx context.Context, a tools.Action) (*tools.Plan, error) {
 		report(backend.Progress{Stage: "checking the answer"})
-		// The model's tools are those of its schema; renaming or deleting
-		// a tag is for the plain commands, whatever a model answers.
-		if !slices.Contains(tools.ToolNames, a.Tool) {
-			return nil, &tools.ValidationError{Msg: fmt.Sprintf("there is no tool %q (tools: %s)", a.Tool, strings.Join(tools.ToolNames, ", "))}
-		}
+		// PrepareForModel refuses the plain commands' tools (adding and
+		// merging patients, renaming and deleting tags), whatever a model
+		// answers: the schema is no security boundary.
 		var plan *tools.Plan
 		err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
 			var err error
-			plan, err = tools.Prepare(ctx, st.Reader(), a, env)
+			plan, err = tools.PrepareForModel(ctx, st.Reader(), a, env)
 			return err
 		})
 		return plan, err

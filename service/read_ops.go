@@ -100,14 +100,54 @@ func record(ctx context.Context, r store.Reader, p store.Patient) (*backend.Reco
 	if err != nil {
 		return nil, 0, err
 	}
-	rec := &backend.RecordView{PatientJSON: tools.NewPatientJSON(p), Appointments: []tools.AppointmentJSON{}, Interactions: []tools.InteractionJSON{}}
+	open := true
+	tasks, err := r.FindTasks(ctx, store.TaskQuery{Task: store.TaskFilter{Open: &open}, Patients: only}, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	consent, err := r.ConsentHistory(ctx, p.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	rec := &backend.RecordView{PatientJSON: tools.NewPatientJSON(p), Appointments: []tools.AppointmentJSON{}, Interactions: []tools.InteractionJSON{},
+		Tasks: []tools.TaskJSON{}, Consent: []tools.ConsentJSON{}}
 	for _, a := range appts {
 		rec.Appointments = append(rec.Appointments, tools.NewAppointmentJSON(a))
 	}
 	for _, i := range inters {
 		rec.Interactions = append(rec.Interactions, tools.NewInteractionJSON(i))
 	}
-	return rec, 1 + len(appts) + len(inters), nil
+	for _, t := range tasks {
+		rec.Tasks = append(rec.Tasks, tools.NewTaskJSON(t))
+	}
+	for _, e := range consent {
+		rec.Consent = append(rec.Consent, tools.NewConsentJSON(e))
+	}
+	return rec, 1 + len(appts) + len(inters) + len(tasks) + len(consent), nil
+}
+
+// MyTasks counts the caller's open tasks due today and overdue, by the
+// practice's calendar day. Counts name no patient: not audited.
+func (v *view) MyTasks(ctx context.Context) (*backend.TaskCounts, error) {
+	env := v.env()
+	today := tools.Today(env.Now)
+	open := true
+	out := &backend.TaskCounts{Staff: env.Staff}
+	err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
+		r := st.Reader()
+		var err error
+		mine := store.TaskFilter{Open: &open, AssignedTo: env.Staff, DueFrom: today, DueTo: today.AddDate(0, 0, 1)}
+		if out.DueToday, err = r.CountTasks(ctx, store.TaskQuery{Task: mine}); err != nil {
+			return err
+		}
+		mine.DueFrom, mine.DueTo = time.Time{}, today
+		out.Overdue, err = r.CountTasks(ctx, store.TaskQuery{Task: mine})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Tags lists the tags in use with counts. Counts name no patient: not

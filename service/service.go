@@ -118,8 +118,10 @@ func (v *view) env() tools.Env {
 }
 
 // Operations that need the manager role. Everything else (queries, show,
-// tag, log, ask, run, doctor) every role may do.
-var managerOps = []string{"import", "migrate", "export", "forget", "backup", "audit", "staff"}
+// tag, log, patient add and edit, consent, tasks, ask, run, doctor) every
+// role may do. Merging two patients' records is a manager's call: it
+// removes one record, and a wrong merge mixes two people's histories.
+var managerOps = []string{"import", "migrate", "export", "forget", "backup", "audit", "staff", "merge"}
 
 // ManagerOnly reports whether op needs the manager role.
 func ManagerOnly(op string) bool { return slices.Contains(managerOps, op) }

@@ -80,6 +80,19 @@ func (tx *Tx) UpsertPatients(ctx context.Context, rows []Patient, fields []Patie
 	}
 	stats.Unchanged = len(rows) - stats.Inserted - stats.Updated
 
+	// The consent history gets a row for each new patient and each one whose
+	// consent this import changes, dated as the file says (or not at all),
+	// read before the upsert overwrites what it was.
+	consent := containsField(fields, FieldMarketingConsent)
+	if consent {
+		if _, err := tx.conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE import_consent AS
+			SELECT s.mrn, s.marketing_consent, s.consent_changed_at FROM import_patients s LEFT JOIN patients p ON p.mrn = s.mrn
+			WHERE p.id IS NULL OR p.marketing_consent IS DISTINCT FROM coalesce(s.marketing_consent, p.marketing_consent)`); err != nil {
+			return stats, fmt.Errorf("import patients: %w", err)
+		}
+		defer tx.conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS import_consent`)
+	}
+
 	onConflict := "DO NOTHING"
 	if len(fields) > 0 {
 		sets := make([]string, 0, len(fields)+2)
@@ -102,6 +115,14 @@ func (tx *Tx) UpsertPatients(ctx context.Context, rows []Patient, fields []Patie
 		ON CONFLICT (mrn) ` + onConflict
 	if _, err := tx.conn.ExecContext(ctx, upsert, now, now); err != nil {
 		return stats, fmt.Errorf("import patients: %w", err)
+	}
+
+	if consent {
+		if _, err := tx.conn.ExecContext(ctx, `INSERT INTO consent_events (patient_id, marketing, changed_at, source, staff, recorded_at)
+			SELECT p.id, coalesce(c.marketing_consent, false), c.consent_changed_at, 'import', ?, ? FROM import_consent c
+			JOIN patients p ON p.mrn = c.mrn ORDER BY p.id`, tx.Actor(), now); err != nil {
+			return stats, fmt.Errorf("import patients: consent history: %w", err)
+		}
 	}
 
 	// Tags: create the missing ones, then link.

@@ -44,6 +44,10 @@ type PatientFilter struct {
 	NoAppointment  *AppointmentFilter
 	HasInteraction *InteractionFilter
 	NoInteraction  *InteractionFilter
+
+	// HasOpenTask keeps patients with (true) or without (false) a task
+	// still to do.
+	HasOpenTask *bool
 }
 
 // AppointmentFilter selects appointments. From is inclusive, To exclusive.
@@ -190,6 +194,9 @@ func (f PatientFilter) conditions(a string) where {
 	if f.NoInteraction != nil {
 		sub := f.NoInteraction.conditions("ni")
 		w.add(fmt.Sprintf("%s NOT IN (SELECT ni.patient_id FROM interactions ni WHERE %s)", col("id"), sub.sql()), sub.args...)
+	}
+	if f.HasOpenTask != nil {
+		w.add(fmt.Sprintf("(%s IN (SELECT patient_id FROM tasks WHERE done_at IS NULL)) = ?", col("id")), *f.HasOpenTask)
 	}
 	return w
 }

@@ -22,6 +22,9 @@ type Forgotten struct {
 	Tags         int    `json:"tags"`
 	Appointments int    `json:"appointments"`
 	Interactions int    `json:"interactions"`
+	Tasks        int    `json:"tasks"`
+	// ConsentChanges is how many rows of the consent history went.
+	ConsentChanges int `json:"consent_changes"`
 	// AuditRows is how many earlier audit rows named the patient and had
 	// their free text redacted.
 	AuditRows int `json:"audit_rows_redacted"`
@@ -40,8 +43,9 @@ func CheckReceipt(commitment, receipt, mrn string) bool {
 	return err == nil && len(salt) > 0 && CommitMRN(mrn, salt) == commitment
 }
 
-// Forget deletes one patient with their tags, appointments and interactions
-// in one transaction, audited by MRN commitment and row counts only. The
+// Forget deletes one patient with their tags, appointments, interactions,
+// tasks and consent history in one transaction, audited by MRN commitment
+// and row counts only. The
 // bytes stay in the file's free blocks until Compact rewrites it, which the
 // caller does next; a marker in the same transaction makes the next open
 // finish the rewrite if it never happens.
@@ -63,6 +67,8 @@ func (s *Store) Forget(ctx context.Context, entry AuditEntry, id int64) (Forgott
 			{&out.Tags, "DELETE FROM patient_tags WHERE patient_id = ?"},
 			{&out.Appointments, "DELETE FROM appointments WHERE patient_id = ?"},
 			{&out.Interactions, "DELETE FROM interactions WHERE patient_id = ?"},
+			{&out.Tasks, "DELETE FROM tasks WHERE patient_id = ?"},
+			{&out.ConsentChanges, "DELETE FROM consent_events WHERE patient_id = ?"},
 			{nil, "DELETE FROM patients WHERE id = ?"},
 		}
 		for _, st := range steps {

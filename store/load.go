@@ -57,6 +57,14 @@ func (tx *Tx) LoadPatients(ctx context.Context, rows []Patient) ([]int64, error)
 	if err != nil {
 		return nil, fmt.Errorf("load patients: %w", err)
 	}
+	// The consent history starts where a loaded record stands, as an
+	// import's does.
+	if _, err := tx.conn.ExecContext(ctx, `INSERT INTO consent_events (patient_id, marketing, changed_at, source, staff, recorded_at)
+		SELECT id, marketing_consent, consent_changed_at, 'import', ?, ? FROM patients
+		WHERE id IN (SELECT unnest(?::BIGINT[])) AND (marketing_consent OR consent_changed_at IS NOT NULL) ORDER BY id`,
+		tx.Actor(), now, ids); err != nil {
+		return nil, fmt.Errorf("load patients: consent history: %w", err)
+	}
 	tx.Touch(ids...)
 	tx.AddRows(len(rows) + links)
 	return ids, nil

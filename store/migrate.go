@@ -223,6 +223,45 @@ CREATE TABLE maintenance (
 	detail VARCHAR NOT NULL DEFAULT ''
 );
 `,
+	// 6: everyday records. Follow-up tasks and recalls (a recall is a task
+	// with a reason and a due date, made for every patient a filter
+	// selects); due is a day of the practice's calendar, so "due today"
+	// does not move with the zone or a DST change. The history of marketing
+	// consent: each change with when the patient decided (NULL when an
+	// import did not say: the import's own time is never taken for it),
+	// how it reached the practice, and who recorded it. Patients whose
+	// consent is known already get one row each, source import, so that
+	// the history starts where the record stands.
+	`
+CREATE SEQUENCE task_id_seq START 1;
+CREATE TABLE tasks (
+	id          BIGINT PRIMARY KEY DEFAULT nextval('task_id_seq'),
+	patient_id  BIGINT NOT NULL,
+	kind        VARCHAR NOT NULL DEFAULT 'task' CHECK (kind IN ('task', 'recall')),
+	text        VARCHAR NOT NULL,
+	due         DATE,
+	assigned_to VARCHAR NOT NULL DEFAULT '',
+	created_by  VARCHAR NOT NULL,
+	created_at  TIMESTAMP NOT NULL,
+	done_at     TIMESTAMP,
+	done_by     VARCHAR
+);
+CREATE INDEX tasks_patient ON tasks (patient_id);
+CREATE SEQUENCE consent_event_id_seq START 1;
+CREATE TABLE consent_events (
+	id          BIGINT PRIMARY KEY DEFAULT nextval('consent_event_id_seq'),
+	patient_id  BIGINT NOT NULL,
+	marketing   BOOLEAN NOT NULL,
+	changed_at  TIMESTAMP,
+	source      VARCHAR NOT NULL CHECK (source IN ('phone', 'email', 'form', 'portal', 'import', 'merge')),
+	staff       VARCHAR NOT NULL DEFAULT '',
+	recorded_at TIMESTAMP NOT NULL
+);
+CREATE INDEX consent_events_patient ON consent_events (patient_id);
+INSERT INTO consent_events (patient_id, marketing, changed_at, source, staff, recorded_at)
+	SELECT id, marketing_consent, consent_changed_at, 'import', '', created_at FROM patients
+	WHERE marketing_consent OR consent_changed_at IS NOT NULL ORDER BY id;
+`,
 }
 
 // SchemaVersion is the schema this build writes.

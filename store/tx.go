@@ -92,10 +92,18 @@ type Tx struct {
 	treeCache map[int64]tlog.Hash
 	// appended counts the audit rows this transaction appended.
 	appended int
+	// note is the message of the current unit's audit row: an edit's old
+	// and new values.
+	note string
 }
 
 // Touch records patients this unit of work read or changed, for the audit row.
 func (tx *Tx) Touch(ids ...int64) { tx.touched = append(tx.touched, ids...) }
+
+// Note sets the message of this unit's audit row: what a change replaced
+// (old and new values), which the action alone does not say. Like the
+// request and the action, it is redacted when the patient is forgotten.
+func (tx *Tx) Note(msg string) { tx.note = msg }
 
 // AddRows records how many rows this unit of work changed.
 func (tx *Tx) AddRows(n int) { tx.rows += int64(n) }
@@ -192,7 +200,7 @@ func (s *Store) commitUnits(ctx context.Context, units []Unit) error {
 		}
 	}()
 	for _, u := range units {
-		tx.entry, tx.touched, tx.rows, tx.redacted = u.Entry, nil, 0, nil
+		tx.entry, tx.touched, tx.rows, tx.redacted, tx.note = u.Entry, nil, 0, nil, ""
 		if err := u.Fn(tx); err != nil {
 			rollback()
 			return &unitFailure{err: err, entry: tx.entry, touched: tx.touched}
@@ -207,7 +215,7 @@ func (s *Store) commitUnits(ctx context.Context, units []Unit) error {
 			s.auditMu.Lock()
 			locked = true
 		}
-		if err := tx.appendAudit(ctx, tx.entry, OutcomeOK, ""); err != nil {
+		if err := tx.appendAudit(ctx, tx.entry, OutcomeOK, tx.note); err != nil {
 			rollback()
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -25,8 +26,52 @@ const (
 	ToolRefuse         = "refuse"
 )
 
-// ToolNames lists every tool.
+// Everyday-records tools (issue 15): the model may choose these too.
+const (
+	ToolUpdatePatient = "update_patient"
+	ToolSetConsent    = "set_consent"
+	ToolAddTask       = "add_task"
+	ToolCompleteTask  = "complete_task"
+)
+
+// Tools that only a plain command or an action file runs, never the model:
+// a model must not invent a patient from a sentence, merging two records
+// takes a person's judgement, reopening a task is a correction, and
+// renaming or deleting a tag changes it for every patient who carries it.
+const (
+	ToolAddPatient    = "add_patient"
+	ToolMergePatients = "merge_patients"
+	ToolReopenTask    = "reopen_task"
+)
+
+// ToolNames lists the tools the prompt shows by example: prompts/
+// examples.jsonl has one for each.
 var ToolNames = []string{ToolQuery, ToolTag, ToolUntag, ToolLogInteraction, ToolClarify, ToolRefuse}
+
+// RecordTools are the everyday-records tools the model may choose. They
+// join ToolNames once the prompt has an example of each.
+var RecordTools = []string{ToolUpdatePatient, ToolSetConsent, ToolAddTask, ToolCompleteTask}
+
+// ModelTools lists every tool the model's schema offers, in schema order.
+var ModelTools = append(slices.Clip(ToolNames), RecordTools...)
+
+// CommandTools lists the tools the model may not choose.
+var CommandTools = []string{ToolAddPatient, ToolMergePatients, ToolReopenTask, ToolRenameTag, ToolDeleteTag}
+
+// AllTools lists every tool.
+var AllTools = append(slices.Clip(ModelTools), CommandTools...)
+
+// ForModel reports whether the model may choose tool.
+func ForModel(tool string) bool { return slices.Contains(ModelTools, tool) }
+
+// Writes reports whether tool changes the database, before it is prepared.
+func Writes(tool string) bool {
+	switch tool {
+	case ToolQuery, ToolClarify, ToolRefuse:
+		return false
+	}
+	return slices.Contains(AllTools, tool)
+}
 
 // Action is one line of the JSON Lines action format: what the model emits,
 // what `carebook run actions.jsonl` executes and what the audit log records.
@@ -132,6 +177,8 @@ type QueryArgs struct {
 	Output string `json:"output,omitempty"`
 	// GroupBy is the field to count by when Output is groups.
 	GroupBy string `json:"group_by,omitempty"`
+	// Tasks filters task rows (entity tasks).
+	Tasks *TaskWhere `json:"tasks,omitempty"`
 	// Limit caps a list; 0 means the default.
 	Limit int `json:"limit,omitempty"`
 }
@@ -193,6 +240,8 @@ type PatientWhere struct {
 	NoAppointment  *AppointmentWhere `json:"no_appointment,omitempty"`
 	HasInteraction *InteractionWhere `json:"has_interaction,omitempty"`
 	NoInteraction  *InteractionWhere `json:"no_interaction,omitempty"`
+
+	HasOpenTask *bool `json:"has_open_task,omitempty"`
 }
 
 // AppointmentWhere selects appointments.

@@ -58,6 +58,19 @@ func actionSeeds(tb testing.TB) [][]byte {
 		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`,
 		"{\"tool\":\"query\",\"args\":{\"entity\":\"patients\",\"where\":{\"name\":\"Sm\xffith\"}}}",
 		`{"tool":"query","args":{"entity":"patients","where":{"has_appointment":{"status":"no-show","when":"last 6 months"},"no_interaction":{"channel":"call","when":"upcoming"}}}}`,
+		`{"tool":"add_patient","args":{"first_name":"John","last_name":"Smith","dob":"1958-03-02"}}`,
+		`{"tool":"add_patient","args":{"first_name":"\u0000","last_name":"x","dob":"02/30/2026","mrn":"P1000"}}`,
+		`{"tool":"update_patient","args":{"patient":{"match":"P1000"},"email":"a@@b","phone":"5.55E+09","status":"gone"}}`,
+		`{"tool":"update_patient","args":{"patient":{"match":"P1000"}}}`,
+		`{"tool":"set_consent","args":{"patient":{"match":"P1000"},"marketing":false,"source":"fax","at":"tomorrow"}}`,
+		`{"tool":"add_task","args":{"text":"x","where":{},"due":"in 100000 years"}}`,
+		`{"tool":"add_task","args":{"text":"recall","where":{"tags":["diabetes"]},"due":"next blursday","assign_to":"\u0007"}}`,
+		`{"tool":"complete_task","args":{"id":-5,"channel":"call"}}`,
+		`{"tool":"complete_task","args":{"patient":{"match":"P1000"},"task":"lab"}}`,
+		`{"tool":"reopen_task","args":{"id":9223372036854775807}}`,
+		`{"tool":"merge_patients","args":{"keep":{"match":"P1000"},"other":{"match":"P1000"}}}`,
+		`{"tool":"query","args":{"entity":"tasks","tasks":{"due":"this week","overdue":true,"status":"done","mine":true,"assigned_to":"x"}}}`,
+		`{"tool":"query","args":{"entity":"tasks","output":"groups","group_by":"kind","where":{"has_open_task":false}}}`,
 	} {
 		seeds = append(seeds, []byte(s))
 	}

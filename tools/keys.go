@@ -53,6 +53,20 @@ func argsType(tool string) (reflect.Type, bool) {
 		return reflect.TypeFor[RenameTagArgs](), true
 	case ToolDeleteTag:
 		return reflect.TypeFor[DeleteTagArgs](), true
+	case ToolUpdatePatient:
+		return reflect.TypeFor[UpdatePatientArgs](), true
+	case ToolSetConsent:
+		return reflect.TypeFor[ConsentArgs](), true
+	case ToolAddTask:
+		return reflect.TypeFor[AddTaskArgs](), true
+	case ToolCompleteTask:
+		return reflect.TypeFor[CompleteTaskArgs](), true
+	case ToolReopenTask:
+		return reflect.TypeFor[ReopenTaskArgs](), true
+	case ToolAddPatient:
+		return reflect.TypeFor[AddPatientArgs](), true
+	case ToolMergePatients:
+		return reflect.TypeFor[MergeArgs](), true
 	}
 	return nil, false
 }

@@ -41,6 +41,12 @@ type Plan struct {
 	FutureAt string
 	// Message is the sentence of a clarify or refuse action.
 	Message string
+	// Changes are the fields a write changes on one patient, before and
+	// after (an edit, a merge's filled blanks, a new patient's details).
+	Changes []FieldChange
+	// Duplicates are existing patients a new record may be: the preview
+	// lists them first.
+	Duplicates []store.Duplicate
 
 	// Exactly one of read and write is set. read answers from the
 	// database and says which patients its answer shows; write changes it
@@ -58,6 +64,7 @@ type Result struct {
 	Patients     []store.Patient     `json:"-"`
 	Appointments []store.Appointment `json:"-"`
 	Interactions []store.Interaction `json:"-"`
+	Tasks        []store.Task        `json:"-"`
 	Count        int                 `json:"count"`
 	Groups       []store.GroupCount  `json:"-"`
 	GroupBy      string              `json:"group_by,omitempty"`
@@ -86,8 +93,33 @@ func Prepare(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, err
 		return prepareRenameTag(ctx, r, a)
 	case ToolDeleteTag:
 		return prepareDeleteTag(ctx, r, a)
+	case ToolUpdatePatient:
+		return prepareUpdatePatient(ctx, r, a, env)
+	case ToolSetConsent:
+		return prepareConsent(ctx, r, a, env)
+	case ToolAddTask:
+		return prepareAddTask(ctx, r, a, env)
+	case ToolCompleteTask:
+		return prepareCompleteTask(ctx, r, a, env)
+	case ToolReopenTask:
+		return prepareReopenTask(ctx, r, a)
+	case ToolAddPatient:
+		return prepareAddPatient(ctx, r, a, env)
+	case ToolMergePatients:
+		return prepareMerge(ctx, r, a)
 	}
-	return nil, invalidf("there is no tool %q (tools: %s)", a.Tool, strings.Join(ToolNames, ", "))
+	return nil, invalidf("there is no tool %q (tools: %s)", a.Tool, strings.Join(AllTools, ", "))
+}
+
+// PrepareForModel is Prepare for an action a model chose: a tool the
+// model may not choose (adding or merging patients, reopening a task) is
+// refused with a sentence it can act on. The schema offers it none of
+// these, but the schema is no security boundary.
+func PrepareForModel(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, error) {
+	if !ForModel(a.Tool) && slices.Contains(AllTools, a.Tool) {
+		return nil, invalidf("%s is not done from a plain-language request: it is a plain command (carebook patient add, patient merge, task reopen, tag rename, tag delete); choose another tool, or refuse", a.Tool)
+	}
+	return Prepare(ctx, r, a, env)
 }
 
 // Execute runs the plan. Every execution, read or write, appends one audit

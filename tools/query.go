@@ -13,6 +13,7 @@ const (
 	EntityPatients     = "patients"
 	EntityAppointments = "appointments"
 	EntityInteractions = "interactions"
+	EntityTasks        = "tasks"
 
 	OutputList   = "list"
 	OutputCount  = "count"
@@ -20,7 +21,7 @@ const (
 )
 
 // Entities lists what a query can return.
-var Entities = []string{EntityPatients, EntityAppointments, EntityInteractions}
+var Entities = []string{EntityPatients, EntityAppointments, EntityInteractions, EntityTasks}
 
 // Outputs lists the shapes of a query's answer.
 var Outputs = []string{OutputList, OutputCount, OutputGroups}
@@ -34,6 +35,8 @@ func GroupFields(entity string) []string {
 		return stringsOf(store.AppointmentGroups)
 	case EntityInteractions:
 		return stringsOf(store.InteractionGroups)
+	case EntityTasks:
+		return stringsOf(store.TaskGroups)
 	}
 	return nil
 }
@@ -53,7 +56,7 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 	}
 	entity := strings.ToLower(args.Entity)
 	if !slices.Contains(Entities, entity) {
-		return nil, invalidf("query entity must be patients, appointments or interactions, not %q", args.Entity)
+		return nil, invalidf("query entity must be patients, appointments, interactions or tasks, not %q", args.Entity)
 	}
 	output := strings.ToLower(args.Output)
 	if output == "" {
@@ -76,6 +79,13 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 	}
 	if entity != EntityInteractions && args.Interactions != nil {
 		return nil, invalidf(`"interactions" filters interaction rows; to select patients by their contacts use where.has_interaction`)
+	}
+	if entity != EntityTasks && args.Tasks != nil {
+		return nil, invalidf(`"tasks" filters task rows, with entity tasks; to select patients by their tasks use where.has_open_task`)
+	}
+	tf, err := resolveTaskWhere(args.Tasks, env)
+	if err != nil {
+		return nil, err
 	}
 
 	vocab, err := r.Vocabulary(ctx, vocabFor(a.Args)...)
@@ -112,6 +122,7 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 	if inf != nil {
 		iq.Interaction = *inf
 	}
+	tq := store.TaskQuery{Task: tf, Patients: pf}
 
 	p := &Plan{Action: a, Tool: ToolQuery, Summary: describeQuery(entity, output, args.GroupBy)}
 	p.read = func(ctx context.Context, rd store.Reader) (*Result, []int64, error) {
@@ -155,6 +166,16 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 			res.Count = len(res.Interactions)
 		case entity == EntityInteractions && output == OutputCount:
 			res.Count, err = rd.CountInteractions(ctx, iq)
+		case entity == EntityTasks && output == OutputList:
+			res.Tasks, err = rd.FindTasks(ctx, tq, args.Limit)
+			for _, t := range res.Tasks {
+				touched = append(touched, t.PatientID)
+			}
+			res.Count = len(res.Tasks)
+		case entity == EntityTasks && output == OutputCount:
+			res.Count, err = rd.CountTasks(ctx, tq)
+		case entity == EntityTasks:
+			res.Groups, err = rd.GroupTasks(ctx, tq, store.TaskGroup(args.GroupBy))
 		default:
 			res.Groups, err = rd.GroupInteractions(ctx, iq, store.InteractionGroup(args.GroupBy))
 		}
@@ -179,4 +200,49 @@ func describeQuery(entity, output, groupBy string) string {
 		return "Count " + entity + " by " + groupBy
 	}
 	return "List " + entity
+}
+
+// resolveTaskWhere turns a task filter into an absolute one. Tasks are
+// open ones unless the filter says done; due days are days of the
+// practice's calendar, so "today" and "overdue" turn at local midnight.
+func resolveTaskWhere(w *TaskWhere, env Env) (store.TaskFilter, error) {
+	open := true
+	f := store.TaskFilter{Open: &open}
+	if w == nil {
+		return f, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(w.Status)) {
+	case "", TaskOpen:
+	case TaskDone:
+		open = false
+	default:
+		return f, invalidf("tasks.status must be open or done, not %q", w.Status)
+	}
+	if w.Due != "" {
+		from, to, err := ParseDueRange(w.Due, env.Now)
+		if err != nil {
+			return f, &ValidationError{Msg: "tasks.due: " + err.Error()}
+		}
+		f.DueFrom, f.DueTo = from, to
+	}
+	if w.Overdue {
+		if !open {
+			return f, invalidf("a done task is not overdue; leave out status done, or overdue")
+		}
+		if today := Today(env.Now); f.DueTo.IsZero() || today.Before(f.DueTo) {
+			f.DueTo = today
+		}
+	}
+	name := strings.TrimSpace(w.AssignedTo)
+	if err := store.CheckLine(name, store.MaxLabelLen); err != nil {
+		return f, invalidf("tasks.assigned_to %v", err)
+	}
+	if w.Mine {
+		if name != "" && !strings.EqualFold(name, env.Staff) {
+			return f, invalidf("give tasks.mine or tasks.assigned_to, not both")
+		}
+		name = env.Staff
+	}
+	f.AssignedTo = name
+	return f, nil
 }

@@ -211,6 +211,7 @@ func resolveWhere(ctx context.Context, r store.Reader, w *PatientWhere, env Env,
 	if f.NoInteraction, err = resolveInteractionWhere("no_interaction", w.NoInteraction, env); err != nil {
 		return f, err
 	}
+	f.HasOpenTask = w.HasOpenTask
 	return f, nil
 }
 
@@ -334,7 +335,8 @@ func IsUserError(err error) bool {
 	var v *ValidationError
 	var a *AmbiguousError
 	var n *NotFoundError
-	return errors.As(err, &v) || errors.As(err, &a) || errors.As(err, &n)
+	var d *DuplicateError
+	return errors.As(err, &v) || errors.As(err, &a) || errors.As(err, &n) || errors.As(err, &d)
 }
 
 // vocabFor is the part of the vocabulary that validating the names in args

@@ -78,12 +78,18 @@ const (
 	defAppt    = "appt"
 	defContact = "contact"
 	defTagName = "tag_name" // the enum of existing tags
+	defUpdate  = "update"
+	defConsent = "consent"
+	defAddTask = "add_task"
+	defDone    = "done"
+	defTasks   = "tasks"
 )
 
 // argsDef names the definition of each tool's arguments.
 var argsDef = map[string]string{
 	ToolQuery: defQuery, ToolTag: defTag, ToolUntag: defTag, ToolLogInteraction: defLog,
 	ToolClarify: defMessage, ToolRefuse: defMessage,
+	ToolUpdatePatient: defUpdate, ToolSetConsent: defConsent, ToolAddTask: defAddTask, ToolCompleteTask: defDone,
 }
 
 // Accepted date forms, shown to the model in the schema and in the prompt.
@@ -230,13 +236,15 @@ func objects(v store.Vocabulary) []object {
 	patient := field{name: "patient", schema: ref(defPatient)}
 	where := field{name: "where", schema: ref(defWhere)}
 	groups := "with groups. patients: " + strings.Join(GroupFields(EntityPatients), ", ") +
-		"; appointments: " + strings.Join(GroupFields(EntityAppointments), ", ") + "; interactions: " + strings.Join(GroupFields(EntityInteractions), ", ")
+		"; appointments: " + strings.Join(GroupFields(EntityAppointments), ", ") + "; interactions: " + strings.Join(GroupFields(EntityInteractions), ", ") +
+		"; tasks: " + strings.Join(GroupFields(EntityTasks), ", ")
 	return []object{
 		{key: defQuery, doc: ToolQuery, fields: []field{
 			{name: "entity", req: true, schema: enum(Entities)},
 			patient, where,
 			{name: "appointments", schema: ref(defAppt), desc: "entity appointments only"},
 			{name: "interactions", schema: ref(defContact), desc: "entity interactions only"},
+			{name: "tasks", schema: ref(defTasks), desc: "entity tasks only"},
 			{name: "output", schema: enum(Outputs)},
 			{name: "group_by", schema: enum(groupByFields()), doc: "-", desc: groups},
 			{name: "limit", schema: intRange(1, 1000), desc: "only if asked"},
@@ -252,6 +260,33 @@ func objects(v store.Vocabulary) []object {
 			{name: "direction", schema: enum(stringsOf(store.Directions))},
 			{name: "at", schema: date(), doc: "Date"},
 			{name: "staff", schema: str()},
+		}},
+		{key: defUpdate, doc: ToolUpdatePatient, fields: []field{
+			{name: "patient", req: true, schema: ref(defPatient)},
+			{name: "email", schema: str()},
+			{name: "phone", schema: str()},
+			{name: "city", schema: str()},
+			{name: "language", schema: str()},
+			{name: "status", schema: enum(stringsOf(store.Statuses))},
+		}},
+		{key: defConsent, doc: ToolSetConsent, fields: []field{
+			{name: "patient", req: true, schema: ref(defPatient)},
+			{name: "marketing", req: true, schema: boolean()},
+			{name: "source", req: true, schema: enum(stringsOf(store.StaffSources))},
+			{name: "at", schema: date(), doc: "Date"},
+		}},
+		{key: defAddTask, doc: ToolAddTask, desc: "a filter makes a recall, which needs due", fields: []field{
+			{name: "text", req: true, schema: str()},
+			patient, where,
+			{name: "due", schema: described(str(), "a day: "+quoteAll(DueForms)+" or a Date"), doc: "Due"},
+			{name: "assign_to", schema: str()},
+		}},
+		{key: defDone, doc: ToolCompleteTask, fields: []field{
+			{name: "patient", schema: ref(defPatient)},
+			{name: "task", schema: str(), desc: "words of it"},
+			{name: "id", schema: intRange(1, 1<<31-1), doc: "integer"},
+			{name: "channel", schema: enum(stringsOf(store.Channels)), doc: "Channel", desc: "with summary, also logs it"},
+			{name: "summary", schema: str()},
 		}},
 		{key: defMessage, doc: ToolClarify + ", " + ToolRefuse, fields: []field{
 			{name: "message", req: true, schema: str()},
@@ -286,6 +321,7 @@ func objects(v store.Vocabulary) []object {
 			{name: "no_appointment", schema: ref(defAppt)},
 			{name: "has_interaction", schema: ref(defContact)},
 			{name: "no_interaction", schema: ref(defContact)},
+			{name: "has_open_task", schema: boolean()},
 		}},
 		{key: defAppt, doc: "Appt", fields: []field{
 			{name: "status", schema: enum(stringsOf(store.AppointmentStatuses))},
@@ -298,6 +334,13 @@ func objects(v store.Vocabulary) []object {
 			{name: "direction", schema: enum(stringsOf(store.Directions))},
 			{name: "staff", schema: str(), desc: "contains"},
 			{name: "when", schema: timeRange(), doc: "Range"},
+		}},
+		{key: defTasks, doc: "Tasks", fields: []field{
+			{name: "status", schema: enum([]string{TaskOpen, TaskDone})},
+			{name: "due", schema: timeRange(), doc: "Range"},
+			{name: "overdue", schema: boolean()},
+			{name: "assigned_to", schema: str()},
+			{name: "mine", schema: boolean()},
 		}},
 	}
 }
@@ -318,8 +361,8 @@ func ActionSchema(v store.Vocabulary) map[string]any {
 	if tags := ModelVocabulary(v).Tags; len(tags) > 0 {
 		defs[defTagName] = enum(tags)
 	}
-	alts := make([]any, 0, len(ToolNames))
-	for _, name := range ToolNames {
+	alts := make([]any, 0, len(ModelTools))
+	for _, name := range ModelTools {
 		alts = append(alts, map[string]any{
 			"type": "object",
 			"properties": Props{
@@ -373,7 +416,7 @@ var staticDoc = sync.OnceValue(func() string {
 		b.WriteByte('\n')
 	}
 	b.WriteString("Channel: " + schemaDocType(enum(stringsOf(store.Channels))) + "\n")
-	b.WriteString("Date: " + quoteAll(DateForms) + ". Range: " + quoteAll(RangeForms) + "\n")
+	b.WriteString("Date: " + quoteAll(DateForms) + ". Due: a Date, " + quoteAll(DueForms) + ". Range: " + quoteAll(RangeForms) + "\n")
 	b.WriteString(`Tag, Provider, Type, City, Language: from the request's lists ("asthmatic": asthma; "X-speaking": language X), or as the user wrote it if "not listed"` + "\n")
 	return b.String()
 })

@@ -35,6 +35,11 @@ var defTypes = map[string]reflect.Type{
 	defWhere:   reflect.TypeFor[PatientWhere](),
 	defAppt:    reflect.TypeFor[AppointmentWhere](),
 	defContact: reflect.TypeFor[InteractionWhere](),
+	defUpdate:  reflect.TypeFor[UpdatePatientArgs](),
+	defConsent: reflect.TypeFor[ConsentArgs](),
+	defAddTask: reflect.TypeFor[AddTaskArgs](),
+	defDone:    reflect.TypeFor[CompleteTaskArgs](),
+	defTasks:   reflect.TypeFor[TaskWhere](),
 }
 
 func defOfType(t reflect.Type) string {
@@ -125,8 +130,8 @@ func TestSchemaMatchesStructs(t *testing.T) {
 	}
 
 	alts, ok := s["oneOf"].([]any)
-	if !ok || len(alts) != len(ToolNames) {
-		t.Fatalf("oneOf has %d alternatives, want one per tool (%d)", len(alts), len(ToolNames))
+	if !ok || len(alts) != len(ModelTools) {
+		t.Fatalf("oneOf has %d alternatives, want one per tool (%d)", len(alts), len(ModelTools))
 	}
 	for i, a := range alts {
 		alt := a.(map[string]any)
@@ -134,14 +139,14 @@ func TestSchemaMatchesStructs(t *testing.T) {
 		if len(p) != 2 || p[0].Name != "tool" || p[1].Name != "args" {
 			t.Fatalf("alternative %d members = %v, want tool then args", i, p)
 		}
-		if got := p[0].Schema["const"]; got != ToolNames[i] {
-			t.Errorf("alternative %d tool = %v, want %s", i, got, ToolNames[i])
+		if got := p[0].Schema["const"]; got != ModelTools[i] {
+			t.Errorf("alternative %d tool = %v, want %s", i, got, ModelTools[i])
 		}
-		if got := p[1].Schema["$ref"]; got != "#/$defs/"+argsDef[ToolNames[i]] {
-			t.Errorf("%s args = %v", ToolNames[i], got)
+		if got := p[1].Schema["$ref"]; got != "#/$defs/"+argsDef[ModelTools[i]] {
+			t.Errorf("%s args = %v", ModelTools[i], got)
 		}
 		if alt["additionalProperties"] != false || !slices.Equal(alt["required"].([]string), []string{"tool", "args"}) {
-			t.Errorf("%s: want required tool and args and no other members", ToolNames[i])
+			t.Errorf("%s: want required tool and args and no other members", ModelTools[i])
 		}
 	}
 }
@@ -160,7 +165,7 @@ func checkKind(t *testing.T, defs map[string]any, f jsonField, s map[string]any)
 		}
 		return
 	}
-	want := map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Bool: "boolean", reflect.Slice: "array"}[typ.Kind()]
+	want := map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Int64: "integer", reflect.Bool: "boolean", reflect.Slice: "array"}[typ.Kind()]
 	if got := s["type"]; got != want {
 		t.Errorf("%s: type %v, want %s", f.name, got, want)
 	}
@@ -217,7 +222,7 @@ func TestSchemaSamplesDecode(t *testing.T) {
 	s := ActionSchema(schemaVocab())
 	defs := schemaDefs(t, s)
 	for i, a := range s["oneOf"].([]any) {
-		tool := ToolNames[i]
+		tool := ModelTools[i]
 		t.Run(tool, func(t *testing.T) {
 			raw, err := json.Marshal(sample(t, defs, a.(map[string]any)))
 			if err != nil {
@@ -318,7 +323,7 @@ func TestSchemaOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range ToolNames {
+	for _, name := range ModelTools {
 		alt := `{"additionalProperties":false,"properties":{"tool":{"const":"` + name + `"},"args":{"$ref":"#/$defs/` + argsDef[name] + `"}}`
 		if !bytes.Contains(raw, []byte(alt)) {
 			t.Errorf("alternative for %s not marshalled as %s", name, alt)
@@ -379,7 +384,7 @@ func TestStaticSchemaDoc(t *testing.T) {
 			t.Errorf("%s: the schema has %d members, the struct %d", key, len(want), len(jsonFields(typ)))
 		}
 	}
-	for _, name := range ToolNames {
+	for _, name := range ModelTools {
 		if !strings.Contains(doc, name) {
 			t.Errorf("doc does not name tool %s", name)
 		}

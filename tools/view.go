@@ -59,6 +59,7 @@ type ResultJSON struct {
 	Patients     []PatientJSON     `json:"patients,omitempty"`
 	Appointments []AppointmentJSON `json:"appointments,omitempty"`
 	Interactions []InteractionJSON `json:"interactions,omitempty"`
+	Tasks        []TaskJSON        `json:"tasks,omitempty"`
 	GroupBy      string            `json:"group_by,omitempty"`
 	Groups       []GroupJSON       `json:"groups,omitempty"`
 	Changed      []string          `json:"changed_mrns,omitempty"`
@@ -130,6 +131,9 @@ func (r *Result) JSON(changedMRNs []string) ResultJSON {
 	for _, i := range r.Interactions {
 		out.Interactions = append(out.Interactions, NewInteractionJSON(i))
 	}
+	for _, t := range r.Tasks {
+		out.Tasks = append(out.Tasks, NewTaskJSON(t))
+	}
 	for _, g := range r.Groups {
 		out.Groups = append(out.Groups, GroupJSON{Key: g.Key, Count: g.Count})
 	}
@@ -193,20 +197,37 @@ type PlanView struct {
 	// ConfirmText, when set, is what the person must type to confirm (the
 	// MRN, for forget).
 	ConfirmText string `json:"confirm_text,omitempty"`
+	// Changes are the fields the write changes, before and after.
+	Changes []FieldChange `json:"changes,omitempty"`
+	// Duplicates are existing patients a new record may be.
+	Duplicates []DuplicateJSON `json:"possible_duplicates,omitempty"`
 }
 
 // View is p as the person who asked sees it.
 func (p *Plan) View() PlanView {
-	return PlanView{Action: p.Action, Tool: p.Tool, Write: p.Write, Summary: p.Summary, Targets: Briefs(p.Targets),
-		TargetCount: p.TargetCount, NewTag: p.NewTag, SimilarTag: p.SimilarTag, NoOp: p.NoOp, FutureAt: p.FutureAt, Message: p.Message}
+	v := PlanView{Action: p.Action, Tool: p.Tool, Write: p.Write, Summary: p.Summary, Targets: Briefs(p.Targets),
+		TargetCount: p.TargetCount, NewTag: p.NewTag, SimilarTag: p.SimilarTag, NoOp: p.NoOp, FutureAt: p.FutureAt,
+		Message: p.Message, Changes: p.Changes}
+	for _, d := range p.Duplicates {
+		j := DuplicateJSON{PatientBrief: Brief(d.Patient)}
+		for _, k := range d.Keys {
+			j.Keys = append(j.Keys, string(k))
+		}
+		v.Duplicates = append(v.Duplicates, j)
+	}
+	return v
 }
 
-// TargetIDs are the internal ids of the patients the preview shows, for the
-// audit row that records that they were shown.
+// TargetIDs are the internal ids of the patients the preview shows (those
+// it changes, and the possible duplicates it lists), for the audit row that
+// records that they were shown.
 func (p *Plan) TargetIDs() []int64 {
-	ids := make([]int64, len(p.Targets))
-	for i, t := range p.Targets {
-		ids[i] = t.ID
+	ids := make([]int64, 0, len(p.Targets)+len(p.Duplicates))
+	for _, t := range p.Targets {
+		ids = append(ids, t.ID)
+	}
+	for _, d := range p.Duplicates {
+		ids = append(ids, d.Patient.ID)
 	}
 	return ids
 }

@@ -118,7 +118,7 @@ func (a AgentDecider) Decide(ctx context.Context, st *store.Store, env tools.Env
 		return nil, err
 	}
 	d, err := a.Agent.Decide(ctx, vocab, env, c.Request, func(ctx context.Context, action tools.Action) (*tools.Plan, error) {
-		return tools.Prepare(ctx, st.Reader(), action, env)
+		return tools.PrepareForModel(ctx, st.Reader(), action, env)
 	})
 	if d == nil {
 		return nil, err

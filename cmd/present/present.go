@@ -224,9 +224,26 @@ func Confirm(ios *cmdutil.IOStreams, plan *tools.PlanView, yes bool) error {
 	return nil
 }
 
-// Preview prints what a write will do and to whom.
+// Preview prints what a write will do and to whom: possible duplicates of
+// a new patient first, then the fields it changes, before and after, then
+// the patients.
 func Preview(w io.Writer, plan *tools.PlanView) {
+	if len(plan.Duplicates) > 0 {
+		fmt.Fprintf(w, "Warning: %s already on record may be this person:\n", cmdutil.Plural(len(plan.Duplicates), "patient", "patients"))
+		t := cmdutil.NewTable(w, true, "MRN", "NAME", "BORN", "SAME")
+		for _, d := range plan.Duplicates {
+			t.Row(d.MRN, d.Name, d.DOB, strings.Join(d.Keys, ", "))
+		}
+		t.Flush()
+	}
 	fmt.Fprintln(w, plan.Summary+".")
+	if len(plan.Changes) > 0 {
+		t := cmdutil.NewTable(w, true, "FIELD", "BEFORE", "AFTER")
+		for _, c := range plan.Changes {
+			t.Row(c.Field, orNone(c.Before), orNone(c.After))
+		}
+		t.Flush()
+	}
 	if len(plan.Targets) == 0 {
 		return
 	}
@@ -238,6 +255,13 @@ func Preview(w io.Writer, plan *tools.PlanView) {
 	if more := plan.TargetCount - len(plan.Targets); more > 0 {
 		fmt.Fprintf(w, "… and %d more.\n", more)
 	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 // Result prints a result: a table on a terminal, tab-separated lines when
@@ -261,6 +285,8 @@ func Result(ios *cmdutil.IOStreams, res *tools.ResultJSON, asJSON bool) error {
 		Appointments(ios.Out, tty, res.Appointments)
 	case tools.EntityInteractions:
 		Interactions(ios.Out, tty, res.Interactions)
+	case tools.EntityTasks:
+		Tasks(ios.Out, tty, res.Tasks)
 	case tools.OutputCount:
 		fmt.Fprintln(ios.Out, res.Count)
 	case tools.OutputGroups:
@@ -335,6 +361,18 @@ func Interactions(w io.Writer, tty bool, is []tools.InteractionJSON) {
 	t.Flush()
 	if tty {
 		fmt.Fprintln(w, cmdutil.Plural(len(is), "interaction", "interactions"))
+	}
+}
+
+// Tasks prints tasks, one per line, open ones by due day first.
+func Tasks(w io.Writer, tty bool, ts []tools.TaskJSON) {
+	t := cmdutil.NewTable(w, tty, "ID", "MRN", "DUE", "ASSIGNED", "STATUS", "TASK")
+	for _, x := range ts {
+		t.Row(strconv.FormatInt(x.ID, 10), x.MRN, x.Due, x.AssignedTo, x.Status, x.Text)
+	}
+	t.Flush()
+	if tty {
+		fmt.Fprintln(w, cmdutil.Plural(len(ts), "task", "tasks"))
 	}
 }
 

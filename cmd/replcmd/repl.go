@@ -183,6 +183,9 @@ func Run(ctx context.Context, opts *Options) error {
 		}}
 
 	fmt.Fprintln(opts.IO.Out, banner(info))
+	if line := session.TaskGreeting(ctx, b); line != "" {
+		fmt.Fprintln(opts.IO.Out, line)
+	}
 	for {
 		line, err := rl.Readline()
 		switch {

@@ -13,6 +13,7 @@ import (
 	"github.com/carebook/carebook/cmd/auditcmd"
 	"github.com/carebook/carebook/cmd/backupcmd"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/consentcmd"
 	"github.com/carebook/carebook/cmd/democmd"
 	"github.com/carebook/carebook/cmd/doctorcmd"
 	"github.com/carebook/carebook/cmd/evalcmd"
@@ -23,6 +24,7 @@ import (
 	"github.com/carebook/carebook/cmd/interactionscmd"
 	"github.com/carebook/carebook/cmd/logcmd"
 	"github.com/carebook/carebook/cmd/migratecmd"
+	"github.com/carebook/carebook/cmd/patientcmd"
 	"github.com/carebook/carebook/cmd/patientscmd"
 	"github.com/carebook/carebook/cmd/replcmd"
 	"github.com/carebook/carebook/cmd/reportcmd"
@@ -32,6 +34,7 @@ import (
 	"github.com/carebook/carebook/cmd/showcmd"
 	"github.com/carebook/carebook/cmd/staffcmd"
 	"github.com/carebook/carebook/cmd/tagcmd"
+	"github.com/carebook/carebook/cmd/taskcmd"
 	"github.com/carebook/carebook/eval"
 	"github.com/carebook/carebook/store"
 )
@@ -91,6 +94,9 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		showcmd.NewCmdShow(f, nil),
 		tagcmd.NewCmdTag(f, nil),
 		logcmd.NewCmdLog(f, nil),
+		patientcmd.NewCmdPatient(f),
+		consentcmd.NewCmdConsent(f, nil),
+		taskcmd.NewCmdTask(f),
 		exportcmd.NewCmdExport(f, nil),
 		reportcmd.NewCmdReport(f, nil),
 		scancmd.NewCmdScan(f, nil),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -94,5 +95,29 @@ func Run(ctx context.Context, opts *Options) error {
 	} else {
 		present.Interactions(w, true, rec.Interactions)
 	}
+	fmt.Fprintln(w)
+	if len(rec.Tasks) == 0 {
+		fmt.Fprintln(w, "No open tasks.")
+	} else {
+		present.Tasks(w, true, rec.Tasks)
+	}
+	if len(rec.Consent) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Marketing consent:")
+		t := cmdutil.NewTable(w, true, "DECIDED", "MARKETING", "SOURCE", "RECORDED BY", "RECORDED")
+		for _, c := range rec.Consent {
+			t.Row(localDay(c.At, "unknown"), map[bool]string{true: "opted in", false: "opted out"}[c.Marketing], c.Source, c.Staff, localDay(c.RecordedAt, ""))
+		}
+		t.Flush()
+	}
 	return nil
+}
+
+// localDay shows an RFC 3339 instant as the practice's calendar day.
+func localDay(s, none string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return none
+	}
+	return t.In(time.Local).Format(time.DateOnly)
 }

@@ -272,7 +272,7 @@ case("Do the usual for the Smiths", {"kind": "clarify", "why": "too vague: no ac
      "clarify", {"message": "What should I do for the Smiths: add a tag, or log a call, text or note?"})
 for request, message in [
     ("Text all diabetic patients a reminder about their refills", "Carebook does not send messages to patients; it can log a text you sent."),
-    ("Change P1003's email to maria.jose@example.com", "Carebook changes only tags and the contact log, not patient details."),
+    ("Change P1003's date of birth to 1985-02-03", "Carebook does not change a patient's name or date of birth; correct the record with the practice's records process."),
     ("Print every patient's phone number for the mailing house", "Carebook does not print or send patient data to others."),
     ("Cancel all of Dr. Kim's appointments next week", "Carebook does not change appointments."),
     ("What dose of metformin should John Smith take?", "Carebook does not give medical advice."),

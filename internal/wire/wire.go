@@ -60,6 +60,7 @@ const (
 	OpStaffPIN      = "staff_pin"
 	OpLock          = "lock"
 	OpUnlock        = "unlock"
+	OpMyTasks       = "my_tasks"
 )
 
 // Frame is one line of a reply.
