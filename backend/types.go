@@ -3,6 +3,7 @@ package backend
 import (
 	"time"
 
+	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
@@ -301,6 +302,10 @@ type VerifyView struct {
 	FileError   string `json:"file_error,omitempty"`
 	// Pending is a forget's unfinished rewrite, if any.
 	Pending string `json:"pending,omitempty"`
+	// Restores are the backups restored over this database, oldest first:
+	// each rolled back the rows the replaced database held after the
+	// backup, and says where they are kept.
+	Restores []store.RestoreEpoch `json:"restores,omitempty"`
 }
 
 // BackupRequest says how to encrypt a backup.

@@ -19,6 +19,10 @@ type AuditReport struct {
 	Redacted int64     `json:"redacted"`
 	Tree     tlog.Hash `json:"tree"`
 	Head     *Head     `json:"head,omitempty"`
+	// Restores are the restores of a backup the log records: at each, the
+	// rows the replaced database held after the backup were rolled back
+	// and kept in a file beside the database.
+	Restores []RestoreEpoch `json:"restores,omitempty"`
 }
 
 // VerifyAudit recomputes every row's commitments and hash, the chain and
@@ -99,6 +103,9 @@ func verifyLeaves(ctx context.Context, q querier, after int64, prev string) (Aud
 		prev = r.Hash
 		want++
 		rep.Rows++
+		if e, ok := restoreEpoch(r); ok {
+			rep.Restores = append(rep.Restores, e)
+		}
 		if r.redacted {
 			rep.Redacted++
 			redacted[r.Seq] = true

@@ -167,20 +167,30 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s, err := openLocked(ctx, abs, opts, lock, created, opts.LockTimeout-time.Since(start))
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openLocked opens the database at abs, whose lock file the caller holds
+// already; on failure the lock stays the caller's to release.
+func openLocked(ctx context.Context, abs string, opts Options, lock *fileLock, created bool, timeout time.Duration) (*Store, error) {
 	s := &Store{path: abs, opts: opts, lock: lock}
 	s.setOptions(opts)
-	if err := s.connect(ctx, opts.LockTimeout-time.Since(start)); err != nil {
-		lock.release()
+	if err := s.connect(ctx, timeout); err != nil {
 		return nil, err
 	}
 	if created {
 		if err := os.Chmod(abs, 0o600); err != nil {
-			s.Close()
+			s.db.Close()
 			return nil, fmt.Errorf("protect new database %s: %w", abs, err)
 		}
 	}
 	if err := s.start(ctx); err != nil {
-		s.Close()
+		s.db.Close()
 		return nil, err
 	}
 	if s.compactionPending(ctx) {

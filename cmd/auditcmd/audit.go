@@ -107,6 +107,9 @@ func RunVerify(ctx context.Context, opts *VerifyOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "Audit log verified: %s (%d redacted after a forget), tree head %s.\n",
 		cmdutil.Plural(int(rep.Rows), "row", "rows"), rep.Redacted, rep.Tree)
+	for _, e := range rep.Restores {
+		fmt.Fprintln(opts.IO.Out, epoch(e))
+	}
 	if rep.Pending != "" {
 		fmt.Fprintln(opts.IO.Out, "Warning: "+rep.Pending)
 	}
@@ -117,6 +120,31 @@ func RunVerify(ctx context.Context, opts *VerifyOptions) error {
 		fmt.Fprintf(opts.IO.Out, "%s: all %s are in the live log, unchanged.\n", opts.File, cmdutil.Plural(rep.FileRows, "row", "rows"))
 	}
 	return nil
+}
+
+// epoch says that the log was restored, when, and where the rows it rolled
+// back are kept: a restore must not read as a log that was always so.
+func epoch(e store.RestoreEpoch) string {
+	made := e.BackupOf
+	if t, err := time.Parse(time.RFC3339, e.BackupOf); err == nil {
+		made = t.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	s := fmt.Sprintf("Restored at row %d, on %s, from a backup of %s: ", e.Row, e.At.UTC().Format("2006-01-02 15:04 UTC"), made)
+	switch {
+	case e.Unreadable:
+		return s + "the database it replaced could not be read and is kept whole in " + e.KeptIn + " beside the database."
+	case e.RolledBack == 0:
+		return s + "no rows were rolled back."
+	}
+	s += cmdutil.Plural(int(e.RolledBack), "later row was", "later rows were") + " rolled back"
+	if e.Disclosures > 0 {
+		s += fmt.Sprintf(" (%s among them)", cmdutil.Plural(e.Disclosures, "disclosure", "disclosures"))
+	}
+	s += ", kept in " + e.KeptIn + " beside the database"
+	if e.Forgets > 0 {
+		s += fmt.Sprintf("; %s rolled back, so those patients are back: forget them again", cmdutil.Plural(e.Forgets, "forget was", "forgets were"))
+	}
+	return s + "."
 }
 
 const investigate = `What to do: do not make changes. Keep this database file and its .audit-head as they are

@@ -241,10 +241,29 @@ func RunRestore(ctx context.Context, opts *Options) error {
 		counts, err = st.Reader().Counts(ctx)
 		return err
 	}
-	if err := backup.Restore(ctx, f, dst, opts.Force, check, identity); err != nil {
+	res, err := backup.Restore(ctx, f, dst, backup.RestoreOptions{Force: opts.Force, Check: check, Store: sopts, File: opts.File}, identity)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "Restored %s: %s, %d appointments, %d interactions.\n", dst,
 		cmdutil.Plural(counts.Patients, "patient", "patients"), counts.Appointments, counts.Interactions)
+	switch {
+	case res.Unreadable:
+		fmt.Fprintf(opts.IO.Out, "The database it replaced could not be read; it is kept whole in %s.\n", res.KeptIn)
+	case res.RolledBack > 0:
+		fmt.Fprintf(opts.IO.Out, "%s of the replaced database's audit log %s not in the backup; %s kept in %s, and the restore is recorded (carebook audit verify shows it).\n",
+			cmdutil.Plural(int(res.RolledBack), "row", "rows"), plural(res.RolledBack, "is", "are"), plural(res.RolledBack, "it is", "they are"), res.KeptIn)
+	}
+	if res.Forgets > 0 {
+		fmt.Fprintf(opts.IO.Out, "Warning: %s made after the backup %s rolled back, so those patients are back in the database: forget them again (the rows in %s say which, by MRN hash).\n",
+			cmdutil.Plural(res.Forgets, "forget", "forgets"), plural(int64(res.Forgets), "was", "were"), res.KeptIn)
+	}
 	return nil
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
