@@ -295,6 +295,9 @@ type VerifyView struct {
 	Redacted int64  `json:"redacted"`
 	Tree     string `json:"tree"`
 	Error    string `json:"error,omitempty"`
+	// HeadProblem is "damaged" or "missing" when the head file beside the
+	// database is what failed (the rows themselves verified).
+	HeadProblem string `json:"head_problem,omitempty"`
 	// FileRows and FileError are about the offline copy, when one was
 	// checked.
 	FileChecked bool   `json:"file_checked,omitempty"`

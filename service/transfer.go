@@ -215,6 +215,15 @@ func (v *view) AuditVerify(ctx context.Context, offline io.Reader) (*backend.Ver
 		out.Rows, out.Redacted, out.Tree, out.Restores = rep.Rows, rep.Redacted, rep.Tree.String(), rep.Restores
 		if verr != nil {
 			out.Error = verr.Error()
+			var bad *store.AuditIntegrityError
+			if errors.As(verr, &bad) {
+				switch bad.Head {
+				case store.HeadDamaged:
+					out.HeadProblem = "damaged"
+				case store.HeadMissing:
+					out.HeadProblem = "missing"
+				}
+			}
 		}
 		if p := st.CompactionPending(); p != nil {
 			out.Pending = p.Error()

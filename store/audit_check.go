@@ -31,13 +31,13 @@ func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
 		if count == 0 || sealed {
 			return s.writeHead(ctx)
 		}
-		return &AuditIntegrityError{Problem: fmt.Sprintf("the head file %s is missing, but the log holds %d rows", HeadPath(s.path), count)}
+		return headMissing(HeadPath(s.path), count)
 	}
 	if err != nil {
-		return &AuditIntegrityError{Problem: fmt.Sprintf("the head file %s cannot be read: %v", HeadPath(s.path), err)}
+		return headDamaged(HeadPath(s.path), err)
 	}
 	if head.Size > count {
-		return &AuditIntegrityError{Row: count + 1, Problem: fmt.Sprintf("missing: the head file says %d rows were written, the log ends at row %d (truncated)", head.Size, count)}
+		return s.beyondLog(ctx, head, count)
 	}
 	if head.Size > 0 {
 		tree, err := tlog.TreeHash(head.Size, treeReader(ctx, s.db))
@@ -73,4 +73,17 @@ func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
 	}
 	s.head, s.headKnown = head, true
 	return nil
+}
+
+// beyondLog words a head that counts more rows than the log holds. Rows cut
+// from the end take the head's last row with them; a head whose last row
+// is still in the log, at another place, is a damaged head, not a
+// truncated log.
+func (s *Store) beyondLog(ctx context.Context, head Head, count int64) error {
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT seq FROM audit_log WHERE row_hash = ?`, head.Last).Scan(&at)
+	if err == nil && at != head.Size {
+		return headDamaged(HeadPath(s.path), fmt.Errorf("it says %d rows, but its last row is row %d", head.Size, at))
+	}
+	return &AuditIntegrityError{Row: count + 1, Problem: fmt.Sprintf("missing: the head file says %d rows were written, the log ends at row %d (truncated)", head.Size, count)}
 }

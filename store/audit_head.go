@@ -56,12 +56,17 @@ func (h Head) marshal() []byte {
 func parseHead(data []byte) (Head, error) {
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	if len(lines) < 4 || len(lines) > 6 || lines[0] != headMagic {
-		return Head{}, errors.New("not a carebook audit head")
+		return Head{}, errors.New("not a carebook audit head: it is truncated or not one at all")
 	}
 	var h Head
 	var err error
+	seen := map[string]bool{}
 	for _, l := range lines[1:] {
 		k, v, _ := strings.Cut(l, " ")
+		if seen[k] {
+			return Head{}, fmt.Errorf("not a carebook audit head: %q appears twice", k)
+		}
+		seen[k] = true
 		switch k {
 		case "size":
 			h.Size, err = strconv.ParseInt(v, 10, 64)
@@ -85,6 +90,9 @@ func parseHead(data []byte) (Head, error) {
 		if err != nil {
 			return Head{}, fmt.Errorf("not a carebook audit head: %w", err)
 		}
+	}
+	if !seen["size"] || !seen["tree"] || !seen["last"] {
+		return Head{}, errors.New("not a carebook audit head: a line is missing")
 	}
 	return h, nil
 }

@@ -46,11 +46,18 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 	switch {
 	case errors.Is(err, os.ErrNotExist) && rep.Rows == 0:
 		return rep, nil
+	case errors.Is(err, os.ErrNotExist):
+		return rep, headMissing(HeadPath(s.path), rep.Rows)
 	case err != nil:
-		return rep, &AuditIntegrityError{Problem: fmt.Sprintf("the head file %s: %v", HeadPath(s.path), err)}
+		return rep, headDamaged(HeadPath(s.path), err)
 	}
 	rep.Head = &head
 	if head.Size > rep.Rows {
+		for i, l := range leaves {
+			if l.String() == head.Last {
+				return rep, headDamaged(HeadPath(s.path), fmt.Errorf("it says %d rows, but its last row is row %d", head.Size, i+1))
+			}
+		}
 		return rep, &AuditIntegrityError{Row: rep.Rows + 1, Problem: fmt.Sprintf("missing: the head file says %d rows were written, the log ends at row %d (truncated)", head.Size, rep.Rows)}
 	}
 	if head.Size > 0 {

@@ -80,6 +80,8 @@ type Store struct {
 	mode     string
 	fixedNow string
 	lock     *fileLock
+	// orphans are what a deleted database left here, moved aside.
+	orphans []string
 	// pendingCompaction is why a rewrite that a forget left pending could
 	// not be finished, or nil.
 	pendingCompaction error
@@ -167,13 +169,46 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	var orphans []string
+	if created {
+		if orphans, err = moveOrphans(abs, opts.AuditClock()); err != nil {
+			lock.release()
+			return nil, err
+		}
+	}
 	s, err := openLocked(ctx, abs, opts, lock, created, opts.LockTimeout-time.Since(start))
 	if err != nil {
 		lock.release()
 		return nil, err
 	}
+	s.orphans = orphans
 	return s, nil
 }
+
+// moveOrphans moves aside what a deleted database left beside its path: a
+// head file would be read against the new, empty log (and cry tampering),
+// a WAL would be replayed into it. They are kept, renamed, not deleted:
+// they are evidence if the deletion was not meant. It returns the new
+// names.
+func moveOrphans(abs string, now time.Time) ([]string, error) {
+	var moved []string
+	stamp := now.UTC().Format("20060102-150405")
+	for _, p := range []string{HeadPath(abs), abs + ".wal"} {
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		to := p + ".orphaned-" + stamp
+		if err := os.Rename(p, to); err != nil {
+			return moved, fmt.Errorf("move aside %s, left by a deleted database: %w", p, err)
+		}
+		moved = append(moved, to)
+	}
+	return moved, nil
+}
+
+// Orphans are the files a deleted database had left at this path, which
+// Open moved aside when it created the new one: the caller tells the user.
+func (s *Store) Orphans() []string { return s.orphans }
 
 // openLocked opens the database at abs, whose lock file the caller holds
 // already; on failure the lock stays the caller's to release.

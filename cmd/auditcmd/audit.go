@@ -103,7 +103,14 @@ func RunVerify(ctx context.Context, opts *VerifyOptions) error {
 		return nil
 	}
 	if rep.Error != "" {
-		return fmt.Errorf("audit log FAILED verification: %s\n%s", rep.Error, investigate)
+		advice := investigate
+		switch rep.HeadProblem {
+		case "damaged":
+			advice = fmt.Sprintf(headDamagedAdvice, cmdutil.Plural(int(rep.Rows), "row", "rows"))
+		case "missing":
+			advice = fmt.Sprintf(headMissingAdvice, cmdutil.Plural(int(rep.Rows), "row", "rows"))
+		}
+		return fmt.Errorf("audit log FAILED verification: %s\n%s", rep.Error, advice)
 	}
 	fmt.Fprintf(opts.IO.Out, "Audit log verified: %s (%d redacted after a forget), tree head %s.\n",
 		cmdutil.Plural(int(rep.Rows), "row", "rows"), rep.Redacted, rep.Tree)
@@ -146,6 +153,23 @@ func epoch(e store.RestoreEpoch) string {
 	}
 	return s + "."
 }
+
+// headDamagedAdvice and headMissingAdvice explain a head file that is the
+// problem: the rows verified, and what the head would have proved.
+const headDamagedAdvice = `The %s themselves verify: each row's hash and the chain are intact. The head file is
+what proves that no rows were cut from the end and that the log was not swapped for
+another, and it is not a head Carebook wrote (a disk error, or an edit).
+What to do: Carebook records nothing until this is settled. Put back an undamaged copy
+of the head file if you have one (it sits beside the database, same name plus
+.audit-head); otherwise restore the last good backup (carebook restore BACKUP --force,
+which keeps the audit rows it rolls back in a file beside the database).`
+
+const headMissingAdvice = `The %s themselves verify: each row's hash and the chain are intact. The head file is
+what proves that no rows were cut from the end and that the log was not swapped for
+another, and it is gone.
+What to do: if this database was copied or moved here without it, copy its .audit-head
+from where it came from (the database's name plus .audit-head). Otherwise keep the
+database as it is, and restore the last good backup (carebook restore BACKUP --force).`
 
 const investigate = `What to do: do not make changes. Keep this database file and its .audit-head as they are
 (copy them somewhere safe), compare with your latest backup and audit exports, and if
