@@ -212,6 +212,10 @@ func (v *view) AuditVerify(ctx context.Context, offline io.Reader) (*backend.Ver
 	out := &backend.VerifyView{}
 	err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
 		rep, verr := st.VerifyAudit(ctx)
+		var damaged *store.DamagedError
+		if errors.As(verr, &damaged) {
+			return verr
+		}
 		out.Rows, out.Redacted, out.Tree, out.Restores = rep.Rows, rep.Redacted, rep.Tree.String(), rep.Restores
 		if verr != nil {
 			out.Error = verr.Error()

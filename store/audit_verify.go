@@ -31,10 +31,13 @@ type AuditReport struct {
 func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 	rep, leaves, err := verifyLeaves(ctx, s.db, 0, "")
 	if err != nil {
-		return rep, err
+		return rep, Damaged(s.path, err)
 	}
 	if rep.Rows > 0 {
 		stored, err := tlog.TreeHash(rep.Rows, treeReader(ctx, s.db))
+		if d := Damaged(s.path, err); d != err {
+			return rep, d
+		}
 		if err != nil || stored != rep.Tree {
 			return rep, &AuditIntegrityError{Problem: "the stored tree hashes do not match the rows (the tree was rewritten)"}
 		}
@@ -48,6 +51,8 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 		return rep, nil
 	case errors.Is(err, os.ErrNotExist):
 		return rep, headMissing(HeadPath(s.path), rep.Rows)
+	case errors.Is(err, os.ErrPermission):
+		return rep, headUnreadable(s.path)
 	case err != nil:
 		return rep, headDamaged(HeadPath(s.path), err)
 	}

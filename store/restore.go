@@ -215,18 +215,36 @@ func keepReplaced(ctx context.Context, dst string, opts Options, lock *fileLock,
 		return err
 	}
 	if err != nil {
-		// Damaged, most likely: the reason for the restore. Keep it all.
-		res.Unreadable = true
-		res.KeptIn = dst + ".replaced-" + stamp
-		for _, ext := range []string{"", ".wal", headSuffix} {
-			if err := os.Rename(dst+ext, res.KeptIn+ext); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("restore: keep the replaced database: %w", err)
-			}
-		}
-		return nil
+		// Damaged, most likely: the reason for the restore.
+		return keepWhole(dst, stamp, res)
 	}
+	err = exportRolledBack(ctx, old, dst, backupHead, stamp, res)
 	// The lock stays ours: close DuckDB only.
-	defer old.db.Close()
+	old.db.Close()
+	var damaged *DamagedError
+	if errors.As(Damaged(dst, err), &damaged) {
+		*res = RestoreResult{Replaced: true}
+		return keepWhole(dst, stamp, res)
+	}
+	return err
+}
+
+// keepWhole moves the replaced database, with its WAL and head, aside
+// whole: its rows cannot be read one by one.
+func keepWhole(dst, stamp string, res *RestoreResult) error {
+	res.Unreadable = true
+	res.KeptIn = dst + ".replaced-" + stamp
+	for _, ext := range []string{"", ".wal", headSuffix} {
+		if err := os.Rename(dst+ext, res.KeptIn+ext); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restore: keep the replaced database: %w", err)
+		}
+	}
+	return nil
+}
+
+// exportRolledBack writes the replaced database's rows that the backup's
+// log does not hold to a file beside it.
+func exportRolledBack(ctx context.Context, old *Store, dst string, backupHead Head, stamp string, res *RestoreResult) error {
 	if err := old.db.QueryRowContext(ctx, `SELECT count(*) FROM audit_log`).Scan(&res.ReplacedRows); err != nil {
 		return fmt.Errorf("restore: read the replaced database's audit log: %w", err)
 	}
@@ -242,7 +260,7 @@ func keepReplaced(ctx context.Context, dst string, opts Options, lock *fileLock,
 	if res.RolledBack == 0 {
 		return nil
 	}
-	err = old.db.QueryRowContext(ctx, `SELECT
+	err := old.db.QueryRowContext(ctx, `SELECT
 		count(*) FILTER (WHERE channel = 'export' AND starts_with(coalesce(message, ''), 'disclosure:')),
 		count(*) FILTER (WHERE action LIKE '%"tool":"forget"%' AND outcome = 'ok')
 		FROM audit_log WHERE seq > ?`, after).Scan(&res.Disclosures, &res.Forgets)

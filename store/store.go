@@ -302,7 +302,7 @@ func checkDuckDBFile(path string) error {
 // openError words a failure to open the database file.
 func openError(path string, err error) error {
 	if errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("cannot open %s: permission denied; it belongs to another account or its mode is wrong (ls -l %s; carebook doctor says more)", path, path)
+		return fmt.Errorf("cannot open %s: permission denied; it belongs to another account or its mode is wrong (ls -l %s, then chmod 600 %s as its owner)", path, path, path)
 	}
 	return fmt.Errorf("cannot open %s: %w", path, err)
 }
@@ -414,10 +414,9 @@ func duckdbOpenError(path string, err error) error {
 	case strings.Contains(low, "permission denied"):
 		return openError(path, os.ErrPermission)
 	case strings.Contains(low, "no space left"):
-		return fmt.Errorf("cannot open %s: the disk is full; free some space and try again", path)
-	case strings.Contains(low, "corrupt") || strings.Contains(low, "checksum") || strings.Contains(low, "serialization") ||
-		strings.Contains(low, "internal error") || strings.Contains(low, "not a valid duckdb database"):
-		return fmt.Errorf("the database file %s is damaged and cannot be read; restore the last backup (carebook restore BACKUP --db %s --force) and run carebook doctor", path, path)
+		return &DiskFullError{Path: path}
+	case strings.Contains(low, "corrupt") || strings.Contains(low, "checksum") || isCorruptText(low):
+		return &DamagedError{Path: path}
 	}
 	return fmt.Errorf("cannot open the database %s: %s (carebook doctor may say more)", path, firstLine(msg))
 }

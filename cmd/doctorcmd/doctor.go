@@ -174,6 +174,7 @@ func Diagnose(ctx context.Context, opts *Options) []Check {
 		defer st.Close()
 		add(hardeningCheck(ctx, st))
 		add(auditCheck(ctx, st))
+		add(deletionCheck(st))
 		add(backupCheck(ctx, st, opts))
 	}
 	add(historyCheck(cfg, opts.DBPath))
@@ -410,7 +411,12 @@ func databaseChecks(ctx context.Context, opts *Options) ([]Check, *store.Store) 
 
 	st, err := store.Open(ctx, path, store.Options{LockTimeout: 2 * time.Second})
 	if err != nil {
-		out = append(out, Check{Name: "database", Status: Fail, Detail: err.Error(), Fix: "close other carebook sessions and run doctor again"})
+		c := Check{Name: "database", Status: Fail, Detail: store.Damaged(path, err).Error()}
+		var locked *store.LockedError
+		if errors.As(err, &locked) {
+			c.Fix = "close other carebook sessions and run doctor again"
+		}
+		out = append(out, c)
 		return out, nil
 	}
 	return out, st
@@ -447,10 +453,23 @@ func auditCheck(ctx context.Context, st *store.Store) Check {
 	}
 	counts, err := st.Reader().Counts(ctx)
 	if err != nil {
-		c.Status, c.Detail = Warn, err.Error()
+		c.Status, c.Detail = Fail, store.Damaged(st.Path(), err).Error()
 		return c
 	}
 	c.Status, c.Detail = OK, fmt.Sprintf("%d rows; the head file matches (run `carebook audit verify` for a full check)", counts.AuditRows)
+	return c
+}
+
+// deletionCheck reports a forget whose rewrite of the file is not
+// finished: until it is, the deleted patient's bytes may be in the file.
+func deletionCheck(st *store.Store) Check {
+	c := Check{Name: "deletion"}
+	if err := st.CompactionPending(); err != nil {
+		c.Status, c.Detail = Fail, err.Error()
+		c.Fix = "free space on the database's disk (or fix what the message names), then run any carebook command"
+		return c
+	}
+	c.Status, c.Detail = OK, "no forget is waiting for the file to be rewritten"
 	return c
 }
 
@@ -462,7 +481,7 @@ func backupCheck(ctx context.Context, st *store.Store, opts *Options) Check {
 	}
 	rows, err := st.Reader().FindAudit(ctx, store.AuditQuery{Channel: "backup"})
 	if err != nil {
-		c.Status, c.Detail = Warn, err.Error()
+		c.Status, c.Detail = Warn, store.Damaged(st.Path(), err).Error()
 		return c
 	}
 	var last time.Time
