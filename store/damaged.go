@@ -40,22 +40,24 @@ func Damaged(path string, err error) error {
 	if errors.As(err, &d) || errors.As(err, &full) {
 		return err
 	}
-	switch low := strings.ToLower(err.Error()); {
-	case strings.Contains(low, "no space left"):
+	switch msg := err.Error(); {
+	case strings.Contains(strings.ToLower(msg), "no space left"):
 		return &DiskFullError{Path: path}
-	case isCorruptText(low):
+	case isCorruptText(msg):
 		return &DamagedError{Path: path}
 	}
 	return err
 }
 
 // isCorruptText recognises DuckDB's words for a damaged file. DuckDB
-// reports them as plain IO or FATAL errors, so the text is all there is.
-func isCorruptText(low string) bool {
-	for _, s := range []string{"corrupt database file", "does not match stored checksum",
-		"failed to rollback transaction", "fatal error", "internal error", "serialization error",
-		"not a valid duckdb database"} {
-		if strings.Contains(low, s) {
+// reports them as plain IO or FATAL errors, so the text is all there is;
+// its error classes are capitalised as below, which keeps a model's or a
+// file's "internal error" from reading as a damaged database.
+func isCorruptText(msg string) bool {
+	for _, s := range []string{"Corrupt database file", "does not match stored checksum",
+		"Failed to rollback transaction", "FATAL Error", "INTERNAL Error", "Serialization Error",
+		"not a valid DuckDB database"} {
+		if strings.Contains(msg, s) {
 			return true
 		}
 	}

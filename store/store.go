@@ -415,7 +415,8 @@ func duckdbOpenError(path string, err error) error {
 		return openError(path, os.ErrPermission)
 	case strings.Contains(low, "no space left"):
 		return &DiskFullError{Path: path}
-	case strings.Contains(low, "corrupt") || strings.Contains(low, "checksum") || isCorruptText(low):
+	case strings.Contains(low, "corrupt") || strings.Contains(low, "checksum") || strings.Contains(low, "serialization") ||
+		strings.Contains(low, "internal error") || strings.Contains(low, "not a valid duckdb database") || isCorruptText(msg):
 		return &DamagedError{Path: path}
 	}
 	return fmt.Errorf("cannot open the database %s: %s (carebook doctor may say more)", path, firstLine(msg))

@@ -69,8 +69,12 @@ func NewCmdRestore(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restore FILE",
 		Short: "Restore an encrypted backup",
-		Long: `Decrypt a backup, check it (it must open and read), and put it in place at --db.
-An existing database is never replaced unless --force is given.`,
+		Long: `Decrypt a backup, check it (it must open, read and its audit log verify), and put
+it in place at --db. An existing database is never replaced unless --force is
+given. The replaced database's audit rows that the backup does not hold are kept
+beside it (NAME.rolled-back-TIMESTAMP.jsonl, 0600), and the restore is the
+restored log's next row: audit verify shows it. While carebook serve holds the
+database, restore refuses.`,
 		Example: `  carebook restore /media/usb/carebook-2026-06-15.age --db restored.duckdb
   carebook restore nightly.age --identity key.txt --force`,
 		Args: cobra.ExactArgs(1),

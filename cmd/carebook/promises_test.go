@@ -185,6 +185,10 @@ func TestRestoreKeepsWhatItRollsBack(t *testing.T) {
 		!strings.Contains(last.Message, fmt.Sprintf("%d later rows were rolled back", len(got))) || !strings.Contains(last.Message, filepath.Base(kept)) {
 		t.Errorf("the restored log does not record the restore: %+v", last)
 	}
+	// The backup's own row was rolled back; the restore proves it exists.
+	if d := p.run("doctor"); strings.Contains(d.stdout, "no backup has been made") {
+		t.Errorf("doctor forgets the backup that was just restored:\n%s", d.stdout)
+	}
 	v := p.must("audit", "verify")
 	for _, want := range []string{"Restored at row", "from a backup of", "rolled back (1 disclosure among them)", filepath.Base(kept)} {
 		if !strings.Contains(v, want) {

@@ -4,6 +4,7 @@ package doctorcmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -488,6 +489,21 @@ func backupCheck(ctx context.Context, st *store.Store, opts *Options) Check {
 	for _, r := range rows {
 		if r.Outcome == store.OutcomeOK {
 			last = r.At
+		}
+	}
+	// A restore rolls back the row of the backup it restored, and is the
+	// proof that the backup exists: it counts, as of when it was made.
+	restores, err := st.Reader().FindAudit(ctx, store.AuditQuery{Channel: store.ChannelRestore})
+	if err == nil {
+		for _, r := range restores {
+			var a struct {
+				Args struct {
+					BackupOf time.Time `json:"backup_of"`
+				} `json:"args"`
+			}
+			if json.Unmarshal([]byte(r.Action), &a) == nil && a.Args.BackupOf.After(last) {
+				last = a.Args.BackupOf
+			}
 		}
 	}
 	switch {
