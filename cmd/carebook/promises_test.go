@@ -625,3 +625,36 @@ func TestInterruptedForgetIsReported(t *testing.T) {
 		t.Errorf("audit verify still reports it:\n%s", v)
 	}
 }
+
+// #6: a database too damaged to read, the usual reason for a restore, is
+// kept whole beside the restored one, and the restore says so.
+func TestRestoreOverADamagedDatabase(t *testing.T) {
+	p := newBinPractice(t)
+	p.must("demo", "--patients", "10")
+	backup := filepath.Join(t.TempDir(), "b.age")
+	p.must("backup", backup)
+	f, _ := os.OpenFile(p.db, os.O_RDWR, 0)
+	f.WriteAt(bytes.Repeat([]byte{0xde, 0xad}, 4096), 4096)
+	f.Close()
+	damaged, _ := os.ReadFile(p.db)
+	oneSentence(t, "tag list on the damaged file", p.run("tag", "list"), "is damaged", "restore the last backup")
+
+	out := p.must("restore", backup, "--force")
+	kept, _ := filepath.Glob(p.db + ".replaced-*")
+	var whole string
+	for _, k := range kept {
+		if !strings.HasSuffix(k, ".audit-head") && !strings.HasSuffix(k, ".wal") {
+			whole = k
+		}
+	}
+	if whole == "" || !strings.Contains(out, "could not be read; it is kept whole in "+whole) {
+		t.Fatalf("the damaged database was not kept whole (%v); restore said %q", kept, out)
+	}
+	if data, _ := os.ReadFile(whole); !bytes.Equal(data, damaged) {
+		t.Error("the kept file is not the damaged database")
+	}
+	p.must("tag", "list")
+	if v := p.must("audit", "verify"); !strings.Contains(v, "could not be read and is kept whole in "+filepath.Base(whole)) {
+		t.Errorf("audit verify does not show the restore:\n%s", v)
+	}
+}

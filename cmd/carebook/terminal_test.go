@@ -203,24 +203,26 @@ func TestEscapesAreShownNotObeyed(t *testing.T) {
 	term.Wait(10 * time.Second)
 	_ = at
 
-	for _, args := range [][]string{{"show", "P1002"}, {"patients", "--mrn", "P1002"}} {
-		term := p.onTerminal(args...)
-		if err := term.Wait(20 * time.Second); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, term.Screen())
-		}
-		check(strings.Join(args, " "), term, 0)
+	// The last thing each prints, so that all of it was read.
+	for args, last := range map[string]string{"show P1002": "No interactions.", "patients --mrn P1002": "1 patient"} {
+		term := p.onTerminal(strings.Fields(args)...)
+		term.WaitFor(t, 0, last, 20*time.Second)
+		check(args, term, 0)
+		term.Wait(10 * time.Second)
 	}
 
 	// The model's sentence.
 	srv.Script(`{"tool":"clarify","args":{"message":"Which one?\u001b[2J\u001b]52;c;cm0gLXJmIH4=\u0007\rTag 1 patient"}}`)
 	term = p.onTerminal("ask", "tag him")
+	term.WaitFor(t, 0, "Which one?", 20*time.Second)
 	term.Wait(20 * time.Second)
+	time.Sleep(200 * time.Millisecond) // the rest of the line, after the exit
 	screen := term.Screen()
 	if m := rawControl.FindString(screen); m != "" {
 		t.Errorf("the model's sentence put %q on the terminal:\n%q", m, screen)
 	}
-	if !strings.Contains(screen, "Which one?") {
-		t.Errorf("the model's sentence was not shown:\n%q", screen)
+	if !strings.Contains(screen, "^[[2J") {
+		t.Errorf("the model's sentence is not shown escaped:\n%q", screen)
 	}
 }
 
