@@ -47,6 +47,9 @@ type RestoreResult struct {
 	// Unreadable is true when the replaced database could not be opened,
 	// so it was kept whole rather than its rows exported.
 	Unreadable bool
+	// Orphans are what a deleted database had left at dst (a head file, a
+	// WAL), moved aside.
+	Orphans []string
 }
 
 // Sentence is the restore row's message: what was restored and what was
@@ -173,6 +176,9 @@ func Restore(ctx context.Context, dst, src string, opts Options, info RestoreInf
 		if err := keepReplaced(ctx, dst, opts, lock, backupHead, stamp, &res); err != nil {
 			return res, err
 		}
+	} else if res.Orphans, err = moveOrphans(dst, opts.AuditClock()); err != nil {
+		// What a deleted database left is evidence: kept, not removed.
+		return res, err
 	}
 	// A WAL or tree head left by the database being replaced belongs to
 	// it, and would be read against the restored file.

@@ -251,6 +251,7 @@ func RunRestore(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "Restored %s: %s, %d appointments, %d interactions.\n", dst,
 		cmdutil.Plural(counts.Patients, "patient", "patients"), counts.Appointments, counts.Interactions)
+	cmdutil.TellOrphans(opts.IO.ErrOut, res.Orphans)
 	switch {
 	case res.Unreadable:
 		fmt.Fprintf(opts.IO.Out, "The database it replaced could not be read; it is kept whole in %s.\n", res.KeptIn)
