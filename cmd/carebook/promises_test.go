@@ -185,6 +185,10 @@ func TestRestoreKeepsWhatItRollsBack(t *testing.T) {
 		!strings.Contains(last.Message, fmt.Sprintf("%d later rows were rolled back", len(got))) || !strings.Contains(last.Message, filepath.Base(kept)) {
 		t.Errorf("the restored log does not record the restore: %+v", last)
 	}
+	// The accounting of disclosures shows where the rolled-back one went.
+	if d := p.must("audit", "disclosures"); !strings.Contains(d, "restore") || !strings.Contains(d, "1 disclosure") {
+		t.Errorf("audit disclosures does not list the restore that rolled a disclosure back:\n%s", d)
+	}
 	// The backup's own row was rolled back; the restore proves it exists.
 	if d := p.run("doctor"); strings.Contains(d.stdout, "no backup has been made") {
 		t.Errorf("doctor forgets the backup that was just restored:\n%s", d.stdout)
