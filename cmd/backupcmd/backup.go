@@ -199,6 +199,15 @@ func removeStaleTemporaries(path string) {
 
 // RunRestore decrypts and restores a backup.
 func RunRestore(ctx context.Context, opts *Options) error {
+	dst, err := filepath.Abs(opts.DBPath())
+	if err != nil {
+		return err
+	}
+	// Before the passphrase: a refusal after it would waste the typing and
+	// the decryption.
+	if err := store.ServedBy(dst); err != nil {
+		return err
+	}
 	f, err := os.Open(opts.File)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -223,10 +232,6 @@ func RunRestore(ctx context.Context, opts *Options) error {
 		if identity, err = age.NewScryptIdentity(p); err != nil {
 			return err
 		}
-	}
-	dst, err := filepath.Abs(opts.DBPath())
-	if err != nil {
-		return err
 	}
 	var counts store.Counts
 	sopts, err := opts.StoreOptions()

@@ -224,6 +224,9 @@ func TestRestoreRefusesWhileServeHoldsTheDatabase(t *testing.T) {
 	lock.WriteAt([]byte(`{"pid":4242,"server":true,"socket":"/run/carebook/carebook.sock"}`+"\n"), 0)
 	r := p.run("restore", backup, "--force")
 	oneSentence(t, "restore while serve holds the database", r, "carebook serve (pid 4242)", "--server")
+	// Said before the passphrase is asked for, not after the decryption.
+	r = p.runEnv([]string{"CAREBOOK_BACKUP_PASSPHRASE="}, "restore", backup, "--force")
+	oneSentence(t, "restore while serve holds the database, no passphrase", r, "carebook serve (pid 4242)")
 	syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	if now, _ := os.ReadFile(p.db); !bytes.Equal(now, data) {
 		t.Error("the refused restore replaced the database")
