@@ -8,6 +8,9 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := ./carebook
 DEMO_DB  ?= demo.duckdb
+# Everything a database keeps beside it: removed with it, or the next run
+# finds a head file that vouches for rows the new database does not have.
+DEMO_FILES = $(DEMO_DB) $(DEMO_DB).wal $(DEMO_DB).audit-head $(DEMO_DB).lock
 export CAREBOOK_NOW ?= 2026-06-15T10:00:00Z
 
 .PHONY: build install test unit fuzz lint demo bench eval e2e clean
@@ -40,7 +43,7 @@ lint:
 	$(GO) vet ./...
 
 demo: build
-	@rm -f $(DEMO_DB) $(DEMO_DB).wal
+	@rm -f $(DEMO_FILES)
 	$(BIN) --db $(DEMO_DB) demo --patients 2000 --seed 1
 	@echo; echo '$$ carebook tag list'
 	@$(BIN) --db $(DEMO_DB) tag list
@@ -82,4 +85,4 @@ eval: build
 	$(BIN) eval $(EVAL_CASES) --fixture $(EVAL_FIXTURE) --actions tools/testdata/dev_gold.jsonl
 
 clean:
-	rm -f $(BIN) $(DEMO_DB) $(DEMO_DB).wal
+	rm -f $(BIN) $(DEMO_FILES)

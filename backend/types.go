@@ -3,6 +3,7 @@ package backend
 import (
 	"time"
 
+	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
@@ -316,6 +317,9 @@ type VerifyView struct {
 	Redacted int64  `json:"redacted"`
 	Tree     string `json:"tree"`
 	Error    string `json:"error,omitempty"`
+	// HeadProblem is "damaged" or "missing" when the head file beside the
+	// database is what failed (the rows themselves verified).
+	HeadProblem string `json:"head_problem,omitempty"`
 	// FileRows and FileError are about the offline copy, when one was
 	// checked.
 	FileChecked bool   `json:"file_checked,omitempty"`
@@ -323,6 +327,10 @@ type VerifyView struct {
 	FileError   string `json:"file_error,omitempty"`
 	// Pending is a forget's unfinished rewrite, if any.
 	Pending string `json:"pending,omitempty"`
+	// Restores are the backups restored over this database, oldest first:
+	// each rolled back the rows the replaced database held after the
+	// backup, and says where they are kept.
+	Restores []store.RestoreEpoch `json:"restores,omitempty"`
 }
 
 // BackupRequest says how to encrypt a backup.

@@ -99,74 +99,93 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 // ErrExists says restore would overwrite a database.
 var ErrExists = errors.New("a database already exists there; restore to a new path with --db, or pass --force to replace it")
 
+// RestoreOptions say how a backup is put in place.
+type RestoreOptions struct {
+	// Force replaces an existing database.
+	Force bool
+	// Check opens the unpacked database and checks it (the audit chain
+	// included) before anything is replaced.
+	Check func(ctx context.Context, path string) error
+	// Store is how the database is opened to record the restore.
+	Store store.Options
+	// File is the backup file, as named, for the audit row.
+	File string
+}
+
+// NotBackupError says the file is not an age-encrypted backup at all.
+type NotBackupError struct{ File string }
+
+func (e *NotBackupError) Error() string {
+	return fmt.Sprintf("%s is not a Carebook backup (it is not an age-encrypted file); name the file carebook backup wrote", e.File)
+}
+
 // Restore decrypts a backup into dst. It unpacks into a private folder
-// beside dst, checks that the database opens and reads (check does more:
-// the audit chain), and only then moves it into place, so that a wrong
-// passphrase, a corrupt file or a full disk never touches dst.
-func Restore(ctx context.Context, r io.Reader, dst string, force bool, check func(ctx context.Context, path string) error, identities ...age.Identity) error {
-	if _, err := os.Stat(dst); err == nil && !force {
-		return ErrExists
+// beside dst, checks that the database opens and reads (opts.Check does
+// more: the audit chain), and only then puts it in place through
+// store.Restore, which keeps the audit rows an older backup rolls back
+// and records the restore. A wrong passphrase, a corrupt file or a full
+// disk never touches dst.
+func Restore(ctx context.Context, r io.Reader, dst string, opts RestoreOptions, identities ...age.Identity) (store.RestoreResult, error) {
+	var res store.RestoreResult
+	if fi, err := os.Stat(filepath.Dir(dst)); err != nil || !fi.IsDir() {
+		return res, fmt.Errorf("restore: the folder %s does not exist; create it first (mkdir -m 700 %s), or choose another --db", filepath.Dir(dst), filepath.Dir(dst))
+	}
+	if _, err := os.Stat(dst); err == nil && !opts.Force {
+		return res, ErrExists
 	}
 	dec, err := age.Decrypt(r, identities...)
 	if err != nil {
 		var noMatch *age.NoIdentityMatchError
 		if errors.As(err, &noMatch) {
-			return errors.New("the passphrase or identity does not open this backup")
+			return res, errors.New("the passphrase or identity does not open this backup")
 		}
-		return fmt.Errorf("decrypt: %w", err)
+		// age's error quotes the file's first bytes, which may be
+		// anything: a CSV of patients named by mistake.
+		return res, &NotBackupError{File: opts.File}
 	}
 	dir, err := os.MkdirTemp(filepath.Dir(dst), ".restore-*")
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return res, fmt.Errorf("restore: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	tr := tar.NewReader(dec)
 	var files []string
+	var made time.Time
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("restore: the backup is damaged: %w", err)
+			return res, errors.New("restore: the backup is damaged (it ends early or was altered); use another copy")
 		}
 		name := hdr.Name
 		if hdr.Typeflag != tar.TypeReg || !(name == dbName || strings.HasPrefix(name, dbName+".")) || strings.ContainsAny(name, `/\`) {
-			return fmt.Errorf("restore: the backup holds an unexpected entry %q; it was not made by carebook backup", name)
+			return res, errors.New("restore: the backup holds an unexpected entry; it was not made by carebook backup")
+		}
+		if name == dbName {
+			made = hdr.ModTime
 		}
 		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
-			return fmt.Errorf("restore: %w", err)
+			return res, fmt.Errorf("restore: %w", err)
 		}
 		_, err = io.Copy(f, &ctxReader{ctx: ctx, r: tr})
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return fmt.Errorf("restore: the backup is damaged or the disk is full: %w", err)
+			return res, fmt.Errorf("restore: the backup is damaged or the disk is full: %w", err)
 		}
 		files = append(files, name)
 	}
 	if len(files) == 0 || files[0] != dbName {
-		return errors.New("restore: the backup holds no database")
+		return res, errors.New("restore: the backup holds no database")
 	}
-	if err := check(ctx, filepath.Join(dir, dbName)); err != nil {
-		return fmt.Errorf("restore: the restored database fails its check, so nothing was replaced: %w", err)
+	if err := opts.Check(ctx, filepath.Join(dir, dbName)); err != nil {
+		return res, fmt.Errorf("restore: the restored database fails its check, so nothing was replaced: %w", err)
 	}
-	// A WAL or tree head left by the database being replaced belongs to
-	// it, and would be read against the restored file.
-	for _, ext := range append([]string{".wal"}, sidecars...) {
-		if err := os.Remove(dst + ext); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("restore: %w", err)
-		}
-	}
-	for _, name := range files {
-		target := dst + strings.TrimPrefix(name, dbName)
-		if err := os.Rename(filepath.Join(dir, name), target); err != nil {
-			return fmt.Errorf("restore: %w", err)
-		}
-	}
-	return nil
+	return store.Restore(ctx, dst, filepath.Join(dir, dbName), opts.Store, store.RestoreInfo{Made: made, File: opts.File})
 }
 
 // Stamp is the default name part of a backup file.

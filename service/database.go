@@ -76,13 +76,15 @@ func (d *Direct) with(ctx context.Context, fn func(*store.Store) error) error {
 	}
 	st, err := store.Open(ctx, d.path, d.opts)
 	if err != nil {
-		return err
+		return store.Damaged(d.path, err)
 	}
 	err = fn(st)
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	// DuckDB finds a damaged block when it reads it, whatever the query:
+	// one sentence with the fix, not the driver's text.
+	return store.Damaged(d.path, err)
 }
 
 // Read opens the file, reads, closes it.
@@ -125,7 +127,7 @@ func (s *Shared) Read(ctx context.Context, fn func(*store.Store) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return fn(s.st)
+	return store.Damaged(s.st.Path(), fn(s.st))
 }
 
 // Write lends the store in the write lane.
@@ -137,14 +139,14 @@ func (s *Shared) Write(ctx context.Context, fn func(*store.Store) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return fn(s.st)
+	return store.Damaged(s.st.Path(), fn(s.st))
 }
 
 // Exclusive lends the store to fn alone.
 func (s *Shared) Exclusive(ctx context.Context, fn func(*store.Store) error) error {
 	s.gate.Lock()
 	defer s.gate.Unlock()
-	return fn(s.st)
+	return store.Damaged(s.st.Path(), fn(s.st))
 }
 
 // Close closes the store once everyone is done with it.

@@ -96,7 +96,9 @@ func (v *view) forget(ctx context.Context, p *pending, progress func(backend.Pro
 		// The deletion is committed; the rewrite must not be skipped for
 		// a late Ctrl-C. Should it fail, the next open finishes it.
 		if err := st.Compact(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("the patient is deleted, but rewriting the file failed, so their bytes may remain in it until it is done; free space and run any carebook command, which finishes it (carebook doctor reports it until then): %w", err)
+			// The receipt goes in the sentence: it is stored nowhere, and
+			// this is the only time it can be shown.
+			return fmt.Errorf("the patient is deleted (deletion receipt %s), but rewriting the file failed, so their bytes may remain in it until it is done; free space and run any carebook command, which finishes it (carebook doctor reports it until then): %w", gone.Receipt, err)
 		}
 		out.Compacted = true
 		return nil

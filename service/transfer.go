@@ -220,9 +220,22 @@ func (v *view) AuditVerify(ctx context.Context, offline io.Reader) (*backend.Ver
 	out := &backend.VerifyView{}
 	err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
 		rep, verr := st.VerifyAudit(ctx)
-		out.Rows, out.Redacted, out.Tree = rep.Rows, rep.Redacted, rep.Tree.String()
+		var damaged *store.DamagedError
+		if errors.As(verr, &damaged) {
+			return verr
+		}
+		out.Rows, out.Redacted, out.Tree, out.Restores = rep.Rows, rep.Redacted, rep.Tree.String(), rep.Restores
 		if verr != nil {
 			out.Error = verr.Error()
+			var bad *store.AuditIntegrityError
+			if errors.As(verr, &bad) {
+				switch bad.Head {
+				case store.HeadDamaged:
+					out.HeadProblem = "damaged"
+				case store.HeadMissing:
+					out.HeadProblem = "missing"
+				}
+			}
 		}
 		if p := st.CompactionPending(); p != nil {
 			out.Pending = p.Error()

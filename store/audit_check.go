@@ -18,7 +18,7 @@ import (
 func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
 	var count, minSeq, maxSeq int64
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(min(seq), 1), coalesce(max(seq), 0) FROM audit_log`).Scan(&count, &minSeq, &maxSeq); err != nil {
-		return fmt.Errorf("check audit log: %w", err)
+		return Damaged(s.path, fmt.Errorf("check audit log: %w", err))
 	}
 	if count != maxSeq || minSeq != 1 {
 		return &AuditIntegrityError{Problem: fmt.Sprintf("it holds %d rows numbered %d to %d: rows were deleted or renumbered", count, minSeq, maxSeq)}
@@ -31,21 +31,32 @@ func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
 		if count == 0 || sealed {
 			return s.writeHead(ctx)
 		}
-		return &AuditIntegrityError{Problem: fmt.Sprintf("the head file %s is missing, but the log holds %d rows", HeadPath(s.path), count)}
+		return headMissing(HeadPath(s.path), count)
+	}
+	if errors.Is(err, os.ErrPermission) {
+		// Not damage: a mode or an owner to fix.
+		return headUnreadable(s.path)
 	}
 	if err != nil {
-		return &AuditIntegrityError{Problem: fmt.Sprintf("the head file %s cannot be read: %v", HeadPath(s.path), err)}
+		return headDamaged(HeadPath(s.path), err)
 	}
 	if head.Size > count {
-		return &AuditIntegrityError{Row: count + 1, Problem: fmt.Sprintf("missing: the head file says %d rows were written, the log ends at row %d (truncated)", head.Size, count)}
+		return s.beyondLog(ctx, head, count)
 	}
 	if head.Size > 0 {
 		tree, err := tlog.TreeHash(head.Size, treeReader(ctx, s.db))
+		if d := Damaged(s.path, err); d != err {
+			return d // a damaged file, not a rewritten log
+		}
 		if err != nil || tree != head.Tree {
 			return &AuditIntegrityError{Problem: fmt.Sprintf("the first %d rows no longer match the head file (rows were rewritten)", head.Size)}
 		}
 		var last string
-		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(row_hash, '') FROM audit_log WHERE seq = ?`, head.Size).Scan(&last); err != nil || last != head.Last {
+		err = s.db.QueryRowContext(ctx, `SELECT coalesce(row_hash, '') FROM audit_log WHERE seq = ?`, head.Size).Scan(&last)
+		if d := Damaged(s.path, err); d != err {
+			return d
+		}
+		if err != nil || last != head.Last {
 			return &AuditIntegrityError{Row: head.Size, Problem: "its hash does not match the head file (rows were rewritten)"}
 		}
 	}
@@ -68,9 +79,28 @@ func (s *Store) checkAudit(ctx context.Context, sealed bool) error {
 		// A commit that was announced but did not happen.
 		head.Pending, head.PendingRows = "", 0
 		if err := atomicfile.WriteFile(HeadPath(s.path), head.marshal()); err != nil {
-			return fmt.Errorf("check audit log: %w", err)
+			return headWriteError(s.path, err, false)
 		}
 	}
 	s.head, s.headKnown = head, true
 	return nil
+}
+
+// beyondLog words a head that counts more rows than the log holds. Rows cut
+// from the end take the head's last row with them; a head whose last row
+// is still in the log, at another place, is a damaged head, not a
+// truncated log.
+func (s *Store) beyondLog(ctx context.Context, head Head, count int64) error {
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT seq FROM audit_log WHERE row_hash = ?`, head.Last).Scan(&at)
+	if err == nil && at != head.Size {
+		return headDamaged(HeadPath(s.path), fmt.Errorf("it says %d rows, but its last row is row %d", head.Size, at))
+	}
+	return &AuditIntegrityError{Row: count + 1, Problem: fmt.Sprintf("missing: the head file says %d rows were written, the log ends at row %d (truncated)", head.Size, count)}
+}
+
+// headUnreadable says the head file's mode or owner keeps this account out.
+func headUnreadable(dbPath string) error {
+	p := HeadPath(dbPath)
+	return fmt.Errorf("cannot read the audit log's head file %s: permission denied; it belongs to another account or its mode is wrong (ls -l %s, then chmod 600 %s as its owner)", p, p, p)
 }

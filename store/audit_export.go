@@ -91,6 +91,11 @@ func (s *Store) ExportAudit(ctx context.Context, since time.Time, w io.Writer) (
 	if !since.IsZero() {
 		wh.add("logged_at >= ?", since.UTC())
 	}
+	return s.exportAudit(ctx, wh, w)
+}
+
+// exportAudit writes the rows wh selects, then the current tree head.
+func (s *Store) exportAudit(ctx context.Context, wh where, w io.Writer) (int, error) {
 	rows, err := s.db.QueryContext(ctx, auditSelect+" WHERE "+wh.sql()+" ORDER BY seq", wh.args...)
 	if err != nil {
 		return 0, fmt.Errorf("export audit log: %w", err)

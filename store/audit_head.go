@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/carebook/carebook/internal/atomicfile"
 	"golang.org/x/mod/sumdb/tlog"
@@ -56,12 +58,17 @@ func (h Head) marshal() []byte {
 func parseHead(data []byte) (Head, error) {
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	if len(lines) < 4 || len(lines) > 6 || lines[0] != headMagic {
-		return Head{}, errors.New("not a carebook audit head")
+		return Head{}, errors.New("not a carebook audit head: it is truncated or not one at all")
 	}
 	var h Head
 	var err error
+	seen := map[string]bool{}
 	for _, l := range lines[1:] {
 		k, v, _ := strings.Cut(l, " ")
+		if seen[k] {
+			return Head{}, fmt.Errorf("not a carebook audit head: %q appears twice", k)
+		}
+		seen[k] = true
 		switch k {
 		case "size":
 			h.Size, err = strconv.ParseInt(v, 10, 64)
@@ -85,6 +92,9 @@ func parseHead(data []byte) (Head, error) {
 		if err != nil {
 			return Head{}, fmt.Errorf("not a carebook audit head: %w", err)
 		}
+	}
+	if !seen["size"] || !seen["tree"] || !seen["last"] {
+		return Head{}, errors.New("not a carebook audit head: a line is missing")
 	}
 	return h, nil
 }
@@ -129,7 +139,32 @@ func (s *Store) writeHead(ctx context.Context) error {
 	if s.path == ":memory:" {
 		return nil
 	}
-	return atomicfile.WriteFile(HeadPath(s.path), h.marshal())
+	if err := atomicfile.WriteFile(HeadPath(s.path), h.marshal()); err != nil {
+		return headWriteError(s.path, err, false)
+	}
+	return nil
+}
+
+// headWriteError words a failure to write the head file: the folder is
+// not writable, the disk is full or read-only. The head is written as a
+// new file in the database's folder, renamed over the old one.
+func headWriteError(dbPath string, err error, refused bool) error {
+	dir := filepath.Dir(dbPath)
+	var why string
+	switch {
+	case errors.Is(err, os.ErrPermission):
+		why = fmt.Sprintf("this account may not write in the folder %s; let it (ls -ld %s, then chmod 700 %s as its owner)", dir, dir, dir)
+	case errors.Is(err, syscall.ENOSPC):
+		why = "the disk is full; free some space"
+	case errors.Is(err, syscall.EROFS):
+		why = fmt.Sprintf("the folder %s is on a read-only file system; mount it read-write", dir)
+	default:
+		why = err.Error()
+	}
+	if refused {
+		return fmt.Errorf("cannot write the audit log's head file %s, so nothing was written: %s", HeadPath(dbPath), why)
+	}
+	return fmt.Errorf("cannot write the audit log's head file %s: %s", HeadPath(dbPath), why)
 }
 
 // announce writes the committed head with the hash of the last row about to
@@ -145,7 +180,7 @@ func (s *Store) announce(tx *Tx) error {
 	h := s.head
 	h.Pending, h.PendingRows = tx.head.Last, int64(tx.appended)
 	if err := atomicfile.WriteFile(HeadPath(s.path), h.marshal()); err != nil {
-		return fmt.Errorf("cannot record the audit log's head beside the database (is the disk full?), so nothing was written: %w", err)
+		return headWriteError(s.path, err, true)
 	}
 	return nil
 }

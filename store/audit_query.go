@@ -75,7 +75,10 @@ func (r Reader) FindAudit(ctx context.Context, q AuditQuery) ([]AuditRow, error)
 		w.add("channel = ?", q.Channel)
 	}
 	if q.Disclosures {
-		w.add("channel = 'export' AND starts_with(coalesce(message, ''), 'disclosure:')")
+		// A restore that rolled disclosures back is listed with them: the
+		// accounting must show where those went (the file it names).
+		w.add(`((channel = 'export' AND starts_with(coalesce(message, ''), 'disclosure:'))
+			OR (channel = '` + ChannelRestore + `' AND coalesce(action, '') LIKE '%"disclosures":%'))`)
 	}
 	rows, err := r.q.QueryContext(ctx, auditSelect+" WHERE "+w.sql()+" ORDER BY seq", w.args...)
 	if err != nil {

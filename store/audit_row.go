@@ -38,14 +38,44 @@ import (
 type AuditIntegrityError struct {
 	Row     int64
 	Problem string
+	// Head is set when the head file beside the database is the problem:
+	// HeadDamaged when it is not a head Carebook wrote (truncated, garbled,
+	// a size no log has), HeadMissing when it is gone while the log holds
+	// rows. The rows may be intact; the head is what vouches for them.
+	Head HeadProblem
 }
 
+// HeadProblem says what is wrong with the head file, if it is the problem.
+type HeadProblem int
+
+const (
+	// HeadOK: the head file is not the problem.
+	HeadOK HeadProblem = iota
+	// HeadDamaged: the head file is not a head Carebook wrote.
+	HeadDamaged
+	// HeadMissing: the head file is gone, and the log holds rows.
+	HeadMissing
+)
+
 func (e *AuditIntegrityError) Error() string {
+	if e.Head != HeadOK {
+		return e.Problem
+	}
 	where := "the audit log"
 	if e.Row > 0 {
 		where = fmt.Sprintf("audit row %d", e.Row)
 	}
 	return fmt.Sprintf("%s: %s", where, e.Problem)
+}
+
+// headDamaged says the head file at path is not a head Carebook wrote.
+func headDamaged(path string, why error) *AuditIntegrityError {
+	return &AuditIntegrityError{Head: HeadDamaged, Problem: fmt.Sprintf("the audit log's head file %s is damaged (%v)", path, why)}
+}
+
+// headMissing says the head file at path is gone while the log holds rows.
+func headMissing(path string, rows int64) *AuditIntegrityError {
+	return &AuditIntegrityError{Head: HeadMissing, Problem: fmt.Sprintf("the audit log's head file %s is missing, but the log holds %d rows", path, rows)}
 }
 
 // AuditBrokenError is what every write and every audited read returns after
@@ -56,6 +86,12 @@ type AuditBrokenError struct {
 }
 
 func (e *AuditBrokenError) Error() string {
+	switch e.Cause.Head {
+	case HeadDamaged:
+		return fmt.Sprintf("%v, so Carebook cannot vouch for the log and records nothing more: run `carebook audit verify`, which checks the rows themselves, then put back an undamaged copy of that file or restore the last good backup (carebook restore BACKUP --force)", e.Cause)
+	case HeadMissing:
+		return fmt.Sprintf("%v, so Carebook records nothing more: if this database was copied or moved here, copy its .audit-head from where it came from too; otherwise run `carebook audit verify` and restore the last good backup (carebook restore BACKUP --force)", e.Cause)
+	}
 	return fmt.Sprintf("the audit log does not match its records (%v); Carebook records nothing more until this is investigated: run `carebook audit verify`, and restore the last good backup if the log was tampered with", e.Cause)
 }
 

@@ -487,3 +487,27 @@ func TestHeadWriteFollowsNoPlantedLink(t *testing.T) {
 		t.Errorf("head %+v, %v; want size 1", h, err)
 	}
 }
+
+// A head file Carebook did not write is refused whole: each of these once
+// parsed, or failed later with "sql: no rows in result set".
+func TestParseHeadRefusesGarbledHeads(t *testing.T) {
+	good := Head{Size: 3, Tree: tlog.Hash{1}, Last: "x"}.marshal()
+	if _, err := parseHead(good); err != nil {
+		t.Fatalf("a good head: %v", err)
+	}
+	for name, data := range map[string]string{
+		"negative size":         strings.Replace(string(good), "size 3", "size -1", 1),
+		"truncated":             string(good[:len(good)/2]),
+		"wrong magic":           strings.Replace(string(good), "v1", "v9", 1),
+		"two pending":           string(good) + "pending a\npending b\n",
+		"size twice":            string(good) + "size 4\n",
+		"no size":               strings.Replace(string(good), "size 3\n", "", 1) + "pending a\n",
+		"negative pending":      string(good) + "pending a\npending_rows -2\n",
+		"empty":                 "",
+		"not a number for size": strings.Replace(string(good), "size 3", "size three", 1),
+	} {
+		if _, err := parseHead([]byte(data)); err == nil {
+			t.Errorf("%s: parsed", name)
+		}
+	}
+}

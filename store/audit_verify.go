@@ -19,6 +19,10 @@ type AuditReport struct {
 	Redacted int64     `json:"redacted"`
 	Tree     tlog.Hash `json:"tree"`
 	Head     *Head     `json:"head,omitempty"`
+	// Restores are the restores of a backup the log records: at each, the
+	// rows the replaced database held after the backup were rolled back
+	// and kept in a file beside the database.
+	Restores []RestoreEpoch `json:"restores,omitempty"`
 }
 
 // VerifyAudit recomputes every row's commitments and hash, the chain and
@@ -27,10 +31,13 @@ type AuditReport struct {
 func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 	rep, leaves, err := verifyLeaves(ctx, s.db, 0, "")
 	if err != nil {
-		return rep, err
+		return rep, Damaged(s.path, err)
 	}
 	if rep.Rows > 0 {
 		stored, err := tlog.TreeHash(rep.Rows, treeReader(ctx, s.db))
+		if d := Damaged(s.path, err); d != err {
+			return rep, d
+		}
 		if err != nil || stored != rep.Tree {
 			return rep, &AuditIntegrityError{Problem: "the stored tree hashes do not match the rows (the tree was rewritten)"}
 		}
@@ -42,11 +49,20 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditReport, error) {
 	switch {
 	case errors.Is(err, os.ErrNotExist) && rep.Rows == 0:
 		return rep, nil
+	case errors.Is(err, os.ErrNotExist):
+		return rep, headMissing(HeadPath(s.path), rep.Rows)
+	case errors.Is(err, os.ErrPermission):
+		return rep, headUnreadable(s.path)
 	case err != nil:
-		return rep, &AuditIntegrityError{Problem: fmt.Sprintf("the head file %s: %v", HeadPath(s.path), err)}
+		return rep, headDamaged(HeadPath(s.path), err)
 	}
 	rep.Head = &head
 	if head.Size > rep.Rows {
+		for i, l := range leaves {
+			if l.String() == head.Last {
+				return rep, headDamaged(HeadPath(s.path), fmt.Errorf("it says %d rows, but its last row is row %d", head.Size, i+1))
+			}
+		}
 		return rep, &AuditIntegrityError{Row: rep.Rows + 1, Problem: fmt.Sprintf("missing: the head file says %d rows were written, the log ends at row %d (truncated)", head.Size, rep.Rows)}
 	}
 	if head.Size > 0 {
@@ -99,6 +115,9 @@ func verifyLeaves(ctx context.Context, q querier, after int64, prev string) (Aud
 		prev = r.Hash
 		want++
 		rep.Rows++
+		if e, ok := restoreEpoch(r); ok {
+			rep.Restores = append(rep.Restores, e)
+		}
 		if r.redacted {
 			rep.Redacted++
 			redacted[r.Seq] = true

@@ -129,3 +129,23 @@ func (l *fileLock) release() {
 	l.f.Close()
 	l.f = nil
 }
+
+// ServedBy reports, without waiting, whether carebook serve holds the
+// database at path: a *ServerHoldsError, or nil. restore asks it before
+// the passphrase and the decryption, which a refusal would waste.
+func ServedBy(path string) error {
+	f, err := os.OpenFile(LockPath(path), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil // no lock file: nobody holds it
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return nil
+	}
+	if h := readHolder(f); errors.Is(err, syscall.EWOULDBLOCK) && h.Server {
+		return &ServerHoldsError{Path: path, Holder: h}
+	}
+	return nil
+}

@@ -80,6 +80,8 @@ type Store struct {
 	mode     string
 	fixedNow string
 	lock     *fileLock
+	// orphans are what a deleted database left here, moved aside.
+	orphans []string
 	// pendingCompaction is why a rewrite that a forget left pending could
 	// not be finished, or nil.
 	pendingCompaction error
@@ -167,20 +169,63 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	var orphans []string
+	if created {
+		if orphans, err = moveOrphans(abs, opts.AuditClock()); err != nil {
+			lock.release()
+			return nil, err
+		}
+	}
+	s, err := openLocked(ctx, abs, opts, lock, created, opts.LockTimeout-time.Since(start))
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	s.orphans = orphans
+	return s, nil
+}
+
+// moveOrphans moves aside what a deleted database left beside its path: a
+// head file would be read against the new, empty log (and cry tampering),
+// a WAL would be replayed into it. They are kept, renamed, not deleted:
+// they are evidence if the deletion was not meant. It returns the new
+// names.
+func moveOrphans(abs string, now time.Time) ([]string, error) {
+	var moved []string
+	stamp := now.UTC().Format("20060102-150405")
+	for _, p := range []string{HeadPath(abs), abs + ".wal"} {
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		to := p + ".orphaned-" + stamp
+		if err := os.Rename(p, to); err != nil {
+			return moved, fmt.Errorf("move aside %s, left by a deleted database: %w", p, err)
+		}
+		moved = append(moved, to)
+	}
+	return moved, nil
+}
+
+// Orphans are the files a deleted database had left at this path, which
+// Open moved aside when it created the new one: the caller tells the user.
+func (s *Store) Orphans() []string { return s.orphans }
+
+// openLocked opens the database at abs, whose lock file the caller holds
+// already; on failure the lock stays the caller's to release.
+func openLocked(ctx context.Context, abs string, opts Options, lock *fileLock, created bool, timeout time.Duration) (*Store, error) {
 	s := &Store{path: abs, opts: opts, lock: lock}
 	s.setOptions(opts)
-	if err := s.connect(ctx, opts.LockTimeout-time.Since(start)); err != nil {
-		lock.release()
+	if err := s.connect(ctx, timeout); err != nil {
 		return nil, err
 	}
 	if created {
 		if err := os.Chmod(abs, 0o600); err != nil {
-			s.Close()
+			s.db.Close()
 			return nil, fmt.Errorf("protect new database %s: %w", abs, err)
 		}
 	}
 	if err := s.start(ctx); err != nil {
-		s.Close()
+		s.db.Close()
 		return nil, err
 	}
 	if s.compactionPending(ctx) {
@@ -257,7 +302,7 @@ func checkDuckDBFile(path string) error {
 // openError words a failure to open the database file.
 func openError(path string, err error) error {
 	if errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("cannot open %s: permission denied; it belongs to another account or its mode is wrong (ls -l %s; carebook doctor says more)", path, path)
+		return fmt.Errorf("cannot open %s: permission denied; it belongs to another account or its mode is wrong (ls -l %s, then chmod 600 %s as its owner)", path, path, path)
 	}
 	return fmt.Errorf("cannot open %s: %w", path, err)
 }
@@ -369,10 +414,10 @@ func duckdbOpenError(path string, err error) error {
 	case strings.Contains(low, "permission denied"):
 		return openError(path, os.ErrPermission)
 	case strings.Contains(low, "no space left"):
-		return fmt.Errorf("cannot open %s: the disk is full; free some space and try again", path)
+		return &DiskFullError{Path: path}
 	case strings.Contains(low, "corrupt") || strings.Contains(low, "checksum") || strings.Contains(low, "serialization") ||
-		strings.Contains(low, "internal error") || strings.Contains(low, "not a valid duckdb database"):
-		return fmt.Errorf("the database file %s is damaged and cannot be read; restore the last backup (carebook restore BACKUP --db %s --force) and run carebook doctor", path, path)
+		strings.Contains(low, "internal error") || strings.Contains(low, "not a valid duckdb database") || isCorruptText(msg):
+		return &DamagedError{Path: path}
 	}
 	return fmt.Errorf("cannot open the database %s: %s (carebook doctor may say more)", path, firstLine(msg))
 }

@@ -103,10 +103,20 @@ func RunVerify(ctx context.Context, opts *VerifyOptions) error {
 		return nil
 	}
 	if rep.Error != "" {
-		return fmt.Errorf("audit log FAILED verification: %s\n%s", rep.Error, investigate)
+		advice := investigate
+		switch rep.HeadProblem {
+		case "damaged":
+			advice = fmt.Sprintf(headDamagedAdvice, cmdutil.Plural(int(rep.Rows), "row", "rows"))
+		case "missing":
+			advice = fmt.Sprintf(headMissingAdvice, cmdutil.Plural(int(rep.Rows), "row", "rows"))
+		}
+		return fmt.Errorf("audit log FAILED verification: %s\n%s", rep.Error, advice)
 	}
 	fmt.Fprintf(opts.IO.Out, "Audit log verified: %s (%d redacted after a forget), tree head %s.\n",
 		cmdutil.Plural(int(rep.Rows), "row", "rows"), rep.Redacted, rep.Tree)
+	for _, e := range rep.Restores {
+		fmt.Fprintln(opts.IO.Out, epoch(e))
+	}
 	if rep.Pending != "" {
 		fmt.Fprintln(opts.IO.Out, "Warning: "+rep.Pending)
 	}
@@ -118,6 +128,48 @@ func RunVerify(ctx context.Context, opts *VerifyOptions) error {
 	}
 	return nil
 }
+
+// epoch says that the log was restored, when, and where the rows it rolled
+// back are kept: a restore must not read as a log that was always so.
+func epoch(e store.RestoreEpoch) string {
+	made := e.BackupOf
+	if t, err := time.Parse(time.RFC3339, e.BackupOf); err == nil {
+		made = t.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	s := fmt.Sprintf("Restored at row %d, on %s, from a backup of %s: ", e.Row, e.At.UTC().Format("2006-01-02 15:04 UTC"), made)
+	switch {
+	case e.Unreadable:
+		return s + "the database it replaced could not be read and is kept whole in " + e.KeptIn + " beside the database."
+	case e.RolledBack == 0:
+		return s + "no rows were rolled back."
+	}
+	s += cmdutil.Plural(int(e.RolledBack), "later row was", "later rows were") + " rolled back"
+	if e.Disclosures > 0 {
+		s += fmt.Sprintf(" (%s among them)", cmdutil.Plural(e.Disclosures, "disclosure", "disclosures"))
+	}
+	s += ", kept in " + e.KeptIn + " beside the database"
+	if e.Forgets > 0 {
+		s += fmt.Sprintf("; %s rolled back, so those patients are back: forget them again", cmdutil.Plural(e.Forgets, "forget was", "forgets were"))
+	}
+	return s + "."
+}
+
+// headDamagedAdvice and headMissingAdvice explain a head file that is the
+// problem: the rows verified, and what the head would have proved.
+const headDamagedAdvice = `The %s themselves verify: each row's hash and the chain are intact. The head file is
+what proves that no rows were cut from the end and that the log was not swapped for
+another, and it is not a head Carebook wrote (a disk error, or an edit).
+What to do: Carebook records nothing until this is settled. Put back an undamaged copy
+of the head file if you have one (it sits beside the database, same name plus
+.audit-head); otherwise restore the last good backup (carebook restore BACKUP --force,
+which keeps the audit rows it rolls back in a file beside the database).`
+
+const headMissingAdvice = `The %s themselves verify: each row's hash and the chain are intact. The head file is
+what proves that no rows were cut from the end and that the log was not swapped for
+another, and it is gone.
+What to do: if this database was copied or moved here without it, copy its .audit-head
+from where it came from (the database's name plus .audit-head). Otherwise keep the
+database as it is, and restore the last good backup (carebook restore BACKUP --force).`
 
 const investigate = `What to do: do not make changes. Keep this database file and its .audit-head as they are
 (copy them somewhere safe), compare with your latest backup and audit exports, and if

@@ -74,10 +74,13 @@ func NewCmdRestore(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restore FILE",
 		Short: "Restore an encrypted backup",
-		Long: `Decrypt a backup, check it (it must open and read, and its audit log verify),
-and put it in place at --db. An existing database is never replaced unless
---force is given. --dry-run decrypts and checks it in a private folder, says
-what it holds, and puts nothing in place.`,
+		Long: `Decrypt a backup, check it (it must open, read and its audit log verify), and put
+it in place at --db. An existing database is never replaced unless --force is
+given. The replaced database's audit rows that the backup does not hold are kept
+beside it (NAME.rolled-back-TIMESTAMP.jsonl, 0600), and the restore is the
+restored log's next row: audit verify shows it. While carebook serve holds the
+database, restore refuses. --dry-run decrypts and checks it in a private
+folder, says what it holds, and puts nothing in place.`,
 		Example: `  carebook restore /media/usb/carebook-2026-06-15.age --db restored.duckdb
   carebook restore nightly.age --identity key.txt --force
   carebook restore /media/usb/carebook-2026-06-15.age --dry-run --json`,
@@ -225,6 +228,13 @@ type RestoreSummary struct {
 	// restore now would refuse without --force (a database is there).
 	Restored   bool `json:"restored"`
 	NeedsForce bool `json:"needs_force,omitempty"`
+	// RolledBack counts the replaced database's audit rows the backup does
+	// not hold, kept in KeptIn; Forgets of them were forgets, whose
+	// patients are back. Unreadable says the replaced file was kept whole.
+	RolledBack int64  `json:"rolled_back_rows,omitempty"`
+	KeptIn     string `json:"kept_in,omitempty"`
+	Forgets    int    `json:"forgets_rolled_back,omitempty"`
+	Unreadable bool   `json:"replaced_unreadable,omitempty"`
 }
 
 // removeStaleTemporaries removes what a backup killed mid-way left beside
@@ -240,6 +250,15 @@ func removeStaleTemporaries(path string) {
 
 // RunRestore decrypts and restores a backup.
 func RunRestore(ctx context.Context, opts *Options) error {
+	dst, err := filepath.Abs(opts.DBPath())
+	if err != nil {
+		return err
+	}
+	// Before the passphrase: a refusal after it would waste the typing and
+	// the decryption.
+	if err := store.ServedBy(dst); err != nil {
+		return err
+	}
 	f, err := os.Open(opts.File)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -264,10 +283,6 @@ func RunRestore(ctx context.Context, opts *Options) error {
 		if identity, err = age.NewScryptIdentity(p); err != nil {
 			return err
 		}
-	}
-	dst, err := filepath.Abs(opts.DBPath())
-	if err != nil {
-		return err
 	}
 	var counts store.Counts
 	sopts, err := opts.StoreOptions()
@@ -295,17 +310,36 @@ func RunRestore(ctx context.Context, opts *Options) error {
 			return fmt.Errorf("restore: %w", err)
 		}
 		defer os.RemoveAll(dir)
-		if err := backup.Restore(ctx, f, filepath.Join(dir, filepath.Base(dst)), false, check, identity); err != nil {
+		if _, err := backup.Restore(ctx, f, filepath.Join(dir, filepath.Base(dst)), backup.RestoreOptions{Check: check, Store: sopts, File: opts.File}, identity); err != nil {
 			return err
 		}
 		if _, err := os.Stat(dst); err == nil && !opts.Force {
 			sum.NeedsForce = true
 		}
 	} else {
-		if err := backup.Restore(ctx, f, dst, opts.Force, check, identity); err != nil {
+		res, err := backup.Restore(ctx, f, dst, backup.RestoreOptions{Force: opts.Force, Check: check, Store: sopts, File: opts.File}, identity)
+		if err != nil {
 			return err
 		}
 		sum.Restored = true
+		sum.RolledBack, sum.KeptIn, sum.Forgets, sum.Unreadable = res.RolledBack, res.KeptIn, res.Forgets, res.Unreadable
+		defer func() {
+			if opts.JSON {
+				return
+			}
+			cmdutil.TellOrphans(opts.IO.ErrOut, res.Orphans)
+			switch {
+			case res.Unreadable:
+				fmt.Fprintf(opts.IO.Out, "The database it replaced could not be read; it is kept whole in %s.\n", res.KeptIn)
+			case res.RolledBack > 0:
+				fmt.Fprintf(opts.IO.Out, "%s of the replaced database's audit log %s not in the backup; %s kept in %s, and the restore is recorded (carebook audit verify shows it).\n",
+					cmdutil.Plural(int(res.RolledBack), "row", "rows"), plural(res.RolledBack, "is", "are"), plural(res.RolledBack, "it is", "they are"), res.KeptIn)
+			}
+			if res.Forgets > 0 {
+				fmt.Fprintf(opts.IO.Out, "Warning: %s made after the backup %s rolled back, so those patients are back in the database: forget them again (the rows in %s say which, by MRN hash).\n",
+					cmdutil.Plural(res.Forgets, "forget", "forgets"), plural(int64(res.Forgets), "was", "were"), res.KeptIn)
+			}
+		}()
 	}
 	sum.Patients, sum.Appointments, sum.Interactions = counts.Patients, counts.Appointments, counts.Interactions
 	if opts.JSON {
@@ -322,4 +356,11 @@ func RunRestore(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(opts.IO.Out, "%s exists: restoring over it needs --force.\n", dst)
 	}
 	return nil
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

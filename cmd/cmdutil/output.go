@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -82,4 +83,19 @@ func Plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// TellOrphans says that files a deleted database had left beside the new
+// one were moved aside, and where: a stale head file would otherwise have
+// been read as a tampered log.
+func TellOrphans(w io.Writer, moved []string) {
+	for _, m := range moved {
+		fmt.Fprintf(w, "Note: a database deleted from this path had left %s beside it; it was moved to %s (delete it if the deletion was meant).\n",
+			filepath.Base(beforeOrphaned(m)), m)
+	}
+}
+
+func beforeOrphaned(p string) string {
+	name, _, _ := strings.Cut(p, ".orphaned-")
+	return name
 }

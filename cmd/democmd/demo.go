@@ -65,6 +65,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer st.Close()
+	cmdutil.TellOrphans(opts.IO.ErrOut, st.Orphans())
 	var progress func(stage string, done, total int)
 	if opts.IO.IsStderrTTY() && !opts.JSON {
 		bar := cmdutil.NewProgressBar(opts.IO.ErrOut, "demo")

@@ -4,6 +4,7 @@ package doctorcmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -177,12 +178,18 @@ func Diagnose(ctx context.Context, opts *Options) []Check {
 		err := opts.lend(ctx, func(st *store.Store) error {
 			add(hardeningCheck(ctx, st))
 			add(auditCheck(ctx, st))
-			add(rewriteCheck(st))
+			add(deletionCheck(st))
 			add(backupCheck(ctx, st, opts))
 			return nil
 		})
 		if err != nil {
-			add(Check{Name: "database", Status: Fail, Detail: err.Error(), Fix: "close other carebook sessions and run doctor again"})
+			path, _ := filepath.Abs(opts.DBPath)
+			c := Check{Name: "database", Status: Fail, Detail: store.Damaged(path, err).Error()}
+			var locked *store.LockedError
+			if errors.As(err, &locked) {
+				c.Fix = "close other carebook sessions and run doctor again"
+			}
+			add(c)
 		}
 	}
 	add(historyCheck(cfg, opts.DBPath))
@@ -388,16 +395,6 @@ func (o *Options) lend(ctx context.Context, fn func(*store.Store) error) error {
 	return fn(st)
 }
 
-// rewriteCheck fails while a forget's rewrite of the file is unfinished:
-// the deleted patient's bytes may still be in it.
-func rewriteCheck(st *store.Store) Check {
-	c := Check{Name: "deletions", Status: OK, Detail: "no forget is waiting for its rewrite of the file"}
-	if err := st.CompactionPending(); err != nil {
-		c.Status, c.Detail, c.Fix = Fail, err.Error(), "free space (df -h), then run any carebook command, which finishes the rewrite"
-	}
-	return c
-}
-
 func databaseChecks(ctx context.Context, opts *Options) ([]Check, bool) {
 	path, _ := filepath.Abs(opts.DBPath)
 	from := ""
@@ -488,10 +485,23 @@ func auditCheck(ctx context.Context, st *store.Store) Check {
 	}
 	counts, err := st.Reader().Counts(ctx)
 	if err != nil {
-		c.Status, c.Detail = Warn, err.Error()
+		c.Status, c.Detail = Fail, store.Damaged(st.Path(), err).Error()
 		return c
 	}
 	c.Status, c.Detail = OK, fmt.Sprintf("%d rows; the head file matches (run `carebook audit verify` for a full check)", counts.AuditRows)
+	return c
+}
+
+// deletionCheck reports a forget whose rewrite of the file is not
+// finished: until it is, the deleted patient's bytes may be in the file.
+func deletionCheck(st *store.Store) Check {
+	c := Check{Name: "deletion"}
+	if err := st.CompactionPending(); err != nil {
+		c.Status, c.Detail = Fail, err.Error()
+		c.Fix = "free space on the database's disk (or fix what the message names), then run any carebook command"
+		return c
+	}
+	c.Status, c.Detail = OK, "no forget is waiting for the file to be rewritten"
 	return c
 }
 
@@ -503,13 +513,28 @@ func backupCheck(ctx context.Context, st *store.Store, opts *Options) Check {
 	}
 	rows, err := st.Reader().FindAudit(ctx, store.AuditQuery{Channel: "backup"})
 	if err != nil {
-		c.Status, c.Detail = Warn, err.Error()
+		c.Status, c.Detail = Warn, store.Damaged(st.Path(), err).Error()
 		return c
 	}
 	var last time.Time
 	for _, r := range rows {
 		if r.Outcome == store.OutcomeOK {
 			last = r.At
+		}
+	}
+	// A restore rolls back the row of the backup it restored, and is the
+	// proof that the backup exists: it counts, as of when it was made.
+	restores, err := st.Reader().FindAudit(ctx, store.AuditQuery{Channel: store.ChannelRestore})
+	if err == nil {
+		for _, r := range restores {
+			var a struct {
+				Args struct {
+					BackupOf time.Time `json:"backup_of"`
+				} `json:"args"`
+			}
+			if json.Unmarshal([]byte(r.Action), &a) == nil && a.Args.BackupOf.After(last) {
+				last = a.Args.BackupOf
+			}
 		}
 	}
 	switch {

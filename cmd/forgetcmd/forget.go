@@ -33,8 +33,9 @@ func NewCmdForget(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Use:   "forget PATIENT",
 		Short: "Delete a patient and everything about them, for good",
 		Long: `Delete one patient with their tags, appointments and interactions, in one
-transaction, then rewrite the database file so that the deleted bytes are gone
-from the disk, not just unlinked. The audit log records the deletion by a hash of
+transaction, then rewrite the database file, so that the file, its WAL, the audit
+head and the history hold no trace of them (the disk blocks the old file used are
+freed, not overwritten: encryption at rest covers those; see carebook doctor). The audit log records the deletion by a hash of
 the MRN and row counts, never the name. This cannot be undone (except from a
 backup made before). Earlier audit rows about the patient keep their place
 and hashes but lose their text, and lines of REPL history that name them

@@ -56,6 +56,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	cmdutil.TellOrphans(opts.IO.ErrOut, st.Orphans())
 	counts, err := st.Reader().Counts(ctx)
 	st.Close()
 	if err != nil {
