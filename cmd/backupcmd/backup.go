@@ -53,7 +53,7 @@ with --recipient. Without the passphrase or the key the backup cannot be read:
 keep them apart from the backup.`,
 		Example: `  carebook backup /media/usb/carebook-2026-06-15.age
   carebook backup nightly.age --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "the FILE to write the encrypted backup to"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			return RunBackup(cmd.Context(), opts)
@@ -73,7 +73,7 @@ func NewCmdRestore(f *cmdutil.Factory) *cobra.Command {
 An existing database is never replaced unless --force is given.`,
 		Example: `  carebook restore /media/usb/carebook-2026-06-15.age --db restored.duckdb
   carebook restore nightly.age --identity key.txt --force`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "the backup FILE to restore"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			return RunRestore(cmd.Context(), opts)

@@ -32,7 +32,7 @@ func run() int {
 
 	f := cmdutil.New(version)
 	cmd := root.NewCmdRoot(f)
-	err := cmd.ExecuteContext(ctx)
+	err := cmdutil.Execute(ctx, cmd)
 	if err == nil {
 		return cmdutil.ExitOK
 	}

@@ -111,6 +111,7 @@ The exit code is 1 when any check fails.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the checks as JSON")
+	cmdutil.AddModelFlags(cmd, f)
 	return cmd
 }
 

@@ -72,7 +72,7 @@ Columns it does not name keep the proposed field. Fields: ` + strings.Join(migra
 		Example: `  carebook migrate hubspot-contacts.csv mailchimp-subscribed.csv
   carebook migrate contacts.csv --map mapping.toml --json
   carebook migrate keap-export.csv --yes`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cmdutil.Args(1, -1, "at least one CSV FILE exported from the old CRM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
 			opts.DBFlag = f.DBFlag

@@ -3,6 +3,7 @@ package patientscmd
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
+	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
@@ -38,7 +40,7 @@ case and accents), tags, a status, MRNs or a city. Every filter given must hold.
 		Example: `  carebook patients smith
   carebook patients --tag diabetes --tag refill-overdue --status active
   carebook patients --tag vip --json | jq -r '.[].mrn'`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cmdutil.Args(0, 1, "a NAME (any part of it)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				if opts.Name != "" {
@@ -47,7 +49,10 @@ case and accents), tags, a status, MRNs or a city. Every filter given must hold.
 				opts.Name = args[0]
 			}
 			if opts.Limit < 0 {
-				return cmdutil.FlagErrorf("--limit must not be negative")
+				return cmdutil.BadFlag("limit", strconv.Itoa(opts.Limit), "a whole number, 0 or more (0: all)")
+			}
+			if opts.Status != "" && !store.Status(strings.ToLower(opts.Status)).Valid() {
+				return cmdutil.BadFlag("status", opts.Status, "active, inactive or deceased")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -45,7 +45,7 @@ type Options struct {
 // NewCmdREPL builds `carebook repl`.
 func NewCmdREPL(f *cmdutil.Factory, runCommand func(context.Context, []string) error) *cobra.Command {
 	opts := NewOptions(f, runCommand)
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "repl",
 		Short: "Start an interactive session (the default on a terminal)",
 		Long: `Type requests in plain language, or slash commands (/help lists them) that
@@ -58,6 +58,8 @@ the database (mode 0600), and forget removes the lines that name a patient.`,
 			return Run(cmd.Context(), opts)
 		},
 	}
+	cmdutil.AddModelFlags(cmd, f)
+	return cmd
 }
 
 // NewOptions builds the REPL's options from the factory.

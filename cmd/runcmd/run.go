@@ -49,7 +49,7 @@ on, unless --stop-on-error. Changes need --yes. Ctrl-C stops after the line in
 progress is rolled back. A report of every line ends the run.`,
 		Example: `  carebook run morning.txt --dry-run
   carebook run actions.jsonl --yes --json > report.json`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "a FILE: one request per line (.txt), or one action per line (.jsonl)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path = args[0]
 			if runF != nil {
@@ -62,6 +62,7 @@ progress is rolled back. A report of every line ends the run.`,
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "check and preview every line; change nothing")
 	cmd.Flags().BoolVar(&opts.StopOnError, "stop-on-error", false, "stop at the first line that fails")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the report as JSON")
+	cmdutil.AddModelFlags(cmd, f)
 	return cmd
 }
 

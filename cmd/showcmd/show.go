@@ -34,7 +34,7 @@ A name that matches more than one patient lists them; say which with the MRN
 or with --born.`,
 		Example: `  carebook show P1000
   carebook show "John Smith" --born 1990`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "a PATIENT: an MRN, email or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Patient.Match = args[0]
 			if runF != nil {

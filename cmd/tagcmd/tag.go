@@ -54,7 +54,7 @@ matches more than one patient stops the command with the candidates, and nothing
 is written. Tags are lowercase-kebab, like refill-overdue. Without a terminal,
 --yes is needed to write.`,
 		Example: example,
-		Args:    cobra.MinimumNArgs(2),
+		Args:    cmdutil.Args(2, -1, "a TAG and at least one PATIENT (an MRN, email or name)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Tag, opts.Patients = args[0], args[1:]
 			if !store.ValidTagName(strings.ToLower(opts.Tag)) {
