@@ -138,7 +138,7 @@ func Run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	} else {
-		t := cmdutil.NewTable(opts.IO.Out, opts.IO.IsStdoutTTY(), "STATUS", "CHECK", "DETAIL")
+		t := cmdutil.NewTableFor(opts.IO, "STATUS", "CHECK", "DETAIL")
 		for _, c := range checks {
 			t.Row(string(c.Status), c.Name, c.Detail)
 			if c.Fix != "" && c.Status != OK {

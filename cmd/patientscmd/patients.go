@@ -96,6 +96,6 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, ps)
 	}
-	present.Patients(opts.IO.Out, opts.IO.IsStdoutTTY(), ps)
+	present.Patients(opts.IO, ps, reply.Result.Total)
 	return nil
 }

@@ -2,8 +2,10 @@
 package showcmd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -54,10 +56,20 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	rec, err := b.Record(ctx, backend.RecordRequest{Channel: cmdutil.ChannelCLI, Patient: opts.Patient})
+	req := backend.RecordRequest{Channel: cmdutil.ChannelCLI, Patient: opts.Patient}
+	rec, err := b.Record(ctx, req)
 	if err != nil {
-		return err
+		// In the REPL a name that matches several patients is a numbered
+		// choice, and the one chosen is asked for by MRN.
+		if req.Patient.Match, err = present.Choose(ctx, opts.IO, err); err != nil {
+			return err
+		}
+		req.Patient.Born = ""
+		if rec, err = b.Record(ctx, req); err != nil {
+			return err
+		}
 	}
+	newestFirst(rec)
 	if opts.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, rec)
 	}
@@ -69,7 +81,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if len(rec.ConsentChangedAt) >= 10 {
 		consent += " (since " + rec.ConsentChangedAt[:10] + ")"
 	}
-	t := cmdutil.NewTable(w, true)
+	t := cmdutil.NewTable(w, true).Fit(opts.IO.TerminalWidth())
 	for _, kv := range [][2]string{
 		{"Name", strings.TrimSpace(rec.FirstName + " " + rec.LastName)}, {"MRN", rec.MRN}, {"Born", rec.DOB}, {"Sex", rec.Sex},
 		{"Email", rec.Email}, {"Phone", rec.Phone}, {"City", rec.City}, {"Language", rec.Language},
@@ -84,13 +96,27 @@ func Run(ctx context.Context, opts *Options) error {
 	if len(rec.Appointments) == 0 {
 		fmt.Fprintln(w, "No appointments.")
 	} else {
-		present.Appointments(w, true, rec.Appointments)
+		present.Appointments(opts.IO, true, rec.Appointments, 0)
 	}
 	fmt.Fprintln(w)
 	if len(rec.Interactions) == 0 {
 		fmt.Fprintln(w, "No interactions.")
 	} else {
-		present.Interactions(w, true, rec.Interactions)
+		present.Interactions(opts.IO, true, rec.Interactions, 0)
 	}
 	return nil
+}
+
+// newestFirst puts appointments and interactions in one order, the newest
+// first: a record is read for what happened last and what comes next, so
+// the next appointment and the latest call are at the top, not after years
+// of history. Times are wall-clock text (2006-01-02T15:04:05), which sorts
+// as time does.
+func newestFirst(rec *backend.RecordView) {
+	slices.SortStableFunc(rec.Appointments, func(a, b tools.AppointmentJSON) int {
+		return cmp.Or(strings.Compare(b.Start, a.Start), strings.Compare(b.ID, a.ID))
+	})
+	slices.SortStableFunc(rec.Interactions, func(a, b tools.InteractionJSON) int {
+		return cmp.Or(strings.Compare(b.At, a.At), strings.Compare(b.ID, a.ID))
+	})
 }
