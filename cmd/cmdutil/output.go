@@ -35,9 +35,13 @@ type Table struct {
 // columnGap is the space between two columns.
 const columnGap = 2
 
-// minColumn is as narrow as fitting cuts a column: three characters and
-// the ellipsis.
-const minColumn = 4
+// readableColumn is as narrow as fitting cuts a column before it cuts the
+// others; minColumn is as narrow as it cuts any: three characters and the
+// ellipsis.
+const (
+	readableColumn = 12
+	minColumn      = 4
+)
 
 // NewTable starts a table on w. forTTY chooses aligned columns with a header.
 func NewTable(w io.Writer, forTTY bool, header ...string) *Table {
@@ -117,18 +121,25 @@ func (t *Table) columnWidths() []int {
 	for _, w := range widths {
 		total += w
 	}
-	for total > t.width {
-		widest := 0
-		for c, w := range widths {
-			if w > widths[widest] {
-				widest = c
+	// First the widest column alone gives up what is too much, down to a
+	// width still worth reading; then the next widest; then, if the
+	// terminal is narrower still, every column down to its least. Of two
+	// as wide, the later gives: MRNs and dates come first in a table.
+	for _, floor := range []int{readableColumn, minColumn} {
+		for total > t.width {
+			widest := -1
+			for c, w := range widths {
+				if w > floor && (widest < 0 || w >= widths[widest]) {
+					widest = c
+				}
 			}
+			if widest < 0 {
+				break
+			}
+			cut := min(total-t.width, widths[widest]-floor)
+			widths[widest] -= cut
+			total -= cut
 		}
-		if widths[widest] <= minColumn {
-			break // as narrow as it goes: let the terminal wrap
-		}
-		widths[widest]--
-		total--
 	}
 	return widths
 }
