@@ -41,7 +41,7 @@ func (c *completer) forget() {
 }
 
 func (c *completer) complete(kind, prefix string) []string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	out, _ := c.b.Complete(ctx, backend.CompleteRequest{Channel: cmdutil.ChannelREPL, Kind: kind, Prefix: prefix})
 	return out

@@ -462,6 +462,8 @@ func report(ios *cmdutil.IOStreams, err error, cancelled bool) {
 	var msg *backend.MessageError
 	switch {
 	case err == nil:
+	case errors.Is(err, cmdutil.ErrDeclined) && !cancelled:
+		fmt.Fprintln(ios.ErrOut, "Not confirmed; nothing was done.")
 	case cancelled || errors.Is(err, context.Canceled) || errors.Is(err, cmdutil.ErrCancelled):
 		fmt.Fprintln(ios.ErrOut, "Cancelled; nothing was written.")
 	case errors.As(err, &msg), errors.Is(err, cmdutil.ErrSilent):

@@ -63,7 +63,7 @@ func TestREPLSession(t *testing.T) {
 			t.Errorf("REPL output lacks %q", want)
 		}
 	}
-	if !strings.Contains(stderr, "there is no /nosuch") || !strings.Contains(stderr, "Cancelled") {
+	if !strings.Contains(stderr, "there is no /nosuch") || !strings.Contains(stderr, "Not confirmed; nothing was done.") {
 		t.Errorf("stderr %q", stderr)
 	}
 	if srv.ChatCount() != 2 {

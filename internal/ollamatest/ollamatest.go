@@ -38,6 +38,8 @@ type Server struct {
 	answers []string
 	// Block makes chats wait until the client goes away (Ctrl-C tests).
 	Block bool
+	// Delay makes each chat take this long, as a model thinking does.
+	Delay time.Duration
 	// Remote makes /api/show report a cloud model.
 	Remote bool
 	// RemoteChat makes chat answers carry remote_host, as a cloud model's do.
@@ -220,7 +222,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.answers = s.answers[1:]
 			}
 		}
-		block, remoteChat := s.Block, s.RemoteChat
+		block, remoteChat, delay := s.Block, s.RemoteChat, s.Delay
 		if s.swapAfter > 0 && len(s.Chats) >= s.swapAfter {
 			// The swap lands after this answer: the next request is the
 			// first to meet the cloud model.
@@ -233,6 +235,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if block {
 			<-r.Context().Done()
+			return
+		}
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
 			return
 		}
 		resp := api.ChatResponse{
