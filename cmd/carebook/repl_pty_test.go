@@ -110,6 +110,17 @@ func TestSpinnerOnATerminalOnly(t *testing.T) {
 	if err := term.Wait(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
+
+	// A long batch of actions draws its progress.
+	actions := filepath.Join(p.dir, "actions.jsonl")
+	os.WriteFile(actions, []byte(strings.Repeat(`{"tool":"query","args":{"entity":"patients","output":"count"}}`+"\n", 30)), 0o600)
+	term, scr = p.start("run", actions, "--yes")
+	at = scr.waitFor(t, 0, "run  [")
+	at = scr.waitFor(t, at, " of 30 lines: ")
+	scr.waitFor(t, at, "Line 30: Count patients")
+	if err := term.Wait(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Keys typed while the model thinks never answer the preview's question:

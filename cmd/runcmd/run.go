@@ -203,7 +203,7 @@ func (r *runner) done(rep LineReport) {
 		present.Result(r.opts.IO, rep.Result, false)
 		fmt.Fprintln(out)
 	}
-	r.bar.UpdateText(int64(len(r.reports)), int64(len(r.lines)), r.progress())
+	r.bar.UpdateText(int64(len(r.reports)), int64(len(r.lines)), fmt.Sprintf("%d of %d lines: %s", len(r.reports), len(r.lines), r.progress()))
 }
 
 // isAnswer says a result is a query's answer, shown the way ask shows it;
