@@ -522,15 +522,15 @@ func printHelp(w io.Writer) {
 // whether the model answers.
 func (r *repl) banner(modelDone <-chan error, checking bool) {
 	ios := r.opts.IO
-	where := r.info.Database
+	where := "on " + r.info.Database
 	if r.info.Mode == "server" {
-		where = "carebook serve at " + r.info.Server
+		where = "through carebook serve at " + r.info.Server
 	}
 	who := r.info.OSUser
 	if r.info.Staff != "" {
 		who = r.info.Staff + " (" + r.info.Role + ")"
 	}
-	fmt.Fprintf(ios.Out, "Carebook on %s as %s, with the model %s.\n", where, who, r.info.Model)
+	fmt.Fprintf(ios.Out, "Carebook %s as %s, with the model %s.\n", where, who, r.info.Model)
 	if checking {
 		// The check is quick when Ollama is here; it is not waited for long.
 		select {
