@@ -138,7 +138,9 @@ func Run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	} else {
-		t := cmdutil.NewTableFor(opts.IO, "STATUS", "CHECK", "DETAIL")
+		// Not fitted to the terminal: a check's detail and its fix are
+		// the point, and a wrapped line keeps them whole.
+		t := cmdutil.NewTable(opts.IO.Out, opts.IO.IsStdoutTTY(), "STATUS", "CHECK", "DETAIL")
 		for _, c := range checks {
 			t.Row(string(c.Status), c.Name, c.Detail)
 			if c.Fix != "" && c.Status != OK {

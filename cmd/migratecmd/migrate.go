@@ -256,7 +256,9 @@ func printInventory(ios *cmdutil.IOStreams, plan *migrate.Plan) error {
 }
 
 func printColumns(ios *cmdutil.IOStreams, f *migrate.File) error {
-	t := cmdutil.NewTableFor(ios, "COLUMN", "HOLDS", "FILLED", "MENTIONS", "IMPORT AS")
+	// Not fitted to the terminal, like scan's: what a column mentions is
+	// the finding.
+	t := cmdutil.NewTable(ios.Out, ios.IsStdoutTTY(), "COLUMN", "HOLDS", "FILLED", "MENTIONS", "IMPORT AS")
 	for _, c := range f.Columns {
 		t.Row(c.Header, c.Holds, fmt.Sprint(c.Filled), phiscan.MentionsText(c.Mentions), fieldText(c))
 	}
@@ -283,7 +285,7 @@ func fieldText(c migrate.Column) string {
 func printMapping(ios *cmdutil.IOStreams, plan *migrate.Plan) error {
 	for _, f := range plan.Files {
 		fmt.Fprintf(ios.Out, "%s:\n", f.Name)
-		t := cmdutil.NewTableFor(ios, "COLUMN", "IMPORT AS")
+		t := cmdutil.NewTable(ios.Out, ios.IsStdoutTTY(), "COLUMN", "IMPORT AS")
 		for _, c := range f.Columns {
 			t.Row(c.Header, fieldText(c))
 		}

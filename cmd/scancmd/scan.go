@@ -114,7 +114,9 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 func printReport(ios *cmdutil.IOStreams, rep *phiscan.FileReport) error {
 	out := ios.Out
 	fmt.Fprintf(out, "%s: %s, %s\n", rep.File, cmdutil.Plural(rep.Rows, "row", "rows"), cmdutil.Plural(len(rep.Columns), "column", "columns"))
-	t := cmdutil.NewTableFor(ios, "COLUMN", "FINDS", "WHY", "MENTIONS")
+	// Not fitted to the terminal: what a column mentions is the finding,
+	// and a wrapped line loses less of it than a cut one.
+	t := cmdutil.NewTable(out, ios.IsStdoutTTY(), "COLUMN", "FINDS", "WHY", "MENTIONS")
 	for _, c := range rep.Columns {
 		finds := string(c.Category)
 		if c.Flagged() && c.Kind != "" {
