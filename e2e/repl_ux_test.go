@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -114,6 +115,51 @@ func TestRunOfQuestionsShowsAnswers(t *testing.T) {
 	if strings.Contains(human.stderr, "failed") != strings.Contains(r.stdout, `"status": "failed"`) {
 		t.Errorf("the summary and the report disagree on failures: %q", human.stderr)
 	}
+
+	// The tiny model's random answers seldom make a valid query, so the
+	// same run again with each chat's answer replaced on its way back
+	// from the real server by a count: every line's answer must show.
+	host, _ := ollamaEnv(t)
+	front := answeringProxy(t, host, `{"tool":"query","args":{"entity":"patients","output":"count"}}`)
+	human = p.run([]string{"CAREBOOK_OLLAMA_HOST=" + front}, "run", batch)
+	if human.code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", human.code, human.stdout, human.stderr)
+	}
+	for i := range questions {
+		if want := "Line " + strconv.Itoa(i+1) + ": Count patients\n240\n"; !strings.Contains(human.stdout, want) {
+			t.Errorf("the answer of line %d is not shown:\n%s", i+1, human.stdout)
+		}
+	}
+}
+
+// answeringProxy stands in front of the real server and replaces the
+// content of each chat answer with answer; everything else is the real
+// server's.
+func answeringProxy(t *testing.T, host, answer string) string {
+	t.Helper()
+	upstream, _ := url.Parse(host)
+	proxy := httputil.NewSingleHostReverseProxy(upstream)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.URL.Path != "/api/chat" || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var chat map[string]any
+		if err := json.Unmarshal(body, &chat); err == nil {
+			if msg, ok := chat["message"].(map[string]any); ok {
+				msg["content"] = answer
+			}
+			body, _ = json.Marshal(chat)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Del("Content-Length")
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	return front.URL
 }
 
 // The spinner appears on a terminal while the model thinks, and never in

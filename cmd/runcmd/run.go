@@ -109,6 +109,8 @@ type runner struct {
 	lines   []line
 	start   time.Time
 	reports []LineReport
+	// counts are the reports by status.
+	counts map[string]int
 	// quiet: nothing is asked line by line, so the report shows the
 	// answers (on a terminal without --yes, present shows each as it goes).
 	quiet bool
@@ -129,7 +131,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	r := &runner{opts: opts, lines: lines, start: time.Now(), reports: make([]LineReport, 0, len(lines)),
+	r := &runner{opts: opts, lines: lines, start: time.Now(), reports: make([]LineReport, 0, len(lines)), counts: map[string]int{},
 		quiet: opts.Yes || opts.DryRun || !opts.IO.CanPrompt()}
 	batch := actions && r.quiet
 	if batch && opts.IO.IsStderrTTY() && len(lines) > 20 {
@@ -144,11 +146,12 @@ func Run(ctx context.Context, opts *Options) error {
 	r.bar.Done()
 	for _, l := range lines[len(r.reports):] {
 		r.reports = append(r.reports, LineReport{Line: l.no, ID: l.id, Status: statusSkipped, Summary: "not run"})
+		r.counts[statusSkipped]++
 	}
 	if err := r.printReport(); err != nil {
 		return err
 	}
-	n := r.count()
+	n := r.counts
 	switch {
 	case errors.Is(stopErr, context.Canceled):
 		return &cmdutil.PartlyDoneError{Msg: fmt.Sprintf("cancelled: %s done before, the line in progress rolled back, the rest not run (see the report)", cmdutil.Plural(n[statusOK], "line", "lines"))}
@@ -161,15 +164,6 @@ func Run(ctx context.Context, opts *Options) error {
 		return cmdutil.ErrSilent
 	}
 	return nil
-}
-
-// count counts the lines by status.
-func (r *runner) count() map[string]int {
-	n := map[string]int{}
-	for _, rep := range r.reports {
-		n[rep.Status]++
-	}
-	return n
 }
 
 // summary says what was not done, failures apart from what the model
@@ -196,6 +190,7 @@ func summary(n map[string]int, total int) string {
 // done records a line's report, shows its answer, and moves the progress.
 func (r *runner) done(rep LineReport) {
 	r.reports = append(r.reports, rep)
+	r.counts[rep.Status]++
 	if r.quiet && !r.opts.JSON && rep.Result != nil && isAnswer(rep.Result) {
 		r.bar.Clear()
 		out := r.opts.IO.Out
@@ -203,7 +198,9 @@ func (r *runner) done(rep LineReport) {
 		present.Result(r.opts.IO, rep.Result, false)
 		fmt.Fprintln(out)
 	}
-	r.bar.UpdateText(int64(len(r.reports)), int64(len(r.lines)), fmt.Sprintf("%d of %d lines: %s", len(r.reports), len(r.lines), r.progress()))
+	if r.bar != nil {
+		r.bar.UpdateText(int64(len(r.reports)), int64(len(r.lines)), fmt.Sprintf("%d of %d lines: %s", len(r.reports), len(r.lines), r.progress()))
+	}
 }
 
 // isAnswer says a result is a query's answer, shown the way ask shows it;
@@ -226,7 +223,7 @@ func lineName(no int, id string) string {
 // progress says how far the batch is: done and failed so far, and about
 // how long the rest will take at the pace so far.
 func (r *runner) progress() string {
-	n := r.count()
+	n := r.counts
 	done := len(r.reports)
 	msg := fmt.Sprintf("%d done, %d failed", n[statusOK]+n[statusDryRun], n[statusFailed])
 	if d := n[statusDeclined] + n[statusUnclear]; d > 0 {

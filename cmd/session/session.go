@@ -20,11 +20,6 @@ type Session struct {
 	IO      *cmdutil.IOStreams
 	Backend backend.Planner
 	Channel string
-	// Choose asks the person which of several patients a request meant and
-	// returns the index, or an error to give up. Nil means IO.ChoosePatient
-	// (the REPL's numbered choice); with neither, the request fails with
-	// the candidates, as ask and run do.
-	Choose func(ctx context.Context, candidates []tools.PatientBrief) (int, error)
 	// Progress, when set, is told what the backend is doing too.
 	Progress func(backend.Progress)
 	// Status, when set, leads the spinner's line: run says which line of
@@ -85,18 +80,16 @@ func (s *Session) PrepareLine(ctx context.Context, line string, opts Options) (*
 	return present.Run(ctx, s.IO, s.Backend, reply, opts.Options)
 }
 
-// choose offers the numbered choice for an ambiguous patient, where a
-// person can answer, and continues the request with the one chosen.
+// choose offers the numbered choice for an ambiguous patient where a
+// person can answer (IO.ChoosePatient, set by the REPL), and continues the
+// request with the one chosen. Elsewhere (ask, run) the request fails with
+// the candidates.
 func (s *Session) choose(ctx context.Context, err error, opts Options) (*backend.Reply, error) {
-	choose := s.Choose
-	if choose == nil {
-		choose = s.IO.ChoosePatient
-	}
 	var amb *backend.AmbiguousError
-	if !errors.As(err, &amb) || amb.PlanID == "" || choose == nil {
+	if !errors.As(err, &amb) || amb.PlanID == "" || s.IO.ChoosePatient == nil {
 		return nil, err
 	}
-	i, cerr := choose(ctx, amb.Candidates)
+	i, cerr := s.IO.ChoosePatient(ctx, amb.Candidates)
 	if cerr != nil {
 		return nil, cerr
 	}
