@@ -55,9 +55,12 @@ defaults to outbound, the time to now, and the staff member to you.`,
 			if !store.Direction(strings.ToLower(opts.Direction)).Valid() {
 				return cmdutil.BadFlag("direction", opts.Direction, "inbound or outbound")
 			}
-			// Whether --at reads as a time does not depend on today.
-			if _, err := tools.ParsePoint(opts.At, time.Now()); opts.At != "" && err != nil {
-				return cmdutil.BadFlag("at", opts.At, `a date or a time from 1900 to 2100, like 2026-06-14, "yesterday" or 2026-06-14T09:30:00-05:00`)
+			if opts.At != "" {
+				// Whether --at reads as a time does not depend on today;
+				// the backend resolves it against its own clock.
+				if _, err := tools.ParsePoint(opts.At, time.Now()); err != nil {
+					return cmdutil.BadFlag("at", opts.At, `a date or a time from 1900 to 2100, like 2026-06-14, "yesterday" or 2026-06-14T09:30:00-05:00`)
+				}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
