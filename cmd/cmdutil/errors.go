@@ -33,9 +33,10 @@ func FlagErrorf(format string, args ...any) error {
 
 // BadFlag is the one wording for a flag value that is not allowed, on
 // every command: `invalid value "fax" for --channel: use one of call, …`.
-// use says what to give instead.
+// use says what to give instead. The value is cut short: whatever was
+// pasted into the wrong flag is not repeated whole.
 func BadFlag(flag, value, use string) error {
-	return FlagErrorf("invalid value %q for --%s: use %s", value, flag, use)
+	return FlagErrorf("invalid value %q for --%s: use %s", Clip(value, 30), flag, use)
 }
 
 // ErrSilent means the command already told the user what went wrong and
