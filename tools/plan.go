@@ -66,8 +66,11 @@ type Result struct {
 	Interactions []store.Interaction `json:"-"`
 	Tasks        []store.Task        `json:"-"`
 	Count        int                 `json:"count"`
-	Groups       []store.GroupCount  `json:"-"`
-	GroupBy      string              `json:"group_by,omitempty"`
+	// Total is how many matched when a limit cut the list short (the list
+	// holds Count of them); 0 when the list is whole.
+	Total   int                `json:"total,omitempty"`
+	Groups  []store.GroupCount `json:"-"`
+	GroupBy string             `json:"group_by,omitempty"`
 	// Changed lists the patients a write changed.
 	Changed []int64 `json:"-"`
 	Message string  `json:"message,omitempty"`

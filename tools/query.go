@@ -144,6 +144,9 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 				touched = append(touched, p.ID)
 			}
 			res.Count = len(res.Patients)
+			if err == nil && limited(args.Limit, res.Count) {
+				res.Total, err = rd.CountPatients(ctx, pf)
+			}
 		case entity == EntityPatients && output == OutputCount:
 			res.Count, err = rd.CountPatients(ctx, pf)
 		case entity == EntityPatients:
@@ -154,6 +157,9 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 				touched = append(touched, ap.PatientID)
 			}
 			res.Count = len(res.Appointments)
+			if err == nil && limited(args.Limit, res.Count) {
+				res.Total, err = rd.CountAppointments(ctx, aq)
+			}
 		case entity == EntityAppointments && output == OutputCount:
 			res.Count, err = rd.CountAppointments(ctx, aq)
 		case entity == EntityAppointments:
@@ -164,6 +170,9 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 				touched = append(touched, it.PatientID)
 			}
 			res.Count = len(res.Interactions)
+			if err == nil && limited(args.Limit, res.Count) {
+				res.Total, err = rd.CountInteractions(ctx, iq)
+			}
 		case entity == EntityInteractions && output == OutputCount:
 			res.Count, err = rd.CountInteractions(ctx, iq)
 		case entity == EntityTasks && output == OutputList:
@@ -191,6 +200,10 @@ func prepareQuery(ctx context.Context, r store.Reader, a Action, env Env) (*Plan
 	}
 	return p, nil
 }
+
+// limited says a list may have been cut short by its limit: then the
+// matches are counted, so that "3 of 240" can be said.
+func limited(limit, got int) bool { return limit > 0 && got == limit }
 
 func describeQuery(entity, output, groupBy string) string {
 	switch output {

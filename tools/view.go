@@ -53,9 +53,12 @@ type GroupJSON struct {
 
 // ResultJSON is a result as scripts see it.
 type ResultJSON struct {
-	Tool         string            `json:"tool"`
-	Kind         string            `json:"kind"`
-	Count        int               `json:"count"`
+	Tool  string `json:"tool"`
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+	// Total is how many matched when a limit cut the list short; 0 when
+	// the list is whole.
+	Total        int               `json:"total,omitempty"`
 	Patients     []PatientJSON     `json:"patients,omitempty"`
 	Appointments []AppointmentJSON `json:"appointments,omitempty"`
 	Interactions []InteractionJSON `json:"interactions,omitempty"`
@@ -121,7 +124,7 @@ func NewInteractionJSON(i store.Interaction) InteractionJSON {
 // JSON converts a result for output. changedMRNs names the patients a
 // write changed, when the caller has looked them up.
 func (r *Result) JSON(changedMRNs []string) ResultJSON {
-	out := ResultJSON{Tool: r.Tool, Kind: r.Kind, Count: r.Count, GroupBy: r.GroupBy, Message: r.Message, Changed: changedMRNs}
+	out := ResultJSON{Tool: r.Tool, Kind: r.Kind, Count: r.Count, Total: r.Total, GroupBy: r.GroupBy, Message: r.Message, Changed: changedMRNs}
 	for _, p := range r.Patients {
 		out.Patients = append(out.Patients, NewPatientJSON(p))
 	}

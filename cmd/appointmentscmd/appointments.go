@@ -130,7 +130,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, as)
 	}
-	present.Appointments(opts.IO.Out, opts.IO.IsStdoutTTY(), as)
+	present.Appointments(opts.IO, opts.IO.IsStdoutTTY(), as, reply.Result.Total)
 	return nil
 }
 

@@ -39,7 +39,7 @@ providers and cities, never a patient's record.`,
   carebook ask "tag everyone who no-showed in the last 6 months as no-show-risk"
   carebook ask "log a call with P1000: confirmed Thursday" --yes
   carebook ask "who has a birthday in June" --json`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cmdutil.Args(1, -1, "a REQUEST in plain language, in quotes"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Request = strings.TrimSpace(strings.Join(args, " "))
 			if opts.Request == "" {
@@ -54,6 +54,7 @@ providers and cities, never a patient's record.`,
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show the action and its preview; do nothing")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the action and the result as JSON")
+	cmdutil.AddModelFlags(cmd, f)
 	return cmd
 }
 

@@ -238,12 +238,11 @@ func RunLog(ctx context.Context, opts *LogOptions) error {
 		fmt.Fprintln(opts.IO.ErrOut, "No audit rows match.")
 		return nil
 	}
-	tty := opts.IO.IsStdoutTTY()
 	var t *cmdutil.Table
 	if opts.Disclosures {
-		t = cmdutil.NewTable(opts.IO.Out, tty, "#", "WHEN (UTC)", "WHO", "WHAT", "PATIENTS", "DISCLOSURE")
+		t = cmdutil.NewTableFor(opts.IO, "#", "WHEN (UTC)", "WHO", "WHAT", "PATIENTS", "DISCLOSURE")
 	} else {
-		t = cmdutil.NewTable(opts.IO.Out, tty, "#", "WHEN (UTC)", "WHO", "CHANNEL", "WHAT", "PATIENTS", "ROWS", "OUTCOME", "REQUEST / MESSAGE")
+		t = cmdutil.NewTableFor(opts.IO, "#", "WHEN (UTC)", "WHO", "CHANNEL", "WHAT", "PATIENTS", "ROWS", "OUTCOME", "REQUEST / MESSAGE")
 	}
 	for _, r := range rows {
 		what := toolOf(r)

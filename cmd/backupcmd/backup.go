@@ -56,7 +56,7 @@ keep them apart from the backup. An existing FILE is never replaced unless
 --force is given.`,
 		Example: `  carebook backup /media/usb/carebook-2026-06-15.age
   carebook backup nightly.age --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "the FILE to write the encrypted backup to"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			return RunBackup(cmd.Context(), opts)
@@ -84,7 +84,7 @@ folder, says what it holds, and puts nothing in place.`,
 		Example: `  carebook restore /media/usb/carebook-2026-06-15.age --db restored.duckdb
   carebook restore nightly.age --identity key.txt --force
   carebook restore /media/usb/carebook-2026-06-15.age --dry-run --json`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "the backup FILE to restore"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			return RunRestore(cmd.Context(), opts)

@@ -33,7 +33,7 @@ func run() int {
 	f := cmdutil.New(version)
 	defer f.Close(context.Background())
 	cmd := root.NewCmdRoot(f)
-	err := cmd.ExecuteContext(ctx)
+	err := cmdutil.Execute(ctx, cmd)
 	if err == nil {
 		return cmdutil.ExitOK
 	}

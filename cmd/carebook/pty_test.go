@@ -20,10 +20,7 @@ func TestREPLInPseudoTerminal(t *testing.T) {
 		t.Skip("shared fixtures not found")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "carebook")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := carebookBinary(t)
 	db := filepath.Join(dir, "p.duckdb")
 	srv := ollamatest.New("tiny:latest", `{"tool":"query","args":{"entity":"patients","output":"count"}}`)
 	defer srv.Close()

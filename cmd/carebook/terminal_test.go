@@ -146,6 +146,9 @@ func TestTypeAheadDoesNotAnswer(t *testing.T) {
 // Raw control sequences that must never reach a terminal from data.
 var rawControl = regexp.MustCompile("\x1b\\[2J|\x1b\\]52|\x07|\r[^\n]")
 
+// spinnerLine is the spinner drawing and clearing its line.
+var spinnerLine = regexp.MustCompile("\r[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏][^\r]*\x1b\\[K|\r\x1b\\[K")
+
 // fake is a stored name's "Tag 1 patient" at the start of a line.
 var fake = regexp.MustCompile(`(^|[\r\n])Tag 1 patient as vip`)
 
@@ -185,7 +188,13 @@ func TestEscapesAreShownNotObeyed(t *testing.T) {
 		if m := rawControl.FindString(screen); m != "" {
 			t.Errorf("%s: a raw control sequence %q reached the terminal:\n%q", what, m, screen)
 		}
-		for _, want := range []string{"^[[2J", "^[]52;c;", "^G"} {
+		wants := []string{"^[[2J", "^[]52;c;", "^G"}
+		if strings.HasPrefix(what, "patients") {
+			// A list fits the terminal's width by cutting its widest
+			// column: the name is shown escaped, and cut short.
+			wants = wants[:1]
+		}
+		for _, want := range wants {
 			if !strings.Contains(screen, want) {
 				t.Errorf("%s: %q is not shown escaped:\n%q", what, want, screen)
 			}
@@ -217,7 +226,9 @@ func TestEscapesAreShownNotObeyed(t *testing.T) {
 	term.WaitFor(t, 0, "Which one?", 20*time.Second)
 	term.Wait(20 * time.Second)
 	time.Sleep(200 * time.Millisecond) // the rest of the line, after the exit
-	screen := term.Screen()
+	// The spinner redraws its own line (raw, on stderr): what counts is
+	// what the sentence put there.
+	screen := spinnerLine.ReplaceAllString(term.Screen(), "")
 	if m := rawControl.FindString(screen); m != "" {
 		t.Errorf("the model's sentence put %q on the terminal:\n%q", m, screen)
 	}

@@ -32,7 +32,11 @@ func ExitCode(err error, stderr io.Writer) int {
 		return ExitCancelled
 	case errors.As(err, &flagErr) || isCobraUsageError(err):
 		fmt.Fprintln(stderr, err)
-		fmt.Fprintln(stderr, "Run 'carebook --help' for usage.")
+		command := "carebook"
+		if flagErr != nil && flagErr.Command != "" {
+			command = flagErr.Command
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", command)
 		return ExitUsage
 	}
 	fmt.Fprintln(stderr, err)

@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/carebook/carebook/tools"
 )
 
 // IOStreams is where a command reads and writes, and what it knows about the
@@ -38,9 +41,14 @@ type IOStreams struct {
 	// Prompter, when set, reads answers to questions instead of In: the
 	// REPL sets it to its line editor, which owns the terminal.
 	Prompter func(prompt string) (string, error)
-	// FlushInput, when set, throws away type-ahead instead of the
-	// terminal's own flush: the REPL's line editor reads ahead.
+	// FlushInput, when set, also throws away the type-ahead that a line
+	// editor read ahead of the terminal (the REPL's).
 	FlushInput func()
+	// ChoosePatient, when set, offers a numbered choice between the
+	// patients a name matches and returns the index of the one chosen (the
+	// REPL sets it). Nil means a name that matches several patients fails
+	// with the candidates listed, as in a script.
+	ChoosePatient func(ctx context.Context, candidates []tools.PatientBrief) (int, error)
 }
 
 // System returns streams bound to the process's stdin, stdout and stderr.
@@ -84,17 +92,17 @@ func (s *IOStreams) TerminalErr() io.Writer {
 }
 
 // DiscardTypeAhead throws away what was typed before a question was asked:
-// keys pressed while the model was thinking must not answer it.
+// keys pressed while the model was thinking must not answer it. That is
+// the terminal's queue, and what a reader read ahead of it.
 func (s *IOStreams) DiscardTypeAhead() {
 	if s.inReader != nil {
 		s.inReader.Discard(s.inReader.Buffered())
 	}
-	if s.FlushInput != nil {
-		s.FlushInput()
-		return
-	}
 	if f, ok := s.In.(*os.File); ok && s.stdinTTY {
 		flushTerminalInput(f)
+	}
+	if s.FlushInput != nil {
+		s.FlushInput()
 	}
 }
 

@@ -1,13 +1,16 @@
 package cmdutil
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/width"
 )
 
 // WriteJSON writes v as indented JSON followed by a newline.
@@ -19,22 +22,46 @@ func WriteJSON(w io.Writer, v any) error {
 }
 
 // Table prints aligned columns for people, or tab-separated lines for
-// scripts, so that `cut -f` works on piped output.
+// scripts, so that `cut -f` works on piped output. On a terminal of known
+// width the widest column is cut short (with …) until every line fits, as
+// gh does: a wrapped table cannot be read.
 type Table struct {
 	w      io.Writer
-	tw     *tabwriter.Writer
 	forTTY bool
+	// width is the terminal's, in columns; 0 is no limit.
+	width int
+	rows  [][]string
 }
+
+// columnGap is the space between two columns.
+const columnGap = 2
+
+// readableColumn is as narrow as fitting cuts a column before it cuts the
+// others; minColumn is as narrow as it cuts any: three characters and the
+// ellipsis.
+const (
+	readableColumn = 12
+	minColumn      = 4
+)
 
 // NewTable starts a table on w. forTTY chooses aligned columns with a header.
 func NewTable(w io.Writer, forTTY bool, header ...string) *Table {
 	t := &Table{w: w, forTTY: forTTY}
-	if forTTY {
-		t.tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		if len(header) > 0 {
-			t.Row(header...)
-		}
+	if forTTY && len(header) > 0 {
+		t.Row(header...)
 	}
+	return t
+}
+
+// NewTableFor starts a table on ios.Out: aligned and fitted to the
+// terminal's width when stdout is a terminal, tab-separated otherwise.
+func NewTableFor(ios *IOStreams, header ...string) *Table {
+	return NewTable(ios.Out, ios.IsStdoutTTY(), header...).Fit(ios.TerminalWidth())
+}
+
+// Fit makes an aligned table fit a terminal width columns wide.
+func (t *Table) Fit(width int) *Table {
+	t.width = width
 	return t
 }
 
@@ -45,20 +72,117 @@ func (t *Table) Row(fields ...string) {
 	for i, f := range fields {
 		clean[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(f)
 	}
-	line := strings.Join(clean, "\t") + "\n"
-	if t.tw != nil {
-		io.WriteString(t.tw, line)
+	if t.forTTY {
+		t.rows = append(t.rows, clean)
 		return
 	}
-	io.WriteString(t.w, line)
+	io.WriteString(t.w, strings.Join(clean, "\t")+"\n")
 }
 
 // Flush writes out an aligned table.
 func (t *Table) Flush() error {
-	if t.tw != nil {
-		return t.tw.Flush()
+	if !t.forTTY {
+		return nil
 	}
-	return nil
+	widths := t.columnWidths()
+	var b strings.Builder
+	for _, r := range t.rows {
+		line := make([]byte, 0, 80)
+		for c, cell := range r {
+			cell = Truncate(cell, widths[c])
+			line = append(line, cell...)
+			if c < len(r)-1 {
+				line = append(line, strings.Repeat(" ", widths[c]-DisplayWidth(cell)+columnGap)...)
+			}
+		}
+		b.Write(bytes.TrimRight(line, " "))
+		b.WriteByte('\n')
+	}
+	t.rows = nil
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+// columnWidths is each column's width: its widest cell, then, while the
+// table is wider than the terminal, the widest column made narrower.
+func (t *Table) columnWidths() []int {
+	var widths []int
+	for _, r := range t.rows {
+		for c, cell := range r {
+			if c == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[c] = max(widths[c], DisplayWidth(cell))
+		}
+	}
+	if t.width <= 0 || len(widths) == 0 {
+		return widths
+	}
+	total := columnGap * (len(widths) - 1)
+	for _, w := range widths {
+		total += w
+	}
+	// First the widest column alone gives up what is too much, down to a
+	// width still worth reading; then the next widest; then, if the
+	// terminal is narrower still, every column down to its least. Of two
+	// as wide, the later gives: MRNs and dates come first in a table.
+	for _, floor := range []int{readableColumn, minColumn} {
+		for total > t.width {
+			widest := -1
+			for c, w := range widths {
+				if w > floor && (widest < 0 || w >= widths[widest]) {
+					widest = c
+				}
+			}
+			if widest < 0 {
+				break
+			}
+			cut := min(total-t.width, widths[widest]-floor)
+			widths[widest] -= cut
+			total -= cut
+		}
+	}
+	return widths
+}
+
+// DisplayWidth is how many columns s takes on a terminal: East Asian wide
+// characters take two, combining marks none.
+func DisplayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeWidth(r)
+	}
+	return n
+}
+
+func runeWidth(r rune) int {
+	switch {
+	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
+		return 0
+	}
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
+}
+
+// Truncate cuts s to at most n columns, ending in … when it was cut.
+func Truncate(s string, n int) string {
+	if DisplayWidth(s) <= n {
+		return s
+	}
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		w := runeWidth(r)
+		if used+w > n-1 {
+			break
+		}
+		b.WriteRune(r)
+		used += w
+	}
+	return b.String() + "…"
 }
 
 // Date renders a date of birth, or "" when unknown.

@@ -22,14 +22,20 @@ func NewProgressBar(w io.Writer, label string) *ProgressBar {
 }
 
 // Update redraws the bar, at most ten times a second. total < 0 means unknown.
-func (b *ProgressBar) Update(done, total int64) {
+func (b *ProgressBar) Update(done, total int64) { b.UpdateText(done, total, "") }
+
+// UpdateText redraws the bar with text after it ("12 done, 1 failed").
+func (b *ProgressBar) UpdateText(done, total int64, text string) {
 	if b == nil || time.Since(b.last) < 100*time.Millisecond {
 		return
 	}
 	b.last = time.Now()
 	b.drawn = true
+	if text != "" {
+		text = "  " + text
+	}
 	if total <= 0 {
-		fmt.Fprintf(b.w, "\r%s  %d MB", b.label, done>>20)
+		fmt.Fprintf(b.w, "\r%s  %d MB%s\033[K", b.label, done>>20, text)
 		return
 	}
 	pct := int(done * 100 / total)
@@ -43,7 +49,7 @@ func (b *ProgressBar) Update(done, total int64) {
 			bar[i] = '.'
 		}
 	}
-	fmt.Fprintf(b.w, "\r%s  [%s] %3d%%", b.label, bar, pct)
+	fmt.Fprintf(b.w, "\r%s  [%s] %3d%%%s\033[K", b.label, bar, pct, text)
 }
 
 // Done clears the bar's line.
@@ -52,4 +58,15 @@ func (b *ProgressBar) Done() {
 		return
 	}
 	fmt.Fprint(b.w, "\r\033[K")
+	b.drawn = false
+}
+
+// Clear takes the bar off its line, so that other output can be printed
+// there; the next Update draws it again at once.
+func (b *ProgressBar) Clear() {
+	if b == nil {
+		return
+	}
+	b.Done()
+	b.last = time.Time{}
 }

@@ -5,6 +5,7 @@ package democmd
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,7 +41,7 @@ Nobody in it is real.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Patients < 1 {
-				return cmdutil.FlagErrorf("--patients must be at least 1")
+				return cmdutil.BadFlag("patients", strconv.Itoa(opts.Patients), "a whole number, 1 or more")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

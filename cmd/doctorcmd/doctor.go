@@ -115,6 +115,7 @@ The exit code is 1 when any check fails.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the checks as JSON")
+	cmdutil.AddModelFlags(cmd, f)
 	return cmd
 }
 
@@ -141,6 +142,8 @@ func Run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	} else {
+		// Not fitted to the terminal: a check's detail and its fix are
+		// the point, and a wrapped line keeps them whole.
 		t := cmdutil.NewTable(opts.IO.Out, opts.IO.IsStdoutTTY(), "STATUS", "CHECK", "DETAIL")
 		for _, c := range checks {
 			t.Row(string(c.Status), c.Name, c.Detail)

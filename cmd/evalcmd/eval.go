@@ -45,7 +45,7 @@ validate counts as a model's answer that failed validation twice would; a case
 with no action fails.`,
 		Example: `  carebook eval eval/testdata/dev.jsonl --fixture eval/testdata/clinic
   carebook eval eval/testdata/dev.jsonl --fixture eval/testdata/clinic --actions tools/testdata/dev_gold.jsonl`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "a FILE of cases (.jsonl)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.CasesPath = args[0]
 			if opts.FixtureDir == "" {
@@ -60,6 +60,7 @@ with no action fails.`,
 	cmd.Flags().StringVar(&opts.FixtureDir, "fixture", "", "folder with patients.csv, appointments.csv and interactions.csv")
 	cmd.Flags().StringVar(&opts.ActionsPath, "actions", "", "JSON Lines of {id, action} to execute instead of asking the model")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print per-case results as JSON")
+	cmdutil.AddModelFlags(cmd, f)
 	return cmd
 }
 

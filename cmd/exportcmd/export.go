@@ -77,7 +77,7 @@ injection). carebook import removes that quote again.`,
   carebook export interactions --json -o interactions.json --to "Dr. Lee" --purpose "continuity of care"
   carebook export patient P1002 --format json --to "the patient" -o p1002.json
   carebook export patients --profile marketing --to Mailchimp -o newsletter.csv`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: cmdutil.Args(1, 2, "what to export: patients, appointments, interactions, or patient PATIENT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Entity = args[0]
 			switch {
@@ -92,7 +92,7 @@ injection). carebook import removes that quote again.`,
 				return cmdutil.FlagErrorf("export patients, appointments, interactions or patient PATIENT, not %q", opts.Entity)
 			}
 			if opts.Profile != "" && (opts.Profile != "marketing" || opts.Entity != tools.EntityPatients) {
-				return cmdutil.FlagErrorf(`--profile takes "marketing", with export patients`)
+				return cmdutil.BadFlag("profile", opts.Profile, `"marketing", with export patients`)
 			}
 			if opts.Profile == "marketing" && opts.To == "" {
 				return cmdutil.FlagErrorf("a marketing list is a disclosure: say who receives it with --to")
@@ -113,7 +113,7 @@ injection). carebook import removes that quote again.`,
 				return cmdutil.FlagErrorf("this would print patient data into the terminal's scroll-back; write it to a file with -o FILE (or -o - to print it here)")
 			}
 			if opts.Format != "csv" && opts.Format != "json" {
-				return cmdutil.FlagErrorf("--format must be csv or json, not %q", opts.Format)
+				return cmdutil.BadFlag("format", opts.Format, "csv or json")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -49,7 +49,7 @@ confirm that this row is that patient's deletion. Keep it if you may need
 to prove the deletion; it is stored nowhere else.`,
 		Example: `  carebook forget P1002
   carebook forget "Jon Smyth" --yes`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "a PATIENT: an MRN, email or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Patient.Match = args[0]
 			if runF != nil {

@@ -49,7 +49,7 @@ by MRN.`,
 		Example: `  carebook import patients export/patients.csv
   carebook import patients contacts.csv --map "Member ID=mrn" --map "Notes=ignore"
   carebook import appointments appointments.csv --dry-run`,
-		Args: cobra.ExactArgs(2),
+		Args: cmdutil.Args(2, 2, "what to import (patients, appointments or interactions) and the CSV FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind, err := importer.ParseKind(args[0])
 			if err != nil {

@@ -110,7 +110,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, is)
 	}
-	present.Interactions(opts.IO.Out, opts.IO.IsStdoutTTY(), is)
+	present.Interactions(opts.IO, opts.IO.IsStdoutTTY(), is, reply.Result.Total)
 	return nil
 }
 

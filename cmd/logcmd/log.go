@@ -5,6 +5,7 @@ package logcmd
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -47,14 +48,24 @@ to come (--at tomorrow) is asked about on a terminal ("That is in the future
 be logged, and logs nothing.`,
 		Example: `  carebook log P1000 --channel call --summary "Left a voicemail about the refill"
   carebook log "Ann Lee" --channel sms --direction inbound --summary "Asked to reschedule" --at "2026-06-14"`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "a PATIENT: an MRN, email or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Patient.Match = args[0]
 			if strings.TrimSpace(opts.Summary) == "" {
 				return cmdutil.FlagErrorf("--summary is required: say what happened")
 			}
 			if !store.Channel(strings.ToLower(opts.Channel)).Valid() {
-				return cmdutil.FlagErrorf("--channel must be one of %s", strings.Join(stringsOf(store.Channels), ", "))
+				return cmdutil.BadFlag("channel", opts.Channel, "one of "+strings.Join(stringsOf(store.Channels), ", "))
+			}
+			if !store.Direction(strings.ToLower(opts.Direction)).Valid() {
+				return cmdutil.BadFlag("direction", opts.Direction, "inbound or outbound")
+			}
+			if opts.At != "" {
+				// Whether --at reads as a time does not depend on today;
+				// the backend resolves it against its own clock.
+				if _, err := tools.ParsePoint(opts.At, time.Now()); err != nil {
+					return cmdutil.BadFlag("at", opts.At, `a date or a time from 1900 to 2100, like 2026-06-14, "yesterday" or 2026-06-14T09:30:00-05:00`)
+				}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

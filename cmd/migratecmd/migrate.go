@@ -81,7 +81,7 @@ nothing is written. It needs the practice database to exist (carebook init).`,
   carebook migrate contacts.csv --map mapping.toml --json
   carebook migrate keap-export.csv --yes
   carebook migrate hubspot-contacts.csv --dry-run`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cmdutil.Args(1, -1, "at least one CSV FILE exported from the old CRM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
 			opts.DBFlag = f.DBFlag
@@ -276,6 +276,8 @@ func printInventory(ios *cmdutil.IOStreams, plan *migrate.Plan) error {
 }
 
 func printColumns(ios *cmdutil.IOStreams, f *migrate.File) error {
+	// Not fitted to the terminal, like scan's: what a column mentions is
+	// the finding.
 	t := cmdutil.NewTable(ios.Out, ios.IsStdoutTTY(), "COLUMN", "HOLDS", "FILLED", "MENTIONS", "IMPORT AS")
 	for _, c := range f.Columns {
 		t.Row(c.Header, c.Holds, fmt.Sprint(c.Filled), phiscan.MentionsText(c.Mentions), fieldText(c))

@@ -3,6 +3,7 @@ package patientscmd
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -40,7 +41,7 @@ case and accents), tags, a status, MRNs or a city. Every filter given must hold.
 		Example: `  carebook patients smith
   carebook patients --tag diabetes --tag refill-overdue --status active
   carebook patients --tag vip --json | jq -r '.[].mrn'`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cmdutil.Args(0, 1, "a NAME (any part of it)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				if opts.Name != "" {
@@ -49,7 +50,10 @@ case and accents), tags, a status, MRNs or a city. Every filter given must hold.
 				opts.Name = args[0]
 			}
 			if opts.Limit < 0 {
-				return cmdutil.FlagErrorf("--limit must not be negative")
+				return cmdutil.BadFlag("limit", strconv.Itoa(opts.Limit), "a whole number, 0 or more (0: all)")
+			}
+			if opts.Status != "" && !store.Status(strings.ToLower(opts.Status)).Valid() {
+				return cmdutil.BadFlag("status", opts.Status, "active, inactive or deceased")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -96,6 +100,6 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, ps)
 	}
-	present.Patients(opts.IO.Out, opts.IO.IsStdoutTTY(), ps)
+	present.Patients(opts.IO, ps, reply.Result.Total)
 	return nil
 }

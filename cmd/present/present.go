@@ -44,7 +44,7 @@ func Run(ctx context.Context, ios *cmdutil.IOStreams, b backend.Planner, reply *
 	switch {
 	case reply.Result != nil:
 		if plan != nil && plan.Write && !opts.Quiet {
-			Preview(previewOut(ios, opts), plan)
+			Preview(ios, previewOut(ios, opts), plan)
 		}
 		return reply, show(ios, reply, opts)
 	case plan == nil:
@@ -63,7 +63,7 @@ func Run(ctx context.Context, ios *cmdutil.IOStreams, b backend.Planner, reply *
 		return reply, dryRun(ios, plan, opts)
 	}
 	if !opts.Quiet {
-		Preview(previewOut(ios, opts), plan)
+		Preview(ios, previewOut(ios, opts), plan)
 	}
 	req := backend.ExecuteRequest{PlanID: plan.ID}
 	err := Confirm(ios, plan, opts.Yes)
@@ -135,14 +135,15 @@ func dryRun(ios *cmdutil.IOStreams, plan *tools.PlanView, opts Options) error {
 		}
 		return nil
 	}
-	fmt.Fprintln(ios.Out, plan.Action.JSON())
-	switch {
-	case plan.Write:
-		Preview(ios.Out, plan)
-	case plan.Tool == tools.ToolClarify || plan.Tool == tools.ToolRefuse:
+	if plan.Tool == tools.ToolClarify || plan.Tool == tools.ToolRefuse {
 		// The model declined: the same sentence, and the same exit code,
 		// as without --dry-run.
 		return Result(ios, &tools.ResultJSON{Tool: plan.Tool, Kind: plan.Tool, Message: plan.Message}, false)
+	}
+	fmt.Fprintln(ios.Out, plan.Action.JSON())
+	switch {
+	case plan.Write:
+		Preview(ios, ios.Out, plan)
 	default:
 		fmt.Fprintln(ios.Out, plan.Summary+".")
 	}
@@ -224,10 +225,10 @@ func Confirm(ios *cmdutil.IOStreams, plan *tools.PlanView, yes bool) error {
 	return nil
 }
 
-// Preview prints what a write will do and to whom: possible duplicates of
-// a new patient first, then the fields it changes, before and after, then
-// the patients.
-func Preview(w io.Writer, plan *tools.PlanView) {
+// Preview prints what a write will do and to whom, on w (stdout, or
+// stderr when stdout carries JSON): possible duplicates of a new patient
+// first, then the fields it changes, before and after, then the patients.
+func Preview(ios *cmdutil.IOStreams, w io.Writer, plan *tools.PlanView) {
 	if len(plan.Duplicates) > 0 {
 		fmt.Fprintf(w, "Warning: %s already on record may be this person:\n", cmdutil.Plural(len(plan.Duplicates), "patient", "patients"))
 		t := cmdutil.NewTable(w, true, "MRN", "NAME", "BORN", "SAME")
@@ -247,7 +248,7 @@ func Preview(w io.Writer, plan *tools.PlanView) {
 	if len(plan.Targets) == 0 {
 		return
 	}
-	t := cmdutil.NewTable(w, true, "MRN", "NAME", "BORN", "TAGS")
+	t := cmdutil.NewTable(w, true, "MRN", "NAME", "BORN", "TAGS").Fit(ios.TerminalWidth())
 	for _, p := range plan.Targets {
 		t.Row(p.MRN, p.Name, p.DOB, strings.Join(p.Tags, ", "))
 	}
@@ -280,11 +281,11 @@ func Result(ios *cmdutil.IOStreams, res *tools.ResultJSON, asJSON bool) error {
 	tty := ios.IsStdoutTTY()
 	switch res.Kind {
 	case tools.EntityPatients:
-		Patients(ios.Out, tty, res.Patients)
+		Patients(ios, res.Patients, res.Total)
 	case tools.EntityAppointments:
-		Appointments(ios.Out, tty, res.Appointments)
+		Appointments(ios, tty, res.Appointments, res.Total)
 	case tools.EntityInteractions:
-		Interactions(ios.Out, tty, res.Interactions)
+		Interactions(ios, tty, res.Interactions, res.Total)
 	case tools.EntityTasks:
 		Tasks(ios.Out, tty, res.Tasks)
 	case tools.OutputCount:
@@ -303,16 +304,13 @@ func Result(ios *cmdutil.IOStreams, res *tools.ResultJSON, asJSON bool) error {
 		if tty {
 			rows = cmdutil.WithBars(rows, counts, ios.TerminalWidth(), header...)
 		}
-		t := cmdutil.NewTable(ios.Out, tty, header...)
+		t := cmdutil.NewTableFor(ios, header...)
 		for _, r := range rows {
 			t.Row(r...)
 		}
 		return t.Flush()
-	case tools.ToolClarify:
-		fmt.Fprintln(ios.Out, "Carebook asks: "+cmdutil.Clip(res.Message, maxMessage))
-		return messageError(res)
-	case tools.ToolRefuse:
-		fmt.Fprintln(ios.Out, "Carebook won't do this: "+cmdutil.Clip(res.Message, maxMessage))
+	case tools.ToolClarify, tools.ToolRefuse:
+		fmt.Fprintln(ios.Out, ModelSentence(res.Kind, res.Message))
 		return messageError(res)
 	default:
 		fmt.Fprintln(ios.Out, res.Message)
@@ -324,43 +322,53 @@ func Result(ios *cmdutil.IOStreams, res *tools.ResultJSON, asJSON bool) error {
 const maxMessage = 300
 
 // Patients prints patients, one per line. The footer with the count is
-// for people only, so that piped output is just rows.
-func Patients(w io.Writer, tty bool, ps []tools.PatientJSON) {
-	t := cmdutil.NewTable(w, tty, "MRN", "NAME", "BORN", "PHONE", "EMAIL", "STATUS", "TAGS")
+// for people only ("3 of 240 patients" when a limit cut the list short),
+// so that piped output is just rows.
+func Patients(ios *cmdutil.IOStreams, ps []tools.PatientJSON, total int) {
+	t := cmdutil.NewTableFor(ios, "MRN", "NAME", "BORN", "PHONE", "EMAIL", "STATUS", "TAGS")
 	for _, p := range ps {
 		t.Row(p.MRN, fullName(p), p.DOB, p.Phone, p.Email, p.Status, strings.Join(p.Tags, ", "))
 	}
 	t.Flush()
-	if tty {
-		fmt.Fprintln(w, cmdutil.Plural(len(ps), "patient", "patients"))
+	if ios.IsStdoutTTY() {
+		fmt.Fprintln(ios.Out, footer(len(ps), total, "patient", "patients"))
 	}
+}
+
+// footer counts the rows shown, and of how many when a limit cut them.
+func footer(n, total int, one, many string) string {
+	if total > n {
+		return fmt.Sprintf("%d of %s", n, cmdutil.Plural(total, one, many))
+	}
+	return cmdutil.Plural(n, one, many)
 }
 
 func fullName(p tools.PatientJSON) string {
 	return strings.TrimSpace(p.FirstName + " " + p.LastName)
 }
 
-// Appointments prints appointments, one per line.
-func Appointments(w io.Writer, tty bool, as []tools.AppointmentJSON) {
-	t := cmdutil.NewTable(w, tty, "ID", "MRN", "START", "TYPE", "PROVIDER", "STATUS")
+// Appointments prints appointments, one per line; tty chooses aligned
+// columns (show asks for them whatever stdout is).
+func Appointments(ios *cmdutil.IOStreams, tty bool, as []tools.AppointmentJSON, total int) {
+	t := cmdutil.NewTable(ios.Out, tty, "ID", "MRN", "START", "TYPE", "PROVIDER", "STATUS").Fit(ios.TerminalWidth())
 	for _, a := range as {
 		t.Row(a.ID, a.MRN, minute(a.Start), a.Type, a.Provider, a.Status)
 	}
 	t.Flush()
 	if tty {
-		fmt.Fprintln(w, cmdutil.Plural(len(as), "appointment", "appointments"))
+		fmt.Fprintln(ios.Out, footer(len(as), total, "appointment", "appointments"))
 	}
 }
 
 // Interactions prints interactions, one per line.
-func Interactions(w io.Writer, tty bool, is []tools.InteractionJSON) {
-	t := cmdutil.NewTable(w, tty, "ID", "MRN", "WHEN", "CHANNEL", "DIRECTION", "STAFF", "SUMMARY")
+func Interactions(ios *cmdutil.IOStreams, tty bool, is []tools.InteractionJSON, total int) {
+	t := cmdutil.NewTable(ios.Out, tty, "ID", "MRN", "WHEN", "CHANNEL", "DIRECTION", "STAFF", "SUMMARY").Fit(ios.TerminalWidth())
 	for _, i := range is {
 		t.Row(i.ID, i.MRN, minute(i.At), i.Channel, i.Direction, i.Staff, i.Summary)
 	}
 	t.Flush()
 	if tty {
-		fmt.Fprintln(w, cmdutil.Plural(len(is), "interaction", "interactions"))
+		fmt.Fprintln(ios.Out, footer(len(is), total, "interaction", "interactions"))
 	}
 }
 
@@ -382,4 +390,59 @@ func minute(s string) string {
 		return strings.Replace(s[:16], "T", " ", 1)
 	}
 	return s
+}
+
+// ChoosePatient offers a numbered choice between namesakes and returns
+// the index of the one typed. The backend audited the list when it made
+// it. What was typed while the request ran is thrown away first: a number
+// typed ahead must not pick a patient.
+func ChoosePatient(ios *cmdutil.IOStreams, candidates []tools.PatientBrief) (int, error) {
+	fmt.Fprintf(ios.Out, "%d patients match. Which one?\n", len(candidates))
+	for i, p := range candidates {
+		born := p.DOB
+		if born == "" {
+			born = "unknown"
+		}
+		fmt.Fprintf(ios.Out, "  %d) %s  %s  born %s\n", i+1, p.MRN, p.Name, born)
+	}
+	ios.DiscardTypeAhead()
+	answer, err := ios.Ask(fmt.Sprintf("Number (1-%d, Enter to cancel): ", len(candidates)))
+	if err != nil {
+		return -1, err
+	}
+	answer = strings.TrimSpace(answer)
+	if answer == "" {
+		return -1, cmdutil.ErrCancelled
+	}
+	n, err := strconv.Atoi(answer)
+	if err != nil || n < 1 || n > len(candidates) {
+		return -1, fmt.Errorf("%q is not one of 1-%d; nothing was done", answer, len(candidates))
+	}
+	return n - 1, nil
+}
+
+// Choose offers the numbered choice when err is a name that matched
+// several patients and a person can answer (ios.ChoosePatient is set, as
+// in the REPL), and returns the MRN chosen. Otherwise it returns err.
+func Choose(ctx context.Context, ios *cmdutil.IOStreams, err error) (string, error) {
+	var amb *backend.AmbiguousError
+	if ios.ChoosePatient == nil || !errors.As(err, &amb) {
+		return "", err
+	}
+	i, cerr := ios.ChoosePatient(ctx, amb.Candidates)
+	if cerr != nil {
+		return "", cerr
+	}
+	return amb.Candidates[i].MRN, nil
+}
+
+// ModelSentence is the model's clarify or refuse as Carebook says it: a
+// question from Carebook, or what it won't do, cut to a sane length and
+// kept to one line.
+func ModelSentence(tool, message string) string {
+	message = cmdutil.Clip(strings.Join(strings.Fields(message), " "), maxMessage)
+	if tool == tools.ToolClarify {
+		return "Carebook asks: " + message
+	}
+	return "Carebook won't do this: " + message
 }

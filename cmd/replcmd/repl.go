@@ -11,9 +11,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,8 +21,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/cmd/session"
 	"github.com/carebook/carebook/history"
 	"github.com/carebook/carebook/tools"
@@ -40,24 +42,33 @@ type Options struct {
 	// HistoryFile keeps history across sessions when set (history = true
 	// in the configuration); empty keeps it in memory only.
 	HistoryFile func() (string, error)
+	// CheckModel says whether the model answers, without sending it
+	// anything but its name; nil skips the check.
+	CheckModel func(ctx context.Context, b backend.Backend, info *backend.Info) error
 }
 
 // NewCmdREPL builds `carebook repl`.
 func NewCmdREPL(f *cmdutil.Factory, runCommand func(context.Context, []string) error) *cobra.Command {
 	opts := NewOptions(f, runCommand)
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "repl",
 		Short: "Start an interactive session (the default on a terminal)",
 		Long: `Type requests in plain language, or slash commands (/help lists them) that
-work without a model. Ctrl-C stops the request in flight, Ctrl-D or /bye
+work without a model. Ctrl-C stops the request in flight; Ctrl-D, /bye or exit
 leaves. History lives in memory only and is gone when the session ends,
 unless the configuration file says history = true: then it is kept beside
-the database (mode 0600), and forget removes the lines that name a patient.`,
+the database (mode 0600), and forget removes the lines that name a patient.
+
+A session left idle for idle_logoff (configuration; 10 minutes unless set)
+locks: the screen is cleared, and it asks for the PIN (or Enter, for an OS
+account that is one staff member) before it goes on.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return Run(cmd.Context(), opts)
 		},
 	}
+	cmdutil.AddModelFlags(cmd, f)
+	return cmd
 }
 
 // NewOptions builds the REPL's options from the factory.
@@ -73,19 +84,64 @@ func NewOptions(f *cmdutil.Factory, runCommand func(context.Context, []string) e
 				return "", err
 			}
 			return history.Path(abs), nil
+		},
+		CheckModel: func(ctx context.Context, b backend.Backend, info *backend.Info) error {
+			if info.Mode == "server" {
+				// The server asks its own Ollama.
+				return modelCheck(b.Diagnose(ctx))
+			}
+			client, err := f.OllamaAPI()
+			if err != nil {
+				return err
+			}
+			model, _ := f.Model()
+			_, err = agent.InspectModel(ctx, client, model)
+			return err
 		}}
 }
 
-// slashCommands are the plain commands the REPL offers, mapped to the
-// carebook command line they run.
-var slashCommands = []struct{ name, args, help string }{
-	{"/patients", "[NAME] [--tag T] [--status S]", "list or search patients"},
-	{"/show", "PATIENT", "one patient's record"},
-	{"/tag", "add|remove TAG PATIENT...", "add or remove a tag"},
-	{"/tags", "", "list tags with counts"},
-	{"/log", "PATIENT --channel C --summary S", "log a call, text, email…"},
-	{"/help", "", "this list"},
-	{"/bye", "", "leave (or Ctrl-D)"},
+// modelCheck is doctor's model line, as an error when it is not ok.
+func modelCheck(checks []backend.Check, err error) error {
+	if err != nil {
+		return err
+	}
+	for _, c := range checks {
+		if c.Name == "model" && c.Status != backend.CheckOK {
+			return errors.New(c.Detail)
+		}
+	}
+	return nil
+}
+
+// errIdle ends a Readline that waited past idle_logoff.
+var errIdle = errors.New("the session locked after sitting idle; nothing was done")
+
+// errLeave is Ctrl-D at the lock: the session ends.
+var errLeave = errors.New("left while locked")
+
+// ctrlC is what a Readline is ended with. Twice: the first may only leave
+// completion or search mode.
+var ctrlC = []byte{3, 3}
+
+// clearScreen clears the screen and the terminal's scroll-back, where
+// patient data would otherwise stay.
+const clearScreen = "\033[H\033[2J\033[3J"
+
+// repl is one session.
+type repl struct {
+	opts *Options
+	b    backend.Backend
+	info *backend.Info
+	rl   *readline.Instance
+	cfg  *readline.Config
+	keys *keys
+	comp *completer
+	s    *session.Session
+
+	// idled is set when a Readline waited past idle_logoff.
+	idled atomic.Bool
+	// done is closed when the session ends.
+	done chan struct{}
 }
 
 // Run runs the session until Ctrl-D or /bye.
@@ -103,6 +159,15 @@ func Run(ctx context.Context, opts *Options) error {
 	if _, err := b.Tags(ctx); err != nil {
 		return err
 	}
+	// Whether the model answers is asked while the session starts.
+	modelDone := make(chan error, 1)
+	if opts.CheckModel != nil {
+		go func() {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			modelDone <- opts.CheckModel(cctx, b, info)
+		}()
+	}
 
 	historyFile := ""
 	if opts.HistoryFile != nil {
@@ -116,57 +181,74 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 
-	comp := &completer{b: b}
-	stdin, ok := opts.IO.In.(io.ReadCloser)
-	if !ok {
-		stdin = io.NopCloser(opts.IO.In)
+	r := &repl{opts: opts, b: b, info: info, keys: newKeys(opts.IO.In), comp: &completer{b: b}, done: make(chan struct{})}
+	if err := r.start(historyFile); err != nil {
+		return err
 	}
-	cfg := &readline.Config{
+	defer r.rl.Close()
+	defer close(r.done)
+	ios := opts.IO
+	ios.Prompter = r.prompt
+	ios.ChoosePatient = func(ctx context.Context, candidates []tools.PatientBrief) (int, error) {
+		return present.ChoosePatient(ios, candidates)
+	}
+	if _, isFile := ios.In.(*os.File); isFile {
+		// A question throws away what the line editor read ahead of it.
+		// Keys a test scripts in advance are no type-ahead: only a real
+		// terminal's are thrown away.
+		ios.FlushInput = r.keys.Discard
+	}
+	defer func() { ios.Prompter, ios.ChoosePatient, ios.FlushInput = nil, nil, nil }()
+	r.s = &session.Session{IO: ios, Backend: b, Channel: cmdutil.ChannelREPL}
+
+	r.banner(modelDone, opts.CheckModel != nil)
+	if line := session.TaskGreeting(ctx, b); line != "" {
+		fmt.Fprintln(ios.Out, line)
+	}
+	return r.loop(ctx)
+}
+
+// start builds the line editor over the keys.
+func (r *repl) start(historyFile string) error {
+	ios := r.opts.IO
+	r.cfg = &readline.Config{
 		Prompt:         "carebook> ",
 		HistoryFile:    historyFile, // "" keeps it in memory: requests name patients
 		HistoryLimit:   500,
-		AutoComplete:   comp,
-		Stdin:          stdin,
-		Stdout:         opts.IO.TerminalOut(),
-		Stderr:         opts.IO.TerminalErr(),
-		FuncIsTerminal: opts.IO.CanPrompt,
+		AutoComplete:   r.comp,
+		Stdin:          r.keys,
+		Stdout:         ios.TerminalOut(),
+		Stderr:         ios.TerminalErr(),
+		FuncIsTerminal: ios.CanPrompt,
 	}
 	// readline turns completion off on a terminal that reports no width
 	// (a bare pty, some serial consoles), so assume 80 columns then.
-	cfg.FuncGetWidth = func() int {
+	r.cfg.FuncGetWidth = func() int {
 		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
 			return w
 		}
 		return 80
 	}
-	if _, isFile := opts.IO.In.(*os.File); !isFile {
+	if _, isFile := ios.In.(*os.File); !isFile {
 		// Streams that only pretend to be a terminal (tests) have no modes
 		// to switch and no width to ask for.
-		cfg.FuncMakeRaw = func() error { return nil }
-		cfg.FuncExitRaw = func() error { return nil }
-		cfg.FuncGetWidth = func() int { return 100 }
-		cfg.FuncOnWidthChanged = func(func()) {}
+		r.cfg.FuncMakeRaw = func() error { return nil }
+		r.cfg.FuncExitRaw = func() error { return nil }
+		r.cfg.FuncGetWidth = func() int { return 100 }
+		r.cfg.FuncOnWidthChanged = func(func()) {}
 	}
-	rl, err := readline.NewEx(cfg)
+	rl, err := readline.NewEx(r.cfg)
 	if err != nil {
 		return fmt.Errorf("start the line editor: %w", err)
 	}
-	defer rl.Close()
-	opts.IO.Prompter = func(prompt string) (string, error) {
-		rl.SetPrompt(prompt)
-		defer rl.SetPrompt("carebook> ")
-		line, err := rl.Readline()
-		if errors.Is(err, readline.ErrInterrupt) {
-			return "", cmdutil.ErrCancelled
-		}
-		if errors.Is(err, io.EOF) {
-			return "", cmdutil.ErrNoAnswer
-		}
-		return line, err
-	}
-	defer func() { opts.IO.Prompter = nil }()
+	r.rl = rl
+	return nil
+}
 
-	interrupts := opts.Interrupts
+// loop reads and runs requests until the person leaves.
+func (r *repl) loop(ctx context.Context) error {
+	ios := r.opts.IO
+	interrupts := r.opts.Interrupts
 	if interrupts == nil {
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -176,23 +258,18 @@ func Run(ctx context.Context, opts *Options) error {
 	// The session outlives a Ctrl-C, which only stops the request in flight;
 	// main's context is cancelled by that same signal, so it is not used.
 	base := context.WithoutCancel(ctx)
-
-	s := &session.Session{IO: opts.IO, Backend: b, Channel: cmdutil.ChannelREPL,
-		Choose: func(ctx context.Context, candidates []tools.PatientBrief) (int, error) {
-			return choosePatient(opts.IO, candidates)
-		}}
-
-	fmt.Fprintln(opts.IO.Out, banner(info))
-	if line := session.TaskGreeting(ctx, b); line != "" {
-		fmt.Fprintln(opts.IO.Out, line)
-	}
 	for {
-		line, err := rl.Readline()
+		line, err := r.readLine("carebook> ")
 		switch {
+		case errors.Is(err, errIdle):
+			if err := r.lock(base); err != nil {
+				return leaveErr(err)
+			}
+			continue
 		case errors.Is(err, readline.ErrInterrupt):
 			continue // Ctrl-C at the prompt clears the line, as in a shell
 		case errors.Is(err, io.EOF):
-			fmt.Fprintln(opts.IO.Out)
+			fmt.Fprintln(ios.Out)
 			return nil
 		case err != nil:
 			return fmt.Errorf("read a line: %w", err)
@@ -201,7 +278,7 @@ func Run(ctx context.Context, opts *Options) error {
 		if line == "" {
 			continue
 		}
-		if line == "/bye" || line == "/quit" || line == "/exit" {
+		if isLeaving(line) {
 			return nil
 		}
 
@@ -214,25 +291,173 @@ func Run(ctx context.Context, opts *Options) error {
 			select {
 			case sig := <-interrupts:
 				if sig == syscall.SIGTERM {
-					fmt.Fprintln(opts.IO.ErrOut, "terminated")
+					fmt.Fprintln(ios.ErrOut, "terminated")
 				}
 				cancel()
 			case <-stop:
 			}
 		}()
 		if strings.HasPrefix(line, "/") {
-			err = runSlash(reqCtx, opts, line)
-			comp.forget() // a slash command may have added a tag
+			err = r.slash(reqCtx, line)
 		} else {
-			_, err = s.Ask(reqCtx, line, session.Options{})
-			comp.forget()
+			_, err = r.s.Ask(reqCtx, line, session.Options{})
 		}
+		r.comp.forget() // a request may have added a tag
 		close(stop)
 		wg.Wait()
 		cancelled := reqCtx.Err() != nil
 		cancel()
-		report(opts.IO, err, cancelled)
+		if r.idled.Load() {
+			// The person left at a question: the plan was declined, and
+			// the screen is cleared now.
+			if err := r.lock(base); err != nil {
+				return leaveErr(err)
+			}
+			continue
+		}
+		report(ios, err, cancelled)
 	}
+}
+
+func leaveErr(err error) error {
+	if errors.Is(err, errLeave) {
+		return nil
+	}
+	return err
+}
+
+func isLeaving(line string) bool {
+	for _, l := range leaving {
+		if strings.EqualFold(line, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// readLine reads one line at prompt. A Readline that waits past
+// idle_logoff (counted from the last key pressed) is ended, and errIdle
+// returned: the caller locks the session.
+func (r *repl) readLine(prompt string) (string, error) {
+	r.rl.SetPrompt(prompt)
+	stop := r.watchIdle()
+	line, err := r.rl.Readline()
+	stop()
+	if r.idled.Load() {
+		return "", errIdle
+	}
+	return line, err
+}
+
+// prompt is the REPL's IOStreams.Prompter: questions (y/N, which patient)
+// are read by the line editor, which owns the terminal.
+func (r *repl) prompt(prompt string) (string, error) {
+	defer r.rl.SetPrompt("carebook> ")
+	line, err := r.readLine(prompt)
+	switch {
+	case errors.Is(err, readline.ErrInterrupt):
+		return "", cmdutil.ErrCancelled
+	case errors.Is(err, io.EOF):
+		return "", cmdutil.ErrNoAnswer
+	}
+	return line, err
+}
+
+// watchIdle ends the Readline under way once no key was pressed for
+// idle_logoff, and returns the function that stops watching.
+func (r *repl) watchIdle() (stop func()) {
+	idle := r.info.IdleLogoff
+	if idle <= 0 {
+		return func() {}
+	}
+	started := time.Now()
+	var mu sync.Mutex
+	stopped := false
+	var timer *time.Timer
+	var check func()
+	check = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		since := started
+		if last := r.keys.LastKey(); last.After(since) {
+			since = last
+		}
+		if left := idle - time.Since(since); left > 0 {
+			timer = time.AfterFunc(left, check)
+			return
+		}
+		r.idled.Store(true)
+		r.keys.Inject(ctrlC)
+	}
+	timer = time.AfterFunc(idle, check)
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		timer.Stop()
+	}
+}
+
+// lock clears the screen and waits for the PIN, or for Enter when this
+// OS account is one staff member, before the session goes on (HIPAA
+// 164.312(a)(2)(iii), automatic logoff). The backend records the lock and
+// the unlock, and counts wrong PINs.
+func (r *repl) lock(ctx context.Context) error {
+	ios := r.opts.IO
+	r.keys.Discard()
+	lockErr := r.b.Lock(ctx)
+	fmt.Fprint(ios.TerminalOut(), clearScreen)
+	fmt.Fprintf(ios.Out, "Carebook locked itself after %s without a key pressed, and cleared the screen.\n", r.info.IdleLogoff)
+	if lockErr != nil {
+		fmt.Fprintln(ios.ErrOut, lockErr)
+	}
+	for {
+		var answer string
+		var err error
+		if r.info.NeedsPIN {
+			answer, err = r.readSecret(fmt.Sprintf("PIN for %s (Ctrl-D leaves): ", r.who()))
+		} else {
+			r.rl.SetPrompt("Press Enter to go on (Ctrl-D leaves): ")
+			answer, err = r.rl.Readline()
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			fmt.Fprintln(ios.Out)
+			return errLeave
+		case errors.Is(err, readline.ErrInterrupt):
+			continue
+		case err != nil:
+			return err
+		}
+		if err := r.b.Unlock(ctx, backend.UnlockRequest{PIN: answer}); err != nil {
+			// A wrong PIN keeps the session locked; the backend counts it.
+			fmt.Fprintln(ios.ErrOut, err)
+			continue
+		}
+		r.idled.Store(false)
+		fmt.Fprintln(ios.Out, "Unlocked.")
+		return nil
+	}
+}
+
+// readSecret reads a PIN through the line editor, masked.
+func (r *repl) readSecret(prompt string) (string, error) {
+	cfg := r.rl.GenPasswordConfig()
+	cfg.Prompt, cfg.MaskRune = prompt, '*'
+	cfg.Stdin, cfg.FuncIsTerminal, cfg.FuncGetWidth = r.keys, r.cfg.FuncIsTerminal, r.cfg.FuncGetWidth
+	cfg.FuncMakeRaw, cfg.FuncExitRaw, cfg.FuncOnWidthChanged = r.cfg.FuncMakeRaw, r.cfg.FuncExitRaw, r.cfg.FuncOnWidthChanged
+	b, err := r.rl.ReadPasswordWithConfig(cfg)
+	return string(b), err
+}
+
+func (r *repl) who() string {
+	if r.info.Staff != "" {
+		return r.info.Staff
+	}
+	return r.info.OSUser
 }
 
 // report prints what went wrong with one request, and keeps the session.
@@ -240,6 +465,8 @@ func report(ios *cmdutil.IOStreams, err error, cancelled bool) {
 	var msg *backend.MessageError
 	switch {
 	case err == nil:
+	case errors.Is(err, cmdutil.ErrDeclined) && !cancelled:
+		fmt.Fprintln(ios.ErrOut, "Not confirmed; nothing was done.")
 	case cancelled || errors.Is(err, context.Canceled) || errors.Is(err, cmdutil.ErrCancelled):
 		fmt.Fprintln(ios.ErrOut, "Cancelled; nothing was written.")
 	case errors.As(err, &msg), errors.Is(err, cmdutil.ErrSilent):
@@ -249,25 +476,31 @@ func report(ios *cmdutil.IOStreams, err error, cancelled bool) {
 	}
 }
 
-func runSlash(ctx context.Context, opts *Options, line string) error {
-	args, err := splitArgs(strings.TrimPrefix(line, "/"))
+// slash runs a slash command. The words after its name are taken as a
+// person types them: /show Jon Smyth, /log P1002 call Left a voicemail.
+func (r *repl) slash(ctx context.Context, line string) error {
+	name, rest, _ := strings.Cut(line, " ")
+	cmd, ok := lookupSlash(strings.ToLower(name))
+	if !ok {
+		return fmt.Errorf("there is no %s; /help lists the commands", name)
+	}
+	switch cmd.name {
+	case "/help":
+		printHelp(r.opts.IO.Out)
+		return nil
+	case "/clear":
+		fmt.Fprint(r.opts.IO.TerminalOut(), clearScreen)
+		return nil
+	}
+	words, flags, err := parseSlash(rest)
 	if err != nil {
 		return err
 	}
-	if len(args) == 0 {
-		return nil
+	argv, err := cmd.argv(words, flags)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
-	case "help", "?":
-		printHelp(opts.IO.Out)
-		return nil
-	case "tags":
-		args = []string{"tag", "list"}
-	case "patients", "show", "tag", "log":
-	default:
-		return fmt.Errorf("there is no /%s; /help lists the commands", args[0])
-	}
-	err = opts.RunCommand(ctx, args)
+	err = r.opts.RunCommand(ctx, argv)
 	var flagErr *cmdutil.FlagError
 	if errors.As(err, &flagErr) {
 		return fmt.Errorf("%w (/help lists the commands)", err)
@@ -279,7 +512,8 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "Ask in plain language, for example:")
 	fmt.Fprintln(w, "  who has a birthday in June")
 	fmt.Fprintln(w, "  tag everyone who no-showed in the last 6 months as no-show-risk")
-	fmt.Fprintln(w, "Changes are previewed and need a yes. Slash commands need no model:")
+	fmt.Fprintln(w, "Changes are previewed and need a yes. Slash commands need no model, and no")
+	fmt.Fprintln(w, "quotes around a name (Tab completes):")
 	t := cmdutil.NewTable(w, true)
 	for _, c := range slashCommands {
 		t.Row("  "+c.name+" "+c.args, c.help)
@@ -287,190 +521,41 @@ func printHelp(w io.Writer) {
 	t.Flush()
 }
 
-// banner says what the session is connected to, as psql does.
-func banner(info *backend.Info) string {
-	who := info.OSUser
-	if info.Staff != "" {
-		who = info.Staff + " (" + info.Role + ")"
+// banner says what the session is connected to, as psql does, and
+// whether the model answers.
+func (r *repl) banner(modelDone <-chan error, checking bool) {
+	ios := r.opts.IO
+	where := "on " + r.info.Database
+	if r.info.Mode == "server" {
+		where = "through carebook serve at " + r.info.Server
 	}
-	where := info.Database
-	if info.Mode == "server" {
-		where = "carebook serve at " + info.Server
+	who := r.info.OSUser
+	if r.info.Staff != "" {
+		who = r.info.Staff + " (" + r.info.Role + ")"
 	}
-	return fmt.Sprintf("Carebook: %s as %s, model %s. Ask in plain language, or type /help. Ctrl-D leaves.", where, who, info.Model)
-}
-
-// choosePatient offers a numbered choice between namesakes. The backend
-// audited the list when it made it.
-func choosePatient(ios *cmdutil.IOStreams, candidates []tools.PatientBrief) (int, error) {
-	fmt.Fprintf(ios.Out, "%d patients match. Which one?\n", len(candidates))
-	for i, p := range candidates {
-		born := p.DOB
-		if born == "" {
-			born = "unknown"
-		}
-		fmt.Fprintf(ios.Out, "  %d) %s  %s  born %s\n", i+1, p.MRN, p.Name, born)
-	}
-	answer, err := ios.Ask(fmt.Sprintf("Number (1-%d, Enter to cancel): ", len(candidates)))
-	if err != nil {
-		return -1, err
-	}
-	answer = strings.TrimSpace(answer)
-	if answer == "" {
-		return -1, cmdutil.ErrCancelled
-	}
-	n, err := strconv.Atoi(answer)
-	if err != nil || n < 1 || n > len(candidates) {
-		return -1, fmt.Errorf("%q is not one of 1-%d; nothing was done", answer, len(candidates))
-	}
-	return n - 1, nil
-}
-
-// splitArgs splits a slash command like a shell would: spaces separate,
-// quotes group, a backslash escapes.
-func splitArgs(s string) ([]string, error) {
-	var args []string
-	var cur strings.Builder
-	inArg := false
-	var quote rune
-	escaped := false
-	for _, r := range s {
-		switch {
-		case escaped:
-			cur.WriteRune(r)
-			escaped = false
-		case r == '\\' && quote != '\'':
-			escaped, inArg = true, true
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '"' || r == '\'':
-			quote, inArg = r, true
-		case r == ' ' || r == '\t':
-			if inArg {
-				args = append(args, cur.String())
-				cur.Reset()
-				inArg = false
-			}
-		default:
-			cur.WriteRune(r)
-			inArg = true
+	fmt.Fprintf(ios.Out, "Carebook %s as %s, with the model %s.\n", where, who, r.info.Model)
+	if checking {
+		// The check is quick when Ollama is here; it is not waited for long.
+		select {
+		case err := <-modelDone:
+			fmt.Fprintln(ios.Out, modelStatus(r.info.Model, err))
+		case <-time.After(time.Second):
+			go func() {
+				// Said when known, above the prompt.
+				select {
+				case err := <-modelDone:
+					r.rl.Write(cmdutil.Sanitize([]byte(modelStatus(r.info.Model, err) + "\n")))
+				case <-r.done:
+				}
+			}()
 		}
 	}
-	if quote != 0 {
-		return nil, fmt.Errorf("a quote is not closed")
-	}
-	if inArg {
-		args = append(args, cur.String())
-	}
-	return args, nil
+	fmt.Fprintln(ios.Out, "Ask in plain language, or type /help. Ctrl-D or exit leaves.")
 }
 
-// completer completes slash commands, tag names and patient names. Tags
-// are loaded on the first Tab and again after anything that may have
-// changed them; names are asked of the backend for what was typed (two
-// characters at least, at most 50 names, each lookup audited), never all
-// loaded into the session.
-type completer struct {
-	b backend.Reader
-
-	mu     sync.Mutex
-	loaded bool
-	tags   []string
+func modelStatus(model string, err error) string {
+	if err == nil {
+		return "The model " + model + " answers."
+	}
+	return fmt.Sprintf("The model is not answering (%v): requests in plain language will fail until it does; slash commands work.", err)
 }
-
-func (c *completer) forget() {
-	c.mu.Lock()
-	c.loaded = false
-	c.mu.Unlock()
-}
-
-func (c *completer) load() {
-	if c.loaded {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	tags, err := c.b.Complete(ctx, backend.CompleteRequest{Channel: cmdutil.ChannelREPL, Kind: backend.CompleteTags})
-	if err != nil {
-		return
-	}
-	c.tags = tags
-	c.loaded = true
-}
-
-// names asks the backend for names beginning with typed.
-func (c *completer) names(typed string) []string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	names, _ := c.b.Complete(ctx, backend.CompleteRequest{Channel: cmdutil.ChannelREPL, Kind: backend.CompleteNames, Prefix: typed})
-	return names
-}
-
-// Do implements readline.AutoCompleter.
-func (c *completer) Do(line []rune, pos int) ([][]rune, int) {
-	head := string(line[:pos])
-	// The word being completed, or for a name the last two words, so that
-	// "/show Maria Ga" completes the surname.
-	start := strings.LastIndexAny(head, " \t") + 1
-	word := head[start:]
-	if start == 0 && strings.HasPrefix(word, "/") {
-		var out [][]rune
-		for _, cmd := range slashCommands {
-			if strings.HasPrefix(cmd.name, word) {
-				out = append(out, []rune(cmd.name[len(word):]+" "))
-			}
-		}
-		return out, len([]rune(word))
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.load()
-	var out [][]rune
-	lw := strings.ToLower(word)
-	if word != "" {
-		for _, t := range c.tags {
-			if strings.HasPrefix(t, lw) {
-				out = append(out, []rune(t[len(lw):]+" "))
-			}
-		}
-	}
-	// Names: match what was typed since the last opening quote, or the last
-	// one or two words.
-	for _, typed := range nameCandidates(head) {
-		var hits [][]rune
-		for _, n := range c.names(typed) {
-			// The backend matched ignoring case and accents; readline
-			// inserts the rest of the name after what was typed.
-			if r := []rune(n); len(r) > len([]rune(typed)) {
-				hits = append(hits, r[len([]rune(typed)):])
-			}
-		}
-		// readline inserts a candidate at the cursor, so the remainder of
-		// the name completes even when the typed part spans two words.
-		if len(hits) > 0 && len(hits) <= 50 {
-			return append(out, hits...), len([]rune(word))
-		}
-	}
-	return out, len([]rune(word))
-}
-
-func nameCandidates(head string) []string {
-	var out []string
-	if i := strings.LastIndexAny(head, `"'`); i >= 0 && strings.Count(head[i:], " ") <= 3 {
-		out = append(out, head[i+1:])
-	}
-	fields := strings.Fields(head)
-	if len(fields) >= 2 && !strings.HasSuffix(head, " ") {
-		out = append(out, strings.Join(fields[len(fields)-2:], " "))
-	}
-	if len(fields) >= 1 && !strings.HasSuffix(head, " ") && len(fields[len(fields)-1]) >= 2 {
-		out = append(out, fields[len(fields)-1])
-	}
-	return out
-}
-
-var _ readline.AutoCompleter = (*completer)(nil)

@@ -69,8 +69,11 @@ func (p *practice) lastRow(tool string) store.AuditRow {
 // oneSentence checks a failure's stderr: one line, naming no value typed.
 func oneSentence(t *testing.T, o outcome, secrets ...string) {
 	t.Helper()
-	// A usage error may add cobra's pointer to --help.
-	msg := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(o.stderr), "Run 'carebook --help' for usage."))
+	// A usage error may add the pointer to the command's help.
+	msg := strings.TrimSpace(o.stderr)
+	if i := strings.LastIndex(msg, "\nRun 'carebook "); i >= 0 && strings.HasSuffix(msg, "--help' for usage.") {
+		msg = msg[:i]
+	}
 	if msg == "" || strings.Contains(msg, "\n") {
 		t.Errorf("stderr is not one sentence: %q", o.stderr)
 	}

@@ -2,6 +2,7 @@ package root
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"slices"
@@ -51,9 +52,9 @@ func TestREPLSession(t *testing.T) {
 		t.Fatalf("repl: %v\n%s", err, stderr)
 	}
 	for _, want := range []string{
-		"/tag add|remove TAG PATIENT...", // help
-		"Jon Smyth",                      // /show
-		"27",                             // the query
+		"/tag add|remove TAG PATIENT[, PATIENT…]", // help
+		"Jon Smyth", // /show
+		"27",        // the query
 		"2) P1001  John Smith  born 1990-11-20",
 		"Tagged 1 patient as recall-due",
 		"Logged outbound call for 1 patient",
@@ -62,7 +63,7 @@ func TestREPLSession(t *testing.T) {
 			t.Errorf("REPL output lacks %q", want)
 		}
 	}
-	if !strings.Contains(stderr, "there is no /nosuch") || !strings.Contains(stderr, "Cancelled") {
+	if !strings.Contains(stderr, "there is no /nosuch") || !strings.Contains(stderr, "Not confirmed; nothing was done.") {
 		t.Errorf("stderr %q", stderr)
 	}
 	if srv.ChatCount() != 2 {
@@ -115,5 +116,104 @@ func TestREPLCtrlCStopsRequestInFlight(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "diabetes") || !strings.Contains(stdout, "27") {
 		t.Errorf("/tags after the cancel did not run: %q", stdout)
+	}
+}
+
+// replKeys runs a REPL session on keys typed all at once.
+func (p *practice) replKeys(lines ...string) (stdout, stderr string) {
+	p.t.Helper()
+	stdout, stderr, err := p.repl(strings.NewReader(strings.Join(lines, "\r")+"\r"), make(chan os.Signal))
+	if err != nil {
+		p.t.Fatalf("repl: %v\n%s", err, stderr)
+	}
+	return stdout, stderr
+}
+
+// Slash commands take the rest of the line as people type it: no quotes
+// around a name, the log's channel and summary without flags.
+func TestREPLSlashCommandsTakeTheRestOfTheLine(t *testing.T) {
+	p := newPractice(t)
+	p.importFixture()
+	stdout, stderr := p.replKeys(
+		"/show Jon Smyth",
+		"/tag add recall-due Jon Smyth", "y",
+		"/tag add flu-2026 P1000, María José García-López, Sean O'Brien", "y",
+		"/log P1002 call Left a voicemail", "y",
+		"/patients Smyth --limit 5",
+		"/bye",
+	)
+	for _, want := range []string{
+		"Name:       Jon Smyth", "MRN:        P1002",
+		"Tagged 1 patient as recall-due",
+		"Tagged 3 patients as flu-2026",
+		"Logged outbound call for 1 patient",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("REPL output lacks %q\n%s\n%s", want, stdout, stderr)
+		}
+	}
+	if !slices.Contains(p.tagsOf("P1002"), "recall-due") || !slices.Contains(p.tagsOf("P1004"), "flu-2026") {
+		t.Error("the tags were not written")
+	}
+	var rec struct {
+		Interactions []struct{ Channel, Summary string }
+	}
+	if err := json.Unmarshal([]byte(p.mustRun("show", "P1002", "--json")), &rec); err != nil || len(rec.Interactions) == 0 ||
+		rec.Interactions[0].Channel != "call" || rec.Interactions[0].Summary != "Left a voicemail" {
+		t.Errorf("logged %+v, %v", rec.Interactions, err)
+	}
+}
+
+// A name that matches several patients in a slash command is the same
+// numbered choice as in a plain-language request; the number picks.
+func TestREPLSlashNamesakesAreANumberedChoice(t *testing.T) {
+	p := newPractice(t)
+	p.importFixture()
+	stdout, stderr := p.replKeys(
+		"/show John Smith", "2",
+		"/tag add recall-due John Smith", "1", "y",
+		"/log John Smith call Called back", "2", "y",
+		"/bye",
+	)
+	if strings.Count(stdout, "2 patients match. Which one?") != 3 || !strings.Contains(stdout, "MRN:        P1001") {
+		t.Errorf("no choice, or the wrong record:\n%s\n%s", stdout, stderr)
+	}
+	if !slices.Contains(p.tagsOf("P1000"), "recall-due") || slices.Contains(p.tagsOf("P1001"), "recall-due") {
+		t.Error("/tag add did not tag the patient chosen")
+	}
+	logged := func(mrn string) bool {
+		for _, i := range p.show(mrn).Interactions {
+			if i.Summary == "Called back" {
+				return true
+			}
+		}
+		return false
+	}
+	if !logged("P1001") || logged("P1000") {
+		t.Error("/log did not log for the patient chosen")
+	}
+}
+
+// exit, quit, \q and /quit leave; /clear clears the screen; the banner
+// names the database and the model and says whether the model answers.
+func TestREPLLeavingClearingAndBanner(t *testing.T) {
+	p := newPractice(t)
+	p.importFixture()
+	for _, word := range []string{"exit", "quit", `\q`, "/quit", "/exit", "/bye"} {
+		stdout, _ := p.replKeys(word, "/tags")
+		if strings.Contains(stdout, "refill-overdue") {
+			t.Errorf("%s did not leave", word)
+		}
+	}
+	stdout, _ := p.replKeys("/clear", "exit")
+	if !strings.Contains(stdout, "\033[H\033[2J\033[3J") {
+		t.Errorf("/clear did not clear the screen: %q", stdout)
+	}
+	if !strings.Contains(stdout, "Carebook on "+p.db+" as ") || !strings.Contains(stdout, "The model is not answering (Ollama is not running at") {
+		t.Errorf("banner without a model:\n%s", stdout)
+	}
+	p.withModel(countDiabetes)
+	if stdout, _ := p.replKeys("exit"); !strings.Contains(stdout, "with the model "+model+".\nThe model "+model+" answers.") {
+		t.Errorf("banner with a model:\n%s", stdout)
 	}
 }

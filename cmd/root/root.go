@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/appointmentscmd"
 	"github.com/carebook/carebook/cmd/askcmd"
@@ -58,21 +57,19 @@ never leaves it.`,
 	cmd.SetErr(f.IOStreams.ErrOut)
 	cmd.SetVersionTemplate("carebook {{.Version}}\n")
 	cmd.PersistentFlags().StringVar(&f.DBFlag, "db", f.DBFlag, "database file (default $CAREBOOK_DB, else db in ~/.config/carebook/config.toml or /etc/carebook/config.toml, else ./carebook.duckdb)")
-	cmd.PersistentFlags().StringVar(&f.OllamaHostFlag, "ollama-host", f.OllamaHostFlag, "Ollama address (default $CAREBOOK_OLLAMA_HOST, $OLLAMA_HOST, else http://127.0.0.1:11434)")
-	cmd.PersistentFlags().StringVar(&f.ModelFlag, "model", f.ModelFlag, "Ollama model (default $CAREBOOK_MODEL, else "+agent.DefaultModel+")")
+	// Only the commands that ask the model take --model and --ollama-host:
+	// the REPL (carebook alone), ask, run, repl, eval and doctor.
+	cmdutil.AddModelFlags(cmd, f)
 	cmd.PersistentFlags().StringVar(&f.ServerFlag, "server", f.ServerFlag, "work through carebook serve at this socket (default $CAREBOOK_SERVER, else server in the configuration)")
 	cmd.PersistentFlags().StringVar(&f.StaffFlag, "staff", f.StaffFlag, "who you are, on an OS account several staff share (default $CAREBOOK_STAFF); the PIN is asked, or read from $CAREBOOK_PIN")
 	// On a terminal, carebook alone starts the REPL; otherwise it shows help.
-	cmd.Args = cobra.NoArgs
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		if !f.IOStreams.CanPrompt() {
 			return c.Help()
 		}
 		return replcmd.Run(c.Context(), replcmd.NewOptions(f, slashRunner(f)))
 	}
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &cmdutil.FlagError{Err: err}
-	})
+	cmd.SetFlagErrorFunc(cmdutil.FlagErrorFunc)
 	// carebook completion bash|zsh|fish|powershell: tags, MRNs and flag
 	// values complete through the backend (see package complete).
 	cmd.CompletionOptions.HiddenDefaultCmd = false
@@ -80,6 +77,7 @@ never leaves it.`,
 	for _, sub := range subcommands(f) {
 		cmd.AddCommand(sub)
 	}
+	cmdutil.SuggestSubcommands(cmd)
 	return cmd
 }
 

@@ -67,7 +67,7 @@ func (p *practice) run(stdin string, tty bool, args ...string) outcome {
 		args = append([]string{"--db", p.db}, args...)
 	}
 	cmd.SetArgs(args)
-	code := cmdutil.ExitCode(cmd.ExecuteContext(context.Background()), errOut)
+	code := cmdutil.ExitCode(cmdutil.Execute(context.Background(), cmd), errOut)
 	return outcome{code, out.String(), errOut.String()}
 }
 
@@ -209,7 +209,7 @@ func TestPatientsFilters(t *testing.T) {
 	if o := p.run("", false, "patients", "--tag", "no-such-tag"); o.code != 1 || !strings.Contains(o.stderr, "no tag") {
 		t.Errorf("unknown tag: exit %d, %q", o.code, o.stderr)
 	}
-	if o := p.run("", false, "patients", "--status", "asleep"); o.code != 1 || !strings.Contains(o.stderr, "status") {
+	if o := p.run("", false, "patients", "--status", "asleep"); o.code != 2 || !strings.Contains(o.stderr, "--status") {
 		t.Errorf("bad status: exit %d, %q", o.code, o.stderr)
 	}
 }
@@ -346,7 +346,7 @@ func TestLogInteraction(t *testing.T) {
 	if got.At != "2026-06-14T00:00:00" || got.Channel != "call" || got.Direction != "outbound" || got.Summary != "Left a voicemail" || got.Staff == "" || !strings.HasPrefix(got.ID, "CB-I") {
 		t.Errorf("logged %+v", got)
 	}
-	if o := p.run("", false, "log", "P1000", "--channel", "call", "--summary", "x", "--at", "someday", "--yes"); o.code != 1 || !strings.Contains(o.stderr, "someday") {
+	if o := p.run("", false, "log", "P1000", "--channel", "call", "--summary", "x", "--at", "someday", "--yes"); o.code != 2 || !strings.Contains(o.stderr, "someday") {
 		t.Errorf("bad --at: exit %d, %q", o.code, o.stderr)
 	}
 }

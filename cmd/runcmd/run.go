@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -49,7 +51,7 @@ on, unless --stop-on-error. Changes need --yes. Ctrl-C stops after the line in
 progress is rolled back. A report of every line ends the run.`,
 		Example: `  carebook run morning.txt --dry-run
   carebook run actions.jsonl --yes --json > report.json`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "a FILE: one request per line (.txt), or one action per line (.jsonl)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path = args[0]
 			if runF != nil {
@@ -62,6 +64,7 @@ progress is rolled back. A report of every line ends the run.`,
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "check and preview every line; change nothing")
 	cmd.Flags().BoolVar(&opts.StopOnError, "stop-on-error", false, "stop at the first line that fails")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the report as JSON")
+	cmdutil.AddModelFlags(cmd, f)
 	return cmd
 }
 
@@ -69,14 +72,30 @@ progress is rolled back. A report of every line ends the run.`,
 type LineReport struct {
 	Line int `json:"line"`
 	// ID is the line's "id", when a .jsonl line carries one.
-	ID      string `json:"id,omitempty"`
-	Status  string `json:"status"` // ok, dry-run, failed, declined, unclear, skipped
+	ID string `json:"id,omitempty"`
+	// Status is ok, dry-run, failed, declined (the model refused),
+	// unclear (the model asked a question), not-confirmed (the person
+	// said no) or skipped.
+	Status  string `json:"status"`
 	Tool    string `json:"tool,omitempty"`
 	Summary string `json:"summary"`
 	Count   int    `json:"count"`
 	// Result is the line's answer: rows, a count, groups, changed MRNs.
 	Result *tools.ResultJSON `json:"result,omitempty"`
+	// what is what the line asked ("Count patients"), over its answer.
+	what string
 }
+
+// Line statuses.
+const (
+	statusOK           = "ok"
+	statusDryRun       = "dry-run"
+	statusFailed       = "failed"
+	statusDeclined     = "declined"
+	statusUnclear      = "unclear"
+	statusNotConfirmed = "not-confirmed"
+	statusSkipped      = "skipped"
+)
 
 type line struct {
 	no   int
@@ -84,12 +103,27 @@ type line struct {
 	id   string
 }
 
+// runner runs one batch and keeps its count.
+type runner struct {
+	opts    *Options
+	lines   []line
+	start   time.Time
+	reports []LineReport
+	// counts are the reports by status.
+	counts map[string]int
+	// quiet: nothing is asked line by line, so the report shows the
+	// answers (on a terminal without --yes, present shows each as it goes).
+	quiet bool
+	bar   *cmdutil.ProgressBar
+}
+
 // Run runs the batch. A .jsonl file confirmed with --yes (or a dry run,
 // or no terminal to ask on) goes to the backend as one batch, committed in
 // small groups; on a terminal without --yes each line is previewed and
 // confirmed on its own. A .txt file asks the model line by line.
 func Run(ctx context.Context, opts *Options) error {
-	lines, err := readLines(opts.Path)
+	actions := strings.EqualFold(filepath.Ext(opts.Path), ".jsonl")
+	lines, err := readLines(opts.Path, actions)
 	if err != nil {
 		return err
 	}
@@ -97,77 +131,138 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	actions := strings.EqualFold(filepath.Ext(opts.Path), ".jsonl")
-	var bar *cmdutil.ProgressBar
-	if opts.IO.IsStderrTTY() && len(lines) > 20 {
-		bar = cmdutil.NewProgressBar(opts.IO.TerminalErr(), "run")
-	}
-	reports := make([]LineReport, 0, len(lines))
-	report := func(r LineReport) {
-		reports = append(reports, r)
-		bar.Update(int64(len(reports)), int64(len(lines)))
+	r := &runner{opts: opts, lines: lines, start: time.Now(), reports: make([]LineReport, 0, len(lines)), counts: map[string]int{},
+		quiet: opts.Yes || opts.DryRun || !opts.IO.CanPrompt()}
+	batch := actions && r.quiet
+	if batch && opts.IO.IsStderrTTY() && len(lines) > 20 {
+		r.bar = cmdutil.NewProgressBar(opts.IO.TerminalErr(), "run")
 	}
 	var stopErr error
-	if actions && (opts.Yes || opts.DryRun || !opts.IO.CanPrompt()) {
-		stopErr = runBatch(ctx, b, lines, opts, report)
+	if batch {
+		stopErr = r.runBatch(ctx, b)
 	} else {
-		stopErr = runEach(ctx, b, lines, actions, opts, report)
+		stopErr = r.runEach(ctx, b, actions)
 	}
-	bar.Done()
-	for _, l := range lines[len(reports):] {
-		reports = append(reports, LineReport{Line: l.no, ID: l.id, Status: "skipped", Summary: "not run"})
+	r.bar.Done()
+	for _, l := range lines[len(r.reports):] {
+		r.reports = append(r.reports, LineReport{Line: l.no, ID: l.id, Status: statusSkipped, Summary: "not run"})
+		r.counts[statusSkipped]++
 	}
-	if err := printReport(opts, reports); err != nil {
+	if err := r.printReport(); err != nil {
 		return err
 	}
-	failed, declined := 0, 0
-	for _, r := range reports {
-		switch r.Status {
-		case "failed":
-			failed++
-		case "declined", "unclear":
-			declined++
-		}
-	}
+	n := r.counts
 	switch {
 	case errors.Is(stopErr, context.Canceled):
-		done := 0
-		for _, r := range reports {
-			if r.Status == "ok" {
-				done++
-			}
-		}
-		return &cmdutil.PartlyDoneError{Msg: fmt.Sprintf("cancelled: %s done before, the line in progress rolled back, the rest not run (see the report)", cmdutil.Plural(done, "line", "lines"))}
+		return &cmdutil.PartlyDoneError{Msg: fmt.Sprintf("cancelled: %s done before, the line in progress rolled back, the rest not run (see the report)", cmdutil.Plural(n[statusOK], "line", "lines"))}
 	case stopErr != nil:
 		return stopErr
-	case failed > 0 || declined > 0:
+	case n[statusFailed]+n[statusDeclined]+n[statusUnclear]+n[statusNotConfirmed] > 0:
 		if !opts.JSON {
-			msg := fmt.Sprintf("%s of %d failed", cmdutil.Plural(failed, "line", "lines"), len(lines))
-			if declined > 0 {
-				msg += fmt.Sprintf("; the model declined %s", cmdutil.Plural(declined, "line", "lines"))
-			}
-			fmt.Fprintln(opts.IO.ErrOut, msg+".")
+			fmt.Fprintln(opts.IO.ErrOut, summary(n, len(lines)))
 		}
 		return cmdutil.ErrSilent
 	}
 	return nil
 }
 
+// summary says what was not done, failures apart from what the model
+// declined and what the person did not confirm.
+func summary(n map[string]int, total int) string {
+	var parts []string
+	if n[statusFailed] > 0 {
+		parts = append(parts, fmt.Sprintf("%s of %d failed", cmdutil.Plural(n[statusFailed], "line", "lines"), total))
+	}
+	if d := n[statusDeclined] + n[statusUnclear]; d > 0 {
+		msg := fmt.Sprintf("the model declined %s", cmdutil.Plural(d, "line", "lines"))
+		if n[statusUnclear] > 0 {
+			msg += fmt.Sprintf(" (asked a question on %d)", n[statusUnclear])
+		}
+		parts = append(parts, msg)
+	}
+	if n[statusNotConfirmed] > 0 {
+		parts = append(parts, fmt.Sprintf("%s not confirmed", cmdutil.Plural(n[statusNotConfirmed], "line", "lines")))
+	}
+	msg := strings.Join(parts, "; ")
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+}
+
+// done records a line's report, shows its answer, and moves the progress.
+func (r *runner) done(rep LineReport) {
+	r.reports = append(r.reports, rep)
+	r.counts[rep.Status]++
+	if r.quiet && !r.opts.JSON && rep.Result != nil && isAnswer(rep.Result) {
+		r.bar.Clear()
+		out := r.opts.IO.Out
+		fmt.Fprintf(out, "%s: %s\n", lineName(rep.Line, rep.ID), rep.what)
+		present.Result(r.opts.IO, rep.Result, false)
+		fmt.Fprintln(out)
+	}
+	if r.bar != nil {
+		r.bar.UpdateText(int64(len(r.reports)), int64(len(r.lines)), fmt.Sprintf("%d of %d lines: %s", len(r.reports), len(r.lines), r.progress()))
+	}
+}
+
+// isAnswer says a result is a query's answer, shown the way ask shows it;
+// a write's result is its sentence in the report.
+func isAnswer(res *tools.ResultJSON) bool {
+	switch res.Kind {
+	case tools.EntityPatients, tools.EntityAppointments, tools.EntityInteractions, tools.OutputCount, tools.OutputGroups:
+		return true
+	}
+	return false
+}
+
+func lineName(no int, id string) string {
+	if id != "" {
+		return fmt.Sprintf("Line %d (%s)", no, id)
+	}
+	return fmt.Sprintf("Line %d", no)
+}
+
+// progress says how far the batch is: done and failed so far, and about
+// how long the rest will take at the pace so far.
+func (r *runner) progress() string {
+	n := r.counts
+	done := len(r.reports)
+	msg := fmt.Sprintf("%d done, %d failed", n[statusOK]+n[statusDryRun], n[statusFailed])
+	if d := n[statusDeclined] + n[statusUnclear]; d > 0 {
+		msg += fmt.Sprintf(", %d declined", d)
+	}
+	if left := len(r.lines) - done; done > 0 && left > 0 {
+		per := time.Since(r.start) / time.Duration(done)
+		msg += ", about " + roughly(per*time.Duration(left)) + " left"
+	}
+	return msg
+}
+
+// roughly rounds an estimate to what it is worth.
+func roughly(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Round(5*time.Second).Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Round(time.Minute).Minutes()))
+	}
+	return fmt.Sprintf("%.1fh", d.Hours())
+}
+
 // runBatch hands the file to the backend in one batch.
-func runBatch(ctx context.Context, b backend.Backend, lines []line, opts *Options, report func(LineReport)) error {
+func (r *runner) runBatch(ctx context.Context, b backend.Backend) error {
+	opts := r.opts
 	req := backend.BatchRequest{Channel: cmdutil.ChannelRun, Yes: opts.Yes, DryRun: opts.DryRun, StopOnError: opts.StopOnError}
 	ids := map[int]string{}
-	for _, l := range lines {
+	for _, l := range r.lines {
 		req.Lines = append(req.Lines, backend.BatchLine{Line: l.no, Action: l.text})
 		ids[l.no] = l.id
 	}
 	var stop error
-	err := b.Batch(ctx, req, func(r backend.LineResult) {
-		rep := LineReport{Line: r.Line, ID: ids[r.Line]}
-		describe(&rep, &backend.Reply{Plan: r.Plan, Result: r.Result}, backend.FromWire(r.Error), opts.DryRun)
-		report(rep)
-		if rep.Status == "failed" && opts.StopOnError {
-			stop = fmt.Errorf("stopped at line %d (--stop-on-error)", r.Line)
+	err := b.Batch(ctx, req, func(res backend.LineResult) {
+		rep := LineReport{Line: res.Line, ID: ids[res.Line]}
+		describe(&rep, &backend.Reply{Plan: res.Plan, Result: res.Result}, backend.FromWire(res.Error), opts.DryRun)
+		r.done(rep)
+		if rep.Status == statusFailed && opts.StopOnError {
+			stop = fmt.Errorf("stopped at line %d (--stop-on-error)", res.Line)
 		}
 	})
 	if err != nil {
@@ -178,33 +273,40 @@ func runBatch(ctx context.Context, b backend.Backend, lines []line, opts *Option
 
 // runEach runs line by line: a request for the model (.txt), or an action
 // previewed and confirmed on its own (.jsonl on a terminal).
-func runEach(ctx context.Context, b backend.Backend, lines []line, actions bool, opts *Options, report func(LineReport)) error {
+func (r *runner) runEach(ctx context.Context, b backend.Backend, actions bool) error {
+	opts := r.opts
 	s := &session.Session{IO: opts.IO, Backend: b, Channel: cmdutil.ChannelRun}
 	// Without --yes on a terminal, the preview of each write is shown and
-	// asked about; everything else is in the report.
-	quiet := opts.Yes || opts.DryRun || !opts.IO.CanPrompt()
-	lineOpts := session.Options{Options: present.Options{Yes: opts.Yes, DryRun: opts.DryRun, Quiet: quiet}}
-	for _, l := range lines {
+	// asked about, and each answer shown as it comes; otherwise the answers
+	// are shown as each line ends.
+	lineOpts := session.Options{Options: present.Options{Yes: opts.Yes, DryRun: opts.DryRun, Quiet: r.quiet}}
+	for i, l := range r.lines {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rep := LineReport{Line: l.no, ID: l.id}
+		if !r.quiet {
+			fmt.Fprintf(opts.IO.Out, "%s:\n", lineName(l.no, l.id))
+		}
+		// The spinner says where the batch is while the model thinks.
+		s.Status = fmt.Sprintf("line %d of %d", i+1, len(r.lines))
+		if i > 0 {
+			s.Status += " (" + r.progress() + ")"
+		}
+		s.Status += ": "
 		var reply *backend.Reply
 		var err error
 		if actions {
-			if !quiet {
-				fmt.Fprintf(opts.IO.Out, "Line %d:\n", l.no)
-			}
 			reply, err = s.PrepareLine(ctx, l.text, lineOpts)
 		} else {
 			reply, err = s.Ask(ctx, l.text, lineOpts)
 		}
 		describe(&rep, reply, err, opts.DryRun)
-		report(rep)
+		r.done(rep)
 		if errors.Is(err, context.Canceled) || errors.Is(err, backend.ErrCancelled) && !errors.Is(err, backend.ErrDeclined) {
 			return context.Canceled
 		}
-		if rep.Status == "failed" && opts.StopOnError {
+		if rep.Status == statusFailed && opts.StopOnError {
 			return fmt.Errorf("stopped at line %d (--stop-on-error)", l.no)
 		}
 	}
@@ -220,61 +322,96 @@ func describe(rep *LineReport, reply *backend.Reply, err error, dryRun bool) {
 	var msg *backend.MessageError
 	switch {
 	case errors.As(err, &msg):
-		rep.Status, rep.Summary = "declined", msg.Message
-		if msg.Tool == tools.ToolClarify {
-			rep.Status = "unclear"
-		}
+		modelSaid(rep, msg.Tool, msg.Message)
 	case errors.Is(err, backend.ErrNeedsConfirmation):
-		rep.Status, rep.Summary = "failed", "a change: re-run with --yes"
+		rep.Status, rep.Summary = statusFailed, "a change: re-run with --yes"
 	case errors.Is(err, backend.ErrDeclined):
-		rep.Status, rep.Summary = "declined", "not confirmed; nothing was done"
+		rep.Status, rep.Summary = statusNotConfirmed, "not confirmed; nothing was done"
 	case errors.Is(err, context.Canceled), errors.Is(err, backend.ErrCancelled):
-		rep.Status, rep.Summary = "failed", "cancelled; rolled back"
+		rep.Status, rep.Summary = statusFailed, "cancelled; rolled back"
 	case err != nil:
-		rep.Status, rep.Summary = "failed", oneLine(err.Error())
+		// The lines of a message are kept: an ambiguous name lists its
+		// candidates one per line.
+		rep.Status, rep.Summary = statusFailed, err.Error()
 	case reply != nil && reply.Result != nil && (reply.Result.Kind == tools.ToolClarify || reply.Result.Kind == tools.ToolRefuse):
-		rep.Status, rep.Summary = "declined", reply.Result.Message
-		if reply.Result.Kind == tools.ToolClarify {
-			rep.Status = "unclear"
-		}
+		modelSaid(rep, reply.Result.Kind, reply.Result.Message)
+	case reply != nil && reply.Plan != nil && (reply.Plan.Tool == tools.ToolClarify || reply.Plan.Tool == tools.ToolRefuse):
+		modelSaid(rep, reply.Plan.Tool, reply.Plan.Message)
 	case dryRun:
-		rep.Status = "dry-run"
+		rep.Status = statusDryRun
 	default:
-		rep.Status = "ok"
+		rep.Status = statusOK
 		if reply != nil && reply.Result != nil {
 			rep.Result = reply.Result
 			rep.Count = reply.Result.Count
-			if reply.Result.Message != "" {
+			switch {
+			case reply.Result.Message != "":
 				rep.Summary = reply.Result.Message
+			case isAnswer(reply.Result):
+				rep.what = rep.Summary
+				rep.Summary = answerSummary(rep.Summary, reply.Result)
 			}
 		}
 	}
 }
 
-// oneLine keeps a report row on one line: an ambiguous name's candidates
-// are joined with semicolons.
-func oneLine(s string) string {
-	parts := strings.Split(s, "\n")
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
+// modelSaid reports the model's refusal or question: declined by the
+// model, not failed, in the words present uses.
+func modelSaid(rep *LineReport, tool, message string) {
+	rep.Status, rep.Summary = statusDeclined, present.ModelSentence(tool, message)
+	if tool == tools.ToolClarify {
+		rep.Status = statusUnclear
 	}
-	return strings.Join(parts, "; ")
 }
 
-func printReport(opts *Options, reports []LineReport) error {
-	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, reports)
+// answerSummary says what a query found, for the report's line.
+func answerSummary(summary string, res *tools.ResultJSON) string {
+	switch res.Kind {
+	case tools.OutputCount:
+		return fmt.Sprintf("%s: %d", summary, res.Count)
+	case tools.OutputGroups:
+		return fmt.Sprintf("%s: %s", summary, cmdutil.Plural(len(res.Groups), "group", "groups"))
 	}
-	t := cmdutil.NewTable(opts.IO.Out, opts.IO.IsStdoutTTY(), "LINE", "STATUS", "RESULT")
-	for _, r := range reports {
-		t.Row(strconv.Itoa(r.Line), r.Status, r.Summary)
+	n := strconv.Itoa(res.Count)
+	if res.Total > res.Count {
+		n += fmt.Sprintf(" of %d", res.Total)
+	}
+	return fmt.Sprintf("%s: %s", summary, n)
+}
+
+func (r *runner) printReport() error {
+	if r.opts.JSON {
+		return cmdutil.WriteJSON(r.opts.IO.Out, r.reports)
+	}
+	withIDs := slices.ContainsFunc(r.reports, func(rep LineReport) bool { return rep.ID != "" })
+	header := []string{"LINE", "STATUS", "RESULT"}
+	if withIDs {
+		header = []string{"LINE", "ID", "STATUS", "RESULT"}
+	}
+	t := cmdutil.NewTableFor(r.opts.IO, header...)
+	for _, rep := range r.reports {
+		// A message of several lines keeps them, under the first.
+		for i, text := range strings.Split(strings.TrimRight(rep.Summary, "\n"), "\n") {
+			row := []string{strconv.Itoa(rep.Line), rep.Status, text}
+			if withIDs {
+				row = []string{strconv.Itoa(rep.Line), rep.ID, rep.Status, text}
+			}
+			if i > 0 {
+				for c := range len(row) - 1 {
+					row[c] = ""
+				}
+			}
+			t.Row(row...)
+		}
 	}
 	return t.Flush()
 }
 
 // readLines reads the batch up front, so that a file that cannot be read
-// fails before anything runs.
-func readLines(path string) ([]line, error) {
+// fails before anything runs. A line of a .jsonl file may carry an "id"
+// (echoed in the report), beside the action's tool and args or around it
+// ({"id": …, "action": {…}}, as the eval files have it).
+func readLines(path string, actions bool) ([]line, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", path, err)
@@ -288,7 +425,11 @@ func readLines(path string) ([]line, error) {
 			return nil, fmt.Errorf("run %s: line %d: %w", path, no, err)
 		}
 		if t := strings.TrimSpace(strings.TrimPrefix(text, "\ufeff")); t != "" && !strings.HasPrefix(t, "#") {
-			lines = append(lines, line{no: no, text: t})
+			l := line{no: no, text: t}
+			if actions {
+				l.text, l.id = splitID(t)
+			}
+			lines = append(lines, l)
 		}
 		if err != nil {
 			break

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -47,14 +48,14 @@ may keep. The report names columns and counts rows; it never prints a cell.
 Scan reads the files only: it opens no database and makes no network call.`,
 		Example: `  carebook scan hubspot-contacts.csv
   carebook scan mailchimp-audience.csv keap-contacts.csv --json`,
-		Args: cobra.MinimumNArgs(1),
+		Args: cmdutil.Args(1, -1, "at least one CSV FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
 			if opts.ShowExamples && !opts.IO.IsStdoutTTY() {
 				return cmdutil.FlagErrorf("--show-examples prints patient data, so it works only when standard output is a terminal, not a file or a pipe")
 			}
 			if opts.SampleRows < 0 {
-				return cmdutil.FlagErrorf("--sample-rows must be positive, not %d", opts.SampleRows)
+				return cmdutil.BadFlag("sample-rows", strconv.Itoa(opts.SampleRows), "a whole number, 0 or more")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -113,6 +114,8 @@ func scanRun(ctx context.Context, opts *ScanOptions) error {
 func printReport(ios *cmdutil.IOStreams, rep *phiscan.FileReport) error {
 	out := ios.Out
 	fmt.Fprintf(out, "%s: %s, %s\n", rep.File, cmdutil.Plural(rep.Rows, "row", "rows"), cmdutil.Plural(len(rep.Columns), "column", "columns"))
+	// Not fitted to the terminal: what a column mentions is the finding,
+	// and a wrapped line loses less of it than a cut one.
 	t := cmdutil.NewTable(out, ios.IsStdoutTTY(), "COLUMN", "FINDS", "WHY", "MENTIONS")
 	for _, c := range rep.Columns {
 		finds := string(c.Category)

@@ -115,7 +115,7 @@ func TestNewCmdScanFlags(t *testing.T) {
 		{name: "examples on a terminal", args: []string{"a.csv", "--show-examples"}, tty: true, want: ScanOptions{Files: []string{"a.csv"}, ShowExamples: true, SampleRows: phiscan.DefaultSampleRows}},
 		{name: "examples into a pipe", args: []string{"a.csv", "--show-examples"}, wantErr: "--show-examples prints patient data"},
 		{name: "sample rows", args: []string{"a.csv", "--sample-rows", "10"}, want: ScanOptions{Files: []string{"a.csv"}, SampleRows: 10}},
-		{name: "no file", args: nil, wantErr: "requires at least 1 arg"},
+		{name: "no file", args: nil, wantErr: "scan needs at least one CSV FILE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,12 +20,11 @@ type Session struct {
 	IO      *cmdutil.IOStreams
 	Backend backend.Planner
 	Channel string
-	// Choose asks the person which of several patients a request meant and
-	// returns the index, or an error to give up. Nil means fail with the
-	// candidates, as ask and run do.
-	Choose func(ctx context.Context, candidates []tools.PatientBrief) (int, error)
-	// Progress, when set, is told what the backend is doing (a spinner).
+	// Progress, when set, is told what the backend is doing too.
 	Progress func(backend.Progress)
+	// Status, when set, leads the spinner's line: run says which line of
+	// how many it is at.
+	Status string
 }
 
 // Options for one request.
@@ -34,8 +33,18 @@ type Options struct {
 }
 
 // Ask decides request with the model and takes the reply to its end.
+// While the model thinks (10 s and more on a laptop), a terminal shows a
+// spinner with the model's name, the time so far and "Ctrl-C to stop".
 func (s *Session) Ask(ctx context.Context, request string, opts Options) (*backend.Reply, error) {
-	reply, err := s.Backend.Ask(ctx, backend.AskRequest{Channel: s.Channel, Request: request, Yes: opts.Yes, DryRun: opts.DryRun}, s.Progress)
+	spin := s.IO.StartSpinner(s.Status, "asking the model")
+	reply, err := s.Backend.Ask(ctx, backend.AskRequest{Channel: s.Channel, Request: request, Yes: opts.Yes, DryRun: opts.DryRun},
+		func(p backend.Progress) {
+			spin.Stage(p.Stage)
+			if s.Progress != nil {
+				s.Progress(p)
+			}
+		})
+	spin.Stop()
 	if err != nil {
 		reply, err = s.choose(ctx, err, opts)
 		if err != nil {
@@ -71,14 +80,16 @@ func (s *Session) PrepareLine(ctx context.Context, line string, opts Options) (*
 	return present.Run(ctx, s.IO, s.Backend, reply, opts.Options)
 }
 
-// choose offers the numbered choice for an ambiguous patient, where a
-// person can answer, and continues the request with the one chosen.
+// choose offers the numbered choice for an ambiguous patient where a
+// person can answer (IO.ChoosePatient, set by the REPL), and continues the
+// request with the one chosen. Elsewhere (ask, run) the request fails with
+// the candidates.
 func (s *Session) choose(ctx context.Context, err error, opts Options) (*backend.Reply, error) {
 	var amb *backend.AmbiguousError
-	if !errors.As(err, &amb) || amb.PlanID == "" || s.Choose == nil {
+	if !errors.As(err, &amb) || amb.PlanID == "" || s.IO.ChoosePatient == nil {
 		return nil, err
 	}
-	i, cerr := s.Choose(ctx, amb.Candidates)
+	i, cerr := s.IO.ChoosePatient(ctx, amb.Candidates)
 	if cerr != nil {
 		return nil, cerr
 	}

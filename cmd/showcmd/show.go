@@ -2,8 +2,10 @@
 package showcmd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,7 +38,7 @@ A name that matches more than one patient lists them; say which with the MRN
 or with --born.`,
 		Example: `  carebook show P1000
   carebook show "John Smith" --born 1990`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "a PATIENT: an MRN, email or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Patient.Match = args[0]
 			if runF != nil {
@@ -57,10 +59,20 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	rec, err := b.Record(ctx, backend.RecordRequest{Channel: cmdutil.ChannelCLI, Patient: opts.Patient})
+	req := backend.RecordRequest{Channel: cmdutil.ChannelCLI, Patient: opts.Patient}
+	rec, err := b.Record(ctx, req)
 	if err != nil {
-		return err
+		// In the REPL a name that matches several patients is a numbered
+		// choice, and the one chosen is asked for by MRN.
+		if req.Patient.Match, err = present.Choose(ctx, opts.IO, err); err != nil {
+			return err
+		}
+		req.Patient.Born = ""
+		if rec, err = b.Record(ctx, req); err != nil {
+			return err
+		}
 	}
+	newestFirst(rec)
 	if opts.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, rec)
 	}
@@ -72,7 +84,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if len(rec.ConsentChangedAt) >= 10 {
 		consent += " (since " + rec.ConsentChangedAt[:10] + ")"
 	}
-	t := cmdutil.NewTable(w, true)
+	t := cmdutil.NewTable(w, true).Fit(opts.IO.TerminalWidth())
 	for _, kv := range [][2]string{
 		{"Name", strings.TrimSpace(rec.FirstName + " " + rec.LastName)}, {"MRN", rec.MRN}, {"Born", rec.DOB}, {"Sex", rec.Sex},
 		{"Email", rec.Email}, {"Phone", rec.Phone}, {"City", rec.City}, {"Language", rec.Language},
@@ -87,13 +99,13 @@ func Run(ctx context.Context, opts *Options) error {
 	if len(rec.Appointments) == 0 {
 		fmt.Fprintln(w, "No appointments.")
 	} else {
-		present.Appointments(w, true, rec.Appointments)
+		present.Appointments(opts.IO, true, rec.Appointments, 0)
 	}
 	fmt.Fprintln(w)
 	if len(rec.Interactions) == 0 {
 		fmt.Fprintln(w, "No interactions.")
 	} else {
-		present.Interactions(w, true, rec.Interactions)
+		present.Interactions(opts.IO, true, rec.Interactions, 0)
 	}
 	fmt.Fprintln(w)
 	if len(rec.Tasks) == 0 {
@@ -120,4 +132,18 @@ func localDay(s, none string) string {
 		return none
 	}
 	return t.In(time.Local).Format(time.DateOnly)
+}
+
+// newestFirst puts appointments and interactions in one order, the newest
+// first: a record is read for what happened last and what comes next, so
+// the next appointment and the latest call are at the top, not after years
+// of history. Times are wall-clock text (2006-01-02T15:04:05), which sorts
+// as time does.
+func newestFirst(rec *backend.RecordView) {
+	slices.SortStableFunc(rec.Appointments, func(a, b tools.AppointmentJSON) int {
+		return cmp.Or(strings.Compare(b.Start, a.Start), strings.Compare(b.ID, a.ID))
+	})
+	slices.SortStableFunc(rec.Interactions, func(a, b tools.InteractionJSON) int {
+		return cmp.Or(strings.Compare(b.At, a.At), strings.Compare(b.ID, a.ID))
+	})
 }

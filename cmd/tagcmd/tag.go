@@ -4,6 +4,7 @@ package tagcmd
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -59,7 +60,7 @@ in use asks "did you mean …?" first. A change that would change nothing (every
 patient has the tag already, or none has it) says so and asks nothing. Without
 a terminal, --yes is needed to write; --dry-run shows what would change.`,
 		Example: example,
-		Args:    cobra.MinimumNArgs(2),
+		Args:    cmdutil.Args(2, -1, "a TAG and at least one PATIENT (an MRN, email or name)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Tag, opts.Patients = args[0], args[1:]
 			if !store.ValidTagName(strings.ToLower(opts.Tag)) {
@@ -90,7 +91,7 @@ func RunChange(ctx context.Context, opts *Options) error {
 	for i, p := range opts.Patients {
 		refs[i] = tools.PatientRef{Match: p}
 	}
-	briefs, err := b.Resolve(ctx, backend.ResolveRequest{Channel: cmdutil.ChannelCLI, Refs: refs})
+	briefs, err := resolve(ctx, opts.IO, b, refs)
 	if err != nil {
 		return err
 	}
@@ -209,6 +210,38 @@ func RunAdmin(ctx context.Context, opts *AdminOptions) error {
 	return err
 }
 
+// resolve names the patients by MRN. Where a person can answer (the REPL),
+// a name that matches several patients is a numbered choice; any other
+// failure still fails the whole command, and nothing is written.
+func resolve(ctx context.Context, ios *cmdutil.IOStreams, b backend.Reader, refs []tools.PatientRef) ([]tools.PatientBrief, error) {
+	req := backend.ResolveRequest{Channel: cmdutil.ChannelCLI, Refs: refs}
+	briefs, err := b.Resolve(ctx, req)
+	var many *backend.ManyErrors
+	if err == nil || ios.ChoosePatient == nil || !errors.As(err, &many) {
+		return briefs, err
+	}
+	var ambs []*backend.AmbiguousError
+	for _, e := range many.Errs {
+		var amb *backend.AmbiguousError
+		if !errors.As(e, &amb) {
+			return nil, err
+		}
+		ambs = append(ambs, amb)
+	}
+	for _, amb := range ambs {
+		mrn, err := present.Choose(ctx, ios, amb)
+		if err != nil {
+			return nil, err
+		}
+		for i, r := range req.Refs {
+			if r.Match == amb.Ref {
+				req.Refs[i] = tools.PatientRef{Match: mrn}
+			}
+		}
+	}
+	return b.Resolve(ctx, req)
+}
+
 // ListOptions holds `tag list`'s dependencies and flags.
 type ListOptions struct {
 	IO      *cmdutil.IOStreams
@@ -250,7 +283,7 @@ func RunList(ctx context.Context, opts *ListOptions) error {
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, tags)
 	}
-	t := cmdutil.NewTable(opts.IO.Out, opts.IO.IsStdoutTTY(), "TAG", "PATIENTS")
+	t := cmdutil.NewTableFor(opts.IO, "TAG", "PATIENTS")
 	for _, tag := range tags {
 		t.Row(tag.Name, strconv.Itoa(tag.Patients))
 	}
