@@ -756,7 +756,8 @@ func TestRequestTurnStaysSmall(t *testing.T) {
 		t.Errorf("request turn is %d bytes; keep it under 1 KiB:\n%s", len(turn), turn)
 	}
 	for _, want := range []string{"Tags: anxious,", "Providers: Dr. Alvarez,", "Appointment types: annual-physical,",
-		"Cities: not listed", "Languages: not listed", "Staff: not listed"} {
+		// The system prompt no longer repeats what to write then: this says it.
+		"Cities: not listed; write what the user wrote", "Languages: not listed", "Staff: not listed"} {
 		if !strings.Contains(turn, want) {
 			t.Errorf("request turn lacks %q:\n%s", want, turn)
 		}

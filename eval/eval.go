@@ -277,16 +277,28 @@ func FreshStore(ctx context.Context, fixtureDir string, now time.Time) (*store.S
 	return st, nil
 }
 
+// CaseStore is the database c's request is decided on, and the
+// environment it runs in: a fresh import of the fixture at now, with c's
+// setup actions run. The caller closes the store.
+func CaseStore(ctx context.Context, fixtureDir string, now time.Time, c Case) (*store.Store, tools.Env, error) {
+	st, err := FreshStore(ctx, fixtureDir, now)
+	if err != nil {
+		return nil, tools.Env{}, err
+	}
+	env := tools.Env{Now: now, Staff: "eval"}
+	if err := setup(ctx, st, env, c.Setup); err != nil {
+		st.Close()
+		return nil, tools.Env{}, err
+	}
+	return st, env, nil
+}
+
 func runCase(ctx context.Context, c Case, d Decider, opts Options) (CaseResult, error) {
-	st, err := FreshStore(ctx, opts.FixtureDir, opts.Now)
+	st, env, err := CaseStore(ctx, opts.FixtureDir, opts.Now, c)
 	if err != nil {
 		return CaseResult{}, err
 	}
 	defer st.Close()
-	env := tools.Env{Now: opts.Now, Staff: "eval"}
-	if err := setup(ctx, st, env, c.Setup); err != nil {
-		return CaseResult{}, err
-	}
 	before, err := snapshot(ctx, st)
 	if err != nil {
 		return CaseResult{}, err

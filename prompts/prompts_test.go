@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,11 +25,24 @@ func TestSystem(t *testing.T) {
 	}
 	for _, must := range []string{"parser, not a reader", "exactly one JSON action", "clarify", "refuse", "carebook forget",
 		// Issue 15 #6 and issue 17 #4: rules, not one example per case.
+		// (What to write for a list the request turn does not show, the
+		// turn itself says: agent.RequestTurn.)
 		`"in the last year" is the past 12 months`, `"last year" the calendar year before`, "where.name", "one name alone",
-		"no_appointment", "heard from", `"not listed"`, "birth dates"} {
+		"no_appointment", "heard from", "birth dates",
+		// The records tools: adding and merging patients are plain
+		// commands, and so is changing who a patient is.
+		"deleting, adding or merging patients", "patient add", "patient merge", "changing names or birth dates",
+		// What the stand-in readers found the prompt left open: a visit
+		// none since X, a copied time phrase, a tag that says a language,
+		// a staff label.
+		"none since X: last_visit_before X", `("in the" too)`, `"X-speaking": language X, not a tag`, "staff (contains; the name alone)"} {
 		if !strings.Contains(s, must) {
 			t.Errorf("system prompt does not say %q", must)
 		}
+	}
+	// The model may now change more than tags and the contact log.
+	if strings.Contains(s, "anything but tags") {
+		t.Errorf("system prompt still refuses every change but tags and the contact log")
 	}
 }
 
@@ -39,6 +54,19 @@ var argsTypes = map[string]reflect.Type{
 	tools.ToolLogInteraction: reflect.TypeFor[tools.LogArgs](),
 	tools.ToolClarify:        reflect.TypeFor[tools.MessageArgs](),
 	tools.ToolRefuse:         reflect.TypeFor[tools.MessageArgs](),
+	tools.ToolUpdatePatient:  reflect.TypeFor[tools.UpdatePatientArgs](),
+	tools.ToolSetConsent:     reflect.TypeFor[tools.ConsentArgs](),
+	tools.ToolAddTask:        reflect.TypeFor[tools.AddTaskArgs](),
+	tools.ToolCompleteTask:   reflect.TypeFor[tools.CompleteTaskArgs](),
+}
+
+// taughtByDoc are the tools with no example: the action format's line for
+// each says all an example would (issue 15: rules and denser examples, not
+// one example per tool, within the static prompt's token budget). Every
+// other tool the prompt teaches has an example.
+var taughtByDoc = map[string]string{
+	tools.ToolUntag:         "shares tag's line (tag, untag) and its members",
+	tools.ToolUpdatePatient: "its members are the fields it changes",
 }
 
 func TestExamples(t *testing.T) {
@@ -80,8 +108,40 @@ func TestExamples(t *testing.T) {
 		})
 	}
 	for _, name := range tools.ToolNames {
-		if !used[name] {
+		_, byDoc := taughtByDoc[name]
+		switch {
+		case !used[name] && !byDoc:
 			t.Errorf("no example uses %s", name)
+		case used[name] && byDoc:
+			t.Errorf("%s has an example: take it out of taughtByDoc", name)
+		case byDoc && !regexp.MustCompile(`(?m)^(\w+, )?`+name+`(, \w+)?: `).MatchString(tools.StaticSchemaDoc()):
+			t.Errorf("%s has no example and no line of its own in the action format", name)
+		}
+	}
+	for name := range taughtByDoc {
+		if !slices.Contains(tools.ToolNames, name) {
+			t.Errorf("taughtByDoc names %s, which the prompt does not teach", name)
+		}
+	}
+}
+
+// An example that logs a contact follows the direction rule: a request that
+// says we contacted them writes outbound, one that says they contacted us
+// inbound (stand-in readers of issue 15 found a mailing that said "we" and
+// left direction out).
+func TestExampleLogsFollowTheDirectionRule(t *testing.T) {
+	for _, e := range Examples() {
+		action, err := tools.ParseAction(e.Action)
+		if err != nil || action.Tool != tools.ToolLogInteraction {
+			continue
+		}
+		var args tools.LogArgs
+		if err := json.Unmarshal(action.Args, &args); err != nil {
+			t.Fatal(err)
+		}
+		we := regexp.MustCompile(`(?i)^(we|i)\b`).MatchString(e.Request)
+		if we && args.Direction != "outbound" {
+			t.Errorf("%q says we contacted them, and logs direction %q", e.Request, args.Direction)
 		}
 	}
 }
@@ -188,11 +248,11 @@ func orderOf(rank map[string]int) []string {
 }
 
 // TestExamplesAreNotTheEval keeps the evaluation honest: no few-shot
-// request may be one of the eval's (eval/testdata/dev.jsonl and
-// more.jsonl), or nearly so.
+// request may be one of the eval's (eval/testdata/dev.jsonl, more.jsonl and
+// records.jsonl), or nearly so.
 func TestExamplesAreNotTheEval(t *testing.T) {
 	var eval []string
-	for _, path := range []string{"../eval/testdata/dev.jsonl", "../eval/testdata/more.jsonl"} {
+	for _, path := range []string{"../eval/testdata/dev.jsonl", "../eval/testdata/more.jsonl", "../eval/testdata/records.jsonl"} {
 		f, err := os.Open(path)
 		if err != nil {
 			t.Logf("no eval cases at %s: %v", path, err)

@@ -44,16 +44,17 @@ const (
 	ToolReopenTask    = "reopen_task"
 )
 
-// ToolNames lists the tools the prompt shows by example: prompts/
-// examples.jsonl has one for each.
-var ToolNames = []string{ToolQuery, ToolTag, ToolUntag, ToolLogInteraction, ToolClarify, ToolRefuse}
-
-// RecordTools are the everyday-records tools the model may choose. They
-// join ToolNames once the prompt has an example of each.
+// RecordTools are the everyday-records tools the model may choose.
 var RecordTools = []string{ToolUpdatePatient, ToolSetConsent, ToolAddTask, ToolCompleteTask}
 
-// ModelTools lists every tool the model's schema offers, in schema order.
-var ModelTools = append(slices.Clip(ToolNames), RecordTools...)
+// ToolNames lists the tools the prompt teaches, by an example in prompts/
+// examples.jsonl or, where its line of the action format says enough, by
+// that line (prompts_test.go names those).
+var ToolNames = append([]string{ToolQuery, ToolTag, ToolUntag, ToolLogInteraction, ToolClarify, ToolRefuse}, RecordTools...)
+
+// ModelTools lists every tool the model's schema offers, in schema order:
+// the tools the prompt teaches.
+var ModelTools = slices.Clip(ToolNames)
 
 // CommandTools lists the tools the model may not choose.
 var CommandTools = []string{ToolAddPatient, ToolMergePatients, ToolReopenTask, ToolRenameTag, ToolDeleteTag}

@@ -7,8 +7,11 @@ import (
 	"time"
 )
 
-// DueForms are the ways of saying when a task is due, shown to the model
-// beside the Date forms. schema_test.go checks that ParseDue reads each.
+// DueForms are ways of saying when a task is due besides a Date: the
+// schema's description of due and ParseDue's message (which a rejected
+// answer hands back to the model) offer them; the prompt's action format
+// shows due as a Date, and its example copies "in 3 weeks". due_test.go
+// checks that ParseDue reads each.
 var DueForms = []string{"tomorrow", "friday", "next tuesday", "in 2 weeks"}
 
 // Day is a day of the practice's calendar: midnight UTC holds the date, as

@@ -205,6 +205,12 @@ func date() map[string]any { return described(str(), dateForms) }
 
 func timeRange() map[string]any { return described(str(), rangeForms) }
 
+// groupExtras are the group_by names that are not a member of the entity's
+// row filter (Where for patients, Appointments, Interactions, Tasks): the
+// doc names these, and the filters' lines show the others. schema_test.go
+// checks that together they are every entity's group fields.
+var groupExtras = []string{"tag", "sex", "age_band", "month", "weekday", "kind"}
+
 // groupByFields lists every group_by name, patients' first; Prepare checks
 // that the one chosen fits the entity.
 func groupByFields() []string {
@@ -235,19 +241,17 @@ func objects(v store.Vocabulary) []object {
 	}
 	patient := field{name: "patient", schema: ref(defPatient)}
 	where := field{name: "where", schema: ref(defWhere)}
-	groups := "with groups. patients: " + strings.Join(GroupFields(EntityPatients), ", ") +
-		"; appointments: " + strings.Join(GroupFields(EntityAppointments), ", ") + "; interactions: " + strings.Join(GroupFields(EntityInteractions), ", ") +
-		"; tasks: " + strings.Join(GroupFields(EntityTasks), ", ")
+	groups := "with groups: the entity's filter members, " + strings.Join(groupExtras, ", ")
 	return []object{
 		{key: defQuery, doc: ToolQuery, fields: []field{
 			{name: "entity", req: true, schema: enum(Entities)},
 			patient, where,
-			{name: "appointments", schema: ref(defAppt), desc: "entity appointments only"},
-			{name: "interactions", schema: ref(defContact), desc: "entity interactions only"},
-			{name: "tasks", schema: ref(defTasks), desc: "entity tasks only"},
+			{name: "appointments", schema: ref(defAppt), desc: "only with that entity"},
+			{name: "interactions", schema: ref(defContact), desc: "only with that entity"},
+			{name: "tasks", schema: ref(defTasks), desc: "only with that entity"},
 			{name: "output", schema: enum(Outputs)},
 			{name: "group_by", schema: enum(groupByFields()), doc: "-", desc: groups},
-			{name: "limit", schema: intRange(1, 1000), desc: "only if asked"},
+			{name: "limit", schema: intRange(1, 1000)},
 		}},
 		{key: defTag, doc: ToolTag + ", " + ToolUntag, fields: []field{
 			{name: "tag", req: true, schema: pattern(tagPattern)},
@@ -275,16 +279,16 @@ func objects(v store.Vocabulary) []object {
 			{name: "source", req: true, schema: enum(stringsOf(store.StaffSources))},
 			{name: "at", schema: date(), doc: "Date"},
 		}},
-		{key: defAddTask, doc: ToolAddTask, desc: "a filter makes a recall, which needs due", fields: []field{
+		{key: defAddTask, doc: ToolAddTask, fields: []field{
 			{name: "text", req: true, schema: str()},
 			patient, where,
-			{name: "due", schema: described(str(), "a day: "+quoteAll(DueForms)+" or a Date"), doc: "Due"},
+			{name: "due", schema: described(str(), "a day: "+quoteAll(DueForms)+" or a Date"), doc: "Date"},
 			{name: "assign_to", schema: str()},
 		}},
 		{key: defDone, doc: ToolCompleteTask, fields: []field{
 			{name: "patient", schema: ref(defPatient)},
 			{name: "task", schema: str(), desc: "words of it"},
-			{name: "id", schema: intRange(1, 1<<31-1), doc: "integer"},
+			{name: "id", schema: intRange(1, 1<<31-1)},
 			{name: "channel", schema: enum(stringsOf(store.Channels)), doc: "Channel", desc: "with summary, also logs it"},
 			{name: "summary", schema: str()},
 		}},
@@ -295,14 +299,16 @@ func objects(v store.Vocabulary) []object {
 			{name: "match", req: true, schema: str(), desc: "name, MRN or email"},
 			{name: "born", schema: pattern(bornPattern)},
 		}},
-		{key: defWhere, doc: "Where", desc: "all must hold", fields: []field{
-			{name: "mrns", schema: arrayOf(str())},
-			{name: "name", schema: str(), desc: "contains"},
-			{name: "email", schema: str(), desc: "contains"},
+		{key: defWhere, doc: "Where", fields: []field{
+			{name: "mrns", schema: arrayOf(str()), doc: "-"},
+			{name: "name", schema: str()},
+			{name: "email", schema: str()},
 			{name: "phone_contains", schema: pattern(`^[0-9]+$`)},
 			{name: "phone_ends_with", schema: pattern(`^[0-9]+$`)},
 			{name: "has_email", schema: boolean()},
 			{name: "has_phone", schema: boolean()},
+			{name: "marketing_consent", schema: boolean()},
+			{name: "has_open_task", schema: boolean()},
 			{name: "tags", schema: tagItems, doc: "Tag[]"},
 			{name: "tags_any", schema: tagItems, doc: "Tag[]"},
 			{name: "tags_none", schema: tagItems, doc: "Tag[]"},
@@ -314,32 +320,30 @@ func objects(v store.Vocabulary) []object {
 			{name: "status", schema: enum(stringsOf(store.Statuses))},
 			{name: "city", schema: vocabOrString(shown.Cities), doc: "City"},
 			{name: "language", schema: vocabOrString(shown.Languages), doc: "Language"},
-			{name: "marketing_consent", schema: boolean()},
-			{name: "last_visit_before", schema: date(), doc: "Date", desc: "or never seen"},
+			{name: "last_visit_before", schema: date(), doc: "Date"},
 			{name: "last_visit_after", schema: date(), doc: "Date"},
 			{name: "has_appointment", schema: ref(defAppt)},
 			{name: "no_appointment", schema: ref(defAppt)},
 			{name: "has_interaction", schema: ref(defContact)},
 			{name: "no_interaction", schema: ref(defContact)},
-			{name: "has_open_task", schema: boolean()},
 		}},
-		{key: defAppt, doc: "Appt", fields: []field{
+		{key: defAppt, doc: "Appointments", fields: []field{
 			{name: "status", schema: enum(stringsOf(store.AppointmentStatuses))},
 			{name: "type", schema: vocabEnum(v.AppointmentTypes, shown.AppointmentTypes), doc: "Type"},
 			{name: "provider", schema: vocabEnum(v.Providers, shown.Providers), doc: "Provider"},
 			{name: "when", schema: timeRange(), doc: "Range"},
 		}},
-		{key: defContact, doc: "Contact", fields: []field{
+		{key: defContact, doc: "Interactions", fields: []field{
 			{name: "channel", schema: enum(stringsOf(store.Channels)), doc: "Channel"},
 			{name: "direction", schema: enum(stringsOf(store.Directions))},
-			{name: "staff", schema: str(), desc: "contains"},
+			{name: "staff", schema: str(), desc: "contains; the name alone"},
 			{name: "when", schema: timeRange(), doc: "Range"},
 		}},
 		{key: defTasks, doc: "Tasks", fields: []field{
 			{name: "status", schema: enum([]string{TaskOpen, TaskDone})},
 			{name: "due", schema: timeRange(), doc: "Range"},
-			{name: "overdue", schema: boolean()},
 			{name: "assigned_to", schema: str()},
+			{name: "overdue", schema: boolean()},
 			{name: "mine", schema: boolean()},
 		}},
 	}
@@ -381,10 +385,11 @@ func ActionSchema(v store.Vocabulary) map[string]any {
 // the model write them. It leaves the vocabulary out (it names Tag, Provider
 // and so on, which the request lists), so it is the same bytes on every
 // request and Ollama can reuse its cache of the prompt prefix. Every token
-// is paid on a cold cache, so members of one type and meaning share an entry
-// ("has_email, has_phone: bool"), a plain string or number shows no type, and
-// what the grammar enforces anyway (which members are required) is not
-// spelled out.
+// is paid on a cold cache, so members of one type and meaning share an entry,
+// their names separated by spaces alone ("has_email has_phone: bool"), a
+// plain string or number shows no type, nor does a member named after its
+// type ("patient", "where", "channel", "city"), and what the grammar enforces
+// anyway (which members are required) is not spelled out.
 func StaticSchemaDoc() string { return staticDoc() }
 
 var staticDoc = sync.OnceValue(func() string {
@@ -402,7 +407,7 @@ var staticDoc = sync.OnceValue(func() string {
 			for i++; i < len(o.fields) && docType(o.fields[i]) == docType(f) && o.fields[i].desc == f.desc; i++ {
 				names = append(names, o.fields[i].name)
 			}
-			b.WriteString(strings.Join(names, ", "))
+			b.WriteString(strings.Join(names, " "))
 			if t := docType(f); t != "" {
 				b.WriteString(": " + t)
 			}
@@ -416,8 +421,8 @@ var staticDoc = sync.OnceValue(func() string {
 		b.WriteByte('\n')
 	}
 	b.WriteString("Channel: " + schemaDocType(enum(stringsOf(store.Channels))) + "\n")
-	b.WriteString("Date: " + quoteAll(DateForms) + ". Due: a Date, " + quoteAll(DueForms) + ". Range: " + quoteAll(RangeForms) + "\n")
-	b.WriteString(`Tag, Provider, Type, City, Language: from the request's lists ("asthmatic": asthma; "X-speaking": language X), or as the user wrote it if "not listed"` + "\n")
+	b.WriteString("Date: " + strings.Join(DateForms, ", ") + ". Range: " + strings.Join(RangeForms, ", ") + "\n")
+	b.WriteString(`Tag, Provider, Type, City, Language: from the request's lists ("asthmatic": asthma; "X-speaking": language X, not a tag)` + "\n")
 	return b.String()
 })
 
@@ -431,16 +436,21 @@ var docNames = func() map[string]string {
 
 // docType is a member's type as StaticSchemaDoc shows it: an enum's values
 // (a|b, JSON strings all), the name of an object or of a list of names,
-// "bool", "string[]", or "" for a plain string or number (field.doc "-"
-// hides an enum too long to show).
+// "bool", "string[]", or "" for a plain string or number and for a member
+// named after its type (field.doc "-" hides an enum too long to show, or a
+// list whose name says it is one).
 func docType(f field) string {
-	switch f.doc {
+	t := f.doc
+	switch t {
 	case "-":
 		return ""
 	case "":
-		return schemaDocType(f.schema)
+		t = schemaDocType(f.schema)
 	}
-	return f.doc
+	if strings.EqualFold(t, f.name) {
+		return ""
+	}
+	return t
 }
 
 func schemaDocType(s map[string]any) string {

@@ -389,6 +389,13 @@ func TestStaticSchemaDoc(t *testing.T) {
 			t.Errorf("doc does not name tool %s", name)
 		}
 	}
+	// A member named after its type shows no type ("patient", not
+	// "patient: Patient"): the name says it, and the type's line follows.
+	for _, m := range regexp.MustCompile(`(\w+): (\w+)`).FindAllStringSubmatch(doc, -1) {
+		if strings.EqualFold(m[1], m[2]) {
+			t.Errorf("doc spells out %q; the name says the type", m[0])
+		}
+	}
 	v := schemaVocab()
 	for _, vals := range [][]string{v.Tags, v.Providers, v.AppointmentTypes, v.Cities, v.Languages} {
 		for _, val := range vals {
@@ -405,9 +412,9 @@ func TestStaticSchemaDoc(t *testing.T) {
 	t.Logf("doc: %d characters\n%s", len(doc), doc)
 }
 
-// docMembers reads StaticSchemaDoc's line for each object ("Where (all must
-// hold): mrns: string[]; name, email (contains); …") back into its members'
-// names, by $defs key.
+// docMembers reads StaticSchemaDoc's line for each object ("Where: mrns name
+// email; phone_contains phone_ends_with; has_email has_phone …: bool; …")
+// back into its members' names, by $defs key.
 func docMembers(t *testing.T, doc string) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
@@ -429,7 +436,7 @@ func docMembers(t *testing.T, doc string) map[string][]string {
 		for _, m := range splitOutside(line, "; ") {
 			m, _, _ = strings.Cut(m, " (")
 			m, _, _ = strings.Cut(m, ": ")
-			out[o.key] = append(out[o.key], strings.Split(m, ", ")...)
+			out[o.key] = append(out[o.key], strings.Fields(m)...)
 		}
 	}
 	return out
@@ -452,6 +459,36 @@ func splitOutside(s, sep string) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+// The doc tells the model group_by is one of the entity's filter members or
+// one of groupExtras: that must name every entity's group fields, and each
+// extra must be one.
+func TestGroupByDoc(t *testing.T) {
+	filters := map[string]string{EntityPatients: defWhere, EntityAppointments: defAppt, EntityInteractions: defContact, EntityTasks: defTasks}
+	members := docMembers(t, StaticSchemaDoc())
+	used := map[string]bool{}
+	for _, e := range Entities {
+		def, ok := filters[e]
+		if !ok {
+			t.Errorf("entity %s has no row filter in the test's table", e)
+			continue
+		}
+		for _, g := range GroupFields(e) {
+			used[g] = true
+			if !slices.Contains(members[def], g) && !slices.Contains(groupExtras, g) {
+				t.Errorf("%s can group by %s, which the doc neither lists nor shows in %s", e, g, docNames[def])
+			}
+		}
+	}
+	for _, g := range groupExtras {
+		if !used[g] {
+			t.Errorf("the doc offers group_by %s, which no entity has", g)
+		}
+	}
+	if !strings.Contains(StaticSchemaDoc(), strings.Join(groupExtras, ", ")) {
+		t.Errorf("the doc does not list the extra group_by names")
+	}
 }
 
 func TestDateFormsParse(t *testing.T) {

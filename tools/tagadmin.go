@@ -10,7 +10,7 @@ import (
 
 // Tools that change a tag for every patient carrying it. They are for the
 // plain commands (tag rename, tag delete) and batches: the model is never
-// offered them (they are not in ToolNames, so not in its schema), since a
+// offered them (they are not in ModelTools, so not in its schema), since a
 // request in plain language has no business renaming the vocabulary.
 const (
 	ToolRenameTag = "rename_tag"

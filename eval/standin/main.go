@@ -124,10 +124,12 @@ func capture(args []string) error {
 }
 
 // captureOne asks the scripted server c's request as `carebook eval` would
-// ask the model, on a fresh copy of the fixture, and returns the chat
-// request's body, indented.
+// ask the model, on the database the case runs on (a fresh copy of the
+// fixture, with the case's setup actions run, as they are before the model
+// is asked), and returns the chat request's body, indented. Only the
+// request's chat is captured: setup actions are actions, not requests.
 func captureOne(ctx context.Context, a *agent.Agent, srv *ollamatest.Server, fixture string, c eval.Case) ([]byte, error) {
-	st, err := eval.FreshStore(ctx, fixture, eval.DefaultNow)
+	st, env, err := eval.CaseStore(ctx, fixture, eval.DefaultNow, c)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +138,6 @@ func captureOne(ctx context.Context, a *agent.Agent, srv *ollamatest.Server, fix
 	if err != nil {
 		return nil, err
 	}
-	env := tools.Env{Now: eval.DefaultNow, Staff: "eval"}
 	before := srv.ChatCount()
 	if _, err := a.Decide(ctx, vocab, env, c.Request, func(ctx context.Context, action tools.Action) (*tools.Plan, error) {
 		return tools.Prepare(ctx, st.Reader(), action, env)
