@@ -29,6 +29,9 @@ func (b *lockedBackend) Info(context.Context) (*backend.Info, error) {
 		IdleLogoff: 300 * time.Millisecond, NeedsPIN: true}, nil
 }
 func (b *lockedBackend) Tags(context.Context) ([]backend.TagCount, error) { return nil, nil }
+func (b *lockedBackend) MyTasks(context.Context) (*backend.TaskCounts, error) {
+	return &backend.TaskCounts{}, nil
+}
 func (b *lockedBackend) Lock(context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
