@@ -75,6 +75,11 @@ account that is one staff member) before it goes on.`,
 func NewOptions(f *cmdutil.Factory, runCommand func(context.Context, []string) error) *Options {
 	return &Options{IO: f.IOStreams, Backend: f.ExistingBackend, RunCommand: runCommand,
 		HistoryFile: func() (string, error) {
+			// Through carebook serve, a forget on the server cannot scrub a
+			// workstation's file: the history stays in memory.
+			if socket, _, err := f.Server(); err != nil || socket != "" {
+				return "", err
+			}
 			cfg, err := f.Config()
 			if err != nil || !cfg.History {
 				return "", err
