@@ -41,7 +41,7 @@ func TestREPLSlashCommandsWithoutQuotes(t *testing.T) {
 		}
 	}
 	step("/show Jon Smyth\r", "MRN:        P1002", "carebook> ")
-	step("/tag add vip Jon Smyth\r", "P1002  Jon Smyth", "[y/N]")
+	step("/tag add flu-2026 Jon Smyth\r", "P1002  Jon Smyth", "[y/N]") // the fixture has him vip already
 	step("n\r", "Not confirmed", "carebook> ")
 	step("/log P1003 call Left a voicemail\r", `Log an outbound call for 1 patient at 2026-06-15 10:00: "Left a voicemail".`, "[y/N]")
 	step("n\r", "carebook> ")
