@@ -99,6 +99,9 @@ type Call struct {
 	// an answer that repeats one token more than 30 times, and then sends
 	// neither: the counts above are zero.
 	Done bool
+	// Warmup marks the warm-up's call (Warm): the prompt's static prefix
+	// alone, evaluated whole when the model was not loaded.
+	Warmup bool
 }
 
 // Sources say where the agent's settings came from, so that a refusal can
@@ -540,11 +543,48 @@ func (a *Agent) checkedChat(ctx context.Context, msgs []api.Message, format json
 		return "", err
 	}
 	d.ModelDigest = info.Digest
-	return a.chat(ctx, msgs, format, d)
+	return a.chat(ctx, msgs, format, maxAnswerTokens, d)
 }
 
-// chat makes one /api/chat call and returns the answer's text.
-func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMessage, d *Decision) (string, error) {
+// warmAnswerTokens is what the warm-up asks the model to write: one token,
+// the least there is. num_predict 0 is no limit to Ollama v0.17.4 (its
+// runner stops at num_predict only when it is above zero, and the server
+// caps only a negative one, at ten windows), so it would have the model
+// write on after the prompt; one token costs one step, and is thrown away.
+const warmAnswerTokens = 1
+
+// Warm checks the server and the model as before every request (Check: a
+// cloud model, or a server with its cloud features on, gets nothing), then
+// sends the prompt's static prefix, the system prompt and the examples,
+// once: Ollama loads the model and evaluates the prefix, and keeps both
+// (keep_alive), so that the first real request evaluates only its own turn.
+//
+// The chat is a real request's but for what varies: the same messages
+// before the request turn (byte for byte: Prefix), the same num_ctx (a
+// runner option: another value would load the model again, cache and all),
+// temperature, think and keep_alive. It has no request turn, so no
+// vocabulary and no request, and no format: the action schema lists the
+// practice's vocabulary, and Ollama turns a format into a grammar that
+// only constrains sampling; its runner caches prompt tokens, which the
+// format does not change (e2e/cache_test.go shows the first request
+// reusing what the warm-up left). Nothing in it is the practice's.
+//
+// Ollama renders a chat that ends with the assistant's turn (the last
+// example) without closing it, to be continued: the request that follows
+// adds that turn's end to its own, two tokens. The one token the warm-up
+// generates is not kept.
+func (a *Agent) Warm(ctx context.Context) error {
+	if _, err := a.Check(ctx); err != nil {
+		return err
+	}
+	_, err := a.chat(ctx, Prefix(), nil, warmAnswerTokens, nil)
+	return err
+}
+
+// chat makes one /api/chat call, with at most numPredict tokens of answer,
+// and returns the answer's text. d, when not nil, adds up Ollama's counts;
+// a call without one is the warm-up.
+func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMessage, numPredict int, d *Decision) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("the model call was stopped: %w", err)
 	}
@@ -559,25 +599,27 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 		Options: map[string]any{
 			"temperature": a.opts.Temperature,
 			"num_ctx":     a.opts.NumCtx,
-			"num_predict": maxAnswerTokens,
+			"num_predict": numPredict,
 		},
 	}
 	var answer strings.Builder
-	var call Call
+	call := Call{Warmup: d == nil}
 	err := a.client.Chat(ctx, req, func(r api.ChatResponse) error {
 		if r.RemoteHost != "" || r.RemoteModel != "" {
 			return &CloudModelError{Model: a.model, Why: "the answer came from " + remoteOf(r.RemoteHost), From: a.opts.Sources.ModelFrom}
 		}
 		answer.WriteString(r.Message.Content)
 		if r.Done {
-			d.PromptTokens += r.PromptEvalCount
-			d.EvalTokens += r.EvalCount
-			d.PromptEval += r.PromptEvalDuration
-			d.Total += r.TotalDuration
+			if d != nil {
+				d.PromptTokens += r.PromptEvalCount
+				d.EvalTokens += r.EvalCount
+				d.PromptEval += r.PromptEvalDuration
+				d.Total += r.TotalDuration
+			}
 			call = Call{
 				PromptTokens: r.PromptEvalCount, EvalTokens: r.EvalCount,
 				Load: r.LoadDuration, PromptEval: r.PromptEvalDuration, Eval: r.EvalDuration, Total: r.TotalDuration,
-				Done: true,
+				Done: true, Warmup: d == nil,
 			}
 		}
 		return nil
@@ -600,8 +642,12 @@ func (a *Agent) chat(ctx context.Context, msgs []api.Message, format json.RawMes
 // every request, so that Ollama reuses its cache of that prefix; today's
 // date, the vocabulary and the request come last.
 func Messages(now time.Time, v store.Vocabulary, request string) []api.Message {
-	return append(slices.Clone(prefix()), api.Message{Role: "user", Content: RequestTurn(now, v, request)})
+	return append(Prefix(), api.Message{Role: "user", Content: RequestTurn(now, v, request)})
 }
+
+// Prefix is the chat's static part, the system prompt and the few-shot
+// pairs: what every request starts with, and all that the warm-up sends.
+func Prefix() []api.Message { return slices.Clone(prefix()) }
 
 var prefix = sync.OnceValue(func() []api.Message {
 	msgs := []api.Message{{Role: "system", Content: prompts.System()}}

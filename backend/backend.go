@@ -110,6 +110,13 @@ type Admin interface {
 	StaffList(ctx context.Context) ([]StaffView, error)
 	StaffDisable(ctx context.Context, req StaffRequest) (*StaffView, error)
 	StaffPIN(ctx context.Context, req StaffRequest) (*StaffView, error)
+	// Warm readies the model for the first request: it checks the model as
+	// before every request, then sends it the prompt's fixed prefix (the
+	// system prompt and the examples, nothing of the practice's), so that
+	// Ollama has the model loaded and that prefix in its cache. The side
+	// that holds the model warms it: carebook serve its own. The REPL calls
+	// it as a session starts.
+	Warm(ctx context.Context) error
 	// Lock records that a session locked itself (idle logoff), and Unlock
 	// that it was unlocked, with the PIN when one is needed.
 	Lock(ctx context.Context) error

@@ -415,6 +415,11 @@ func (c *Client) staff(ctx context.Context, op string, req backend.StaffRequest)
 	return get[backend.StaffView](ctx, c, op, req, nil)
 }
 
+// Warm has the server check and warm its own model.
+func (c *Client) Warm(ctx context.Context) error {
+	return c.call(ctx, wire.OpWarm, struct{}{}, nil, nil, nil)
+}
+
 // Lock records that the session locked itself.
 func (c *Client) Lock(ctx context.Context) error {
 	return c.call(ctx, wire.OpLock, struct{}{}, nil, nil, nil)

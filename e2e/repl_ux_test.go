@@ -29,10 +29,10 @@ func TestREPLSlashCommandsWithoutQuotes(t *testing.T) {
 	cmd := exec.Command(carebookBin)
 	cmd.Env = p.env
 	term := ptytest.Start(t, cmd)
-	at := term.WaitFor(t, 0, "carebook> ", time.Minute)
-	if !strings.Contains(term.Screen(), " answers.") {
-		t.Errorf("the banner does not say the model answers:\n%s", term.Screen())
-	}
+	// The banner says the model is ready once the warm-up is done, above
+	// the prompt when it takes more than a second.
+	at := term.WaitFor(t, 0, " is ready.", time.Minute)
+	at = term.WaitFor(t, at, "carebook> ", time.Minute)
 	step := func(keys string, wants ...string) {
 		t.Helper()
 		term.Send(keys)
@@ -41,7 +41,7 @@ func TestREPLSlashCommandsWithoutQuotes(t *testing.T) {
 		}
 	}
 	step("/show Jon Smyth\r", "MRN:        P1002", "carebook> ")
-	step("/tag add vip Jon Smyth\r", "P1002  Jon Smyth", "[y/N]")
+	step("/tag add flu-2026 Jon Smyth\r", "P1002  Jon Smyth", "[y/N]") // the fixture has him vip already
 	step("n\r", "Not confirmed", "carebook> ")
 	step("/log P1003 call Left a voicemail\r", `Log an outbound call for 1 patient at 2026-06-15 10:00: "Left a voicemail".`, "[y/N]")
 	step("n\r", "carebook> ")

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -194,17 +195,48 @@ func TestReportInABrowserWithNoNetwork(t *testing.T) {
 	dir := t.TempDir()
 	env := append(os.Environ(), "CAREBOOK_DB="+filepath.Join(dir, "practice.duckdb"), "CAREBOOK_NOW=2026-06-15T10:00:00Z",
 		"HOME="+dir, "XDG_CONFIG_HOME="+dir)
-	carebook := func(args ...string) {
+	// at runs carebook as if it were that instant (CAREBOOK_NOW).
+	at := func(now string, args ...string) []byte {
 		t.Helper()
 		cmd := exec.Command(carebookBin, args...)
-		cmd.Env = env
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("carebook %s: %v\n%s", strings.Join(args, " "), err, b)
+		cmd.Env = append(append([]string{}, env...), "CAREBOOK_NOW="+now)
+		b, err := cmd.Output()
+		if err != nil {
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("carebook %s: %v\n%s%s", strings.Join(args, " "), err, b, stderr)
 		}
+		return b
 	}
+	carebook := func(args ...string) { t.Helper(); at("2026-06-15T10:00:00Z", args...) }
 	carebook("init")
 	for _, kind := range []string{"patients", "appointments", "interactions"} {
 		carebook("import", kind, filepath.Join(fixtureDir, kind+".csv"))
+	}
+	// Recalls: the diabetics' due in May, made on 5 May, most of them done
+	// on 25 May; the asthmatics' due in April and still open.
+	at("2026-05-05T10:00:00Z", "task", "add", "--where", `{"tags":["diabetes"]}`, "Diabetes recall", "--due", "2026-05-20", "--yes")
+	at("2026-04-01T10:00:00Z", "task", "add", "--where", `{"tags":["asthma"]}`, "Asthma review", "--due", "2026-04-20", "--yes")
+	var tasks []struct {
+		ID   int64
+		Text string
+	}
+	if err := json.Unmarshal(at("2026-05-25T10:00:00Z", "task", "list", "--json"), &tasks); err != nil {
+		t.Fatal(err)
+	}
+	diabetics := 0
+	for _, task := range tasks {
+		if task.Text == "Diabetes recall" {
+			diabetics++
+			if diabetics <= 15 {
+				at("2026-05-25T10:00:00Z", "task", "done", fmt.Sprint(task.ID), "--yes")
+			}
+		}
+	}
+	if diabetics <= 15 {
+		t.Fatalf("%d diabetes recalls made: the fixture changed", diabetics)
 	}
 	page := filepath.Join(out, "report-fixture-2026-05.html")
 	carebook("report", "--month", "2026-05", "-o", page, "--force")
@@ -241,8 +273,17 @@ func TestReportInABrowserWithNoNetwork(t *testing.T) {
 			t.Errorf("the rendered page lacks the panel %q", title)
 		}
 	}
-	if strings.Count(dom, "<svg") != 6 || !strings.Contains(dom, "Content-Security-Policy") {
-		t.Errorf("the rendered page has %d charts (want 6) or no CSP", strings.Count(dom, "<svg"))
+	if strings.Count(dom, "<svg") != 7 || !strings.Contains(dom, "Content-Security-Policy") {
+		t.Errorf("the rendered page has %d charts (want 7) or no CSP", strings.Count(dom, "<svg"))
+	}
+	// The recall panel, filled: 15 of the diabetics' recalls done, the rest
+	// overdue, and the asthmatics' April recall overdue still.
+	recalls := regexp.MustCompile(`(?s)<section class="panel" id="recall-tasks".*?</section>`).FindString(dom)
+	for _, w := range []string{"<svg", fmt.Sprintf(`<th scope="row">Diabetes recall</th><td>15</td><td>%d</td><td>%d</td><td>0</td>`, diabetics-15, diabetics),
+		`<th scope="row">Asthma review</th><td>0</td><td>0</td><td>0</td>`} {
+		if !strings.Contains(recalls, w) {
+			t.Errorf("the recall panel lacks %q:\n%s", w, recalls)
+		}
 	}
 
 	// Screenshots, light and dark: not blank, and the charts are drawn.

@@ -117,13 +117,14 @@ func Build(in *Inputs) *Report {
 		s.equal(appts.column(c), providers.column(c))
 	}
 	newPatients := newPatientsPanel(s, in)
+	recalls := recallPanel(s, in)
 	contacts, contactsTotal := contactsPanel(s, in)
 	tags := tagsPanel(s, in)
 	consent := consentPanel(s, in)
 	figures := summary(s, in, appts, newPatients, consent, contactsTotal)
 	s.protect()
 
-	r.Panels = []Panel{appts.finish(s), providers.finish(s), newPatients.finish(s), recallPanel(in),
+	r.Panels = []Panel{appts.finish(s), providers.finish(s), newPatients.finish(s), recalls.finish(s),
 		contacts.finish(s), tags.finish(s), consent.finish(s)}
 	for _, f := range figures {
 		r.Summary = append(r.Summary, Figure{Key: f.key, Label: f.label, Value: f.slot.cell(s)})
@@ -308,15 +309,57 @@ func newPatientsPanel(s *sheet, in *Inputs) *draft {
 	return d
 }
 
-// recallPanel is the recall-task panel: due, done and overdue tasks. Tasks
-// do not exist yet (another issue adds them); when they do, Gather reads
-// them into Inputs.RecallTasks and this one function builds the table and
-// the chart, like contactsPanel.
-func recallPanel(in *Inputs) Panel {
-	return Panel{
-		ID: PanelRecallTasks, Title: "Recall tasks: due, done and overdue", Covers: in.Period.Label(), Available: false,
-		Note: "Not available yet: Carebook does not keep recall tasks yet. This panel fills in once it does.",
+// TopRecalls is how many recalls the recall panel names, those with the
+// most tasks first; the others share one row.
+const TopRecalls = 15
+
+// RecallOthers is the key of the recall panel's row for the recalls past
+// TopRecalls.
+const RecallOthers = "other-recalls"
+
+var recallColumns = []Column{
+	{"done", "Done"}, {"overdue", "Overdue"}, {"due", "Due"}, {"earlier_overdue", "Due earlier, still overdue"},
+}
+
+// recallPanel is the recall tasks of the period, as they stood at its end:
+// one row per recall (its reason, as staff wrote it), the tasks due in the
+// period split into done and overdue (the two add up to the due, the row's
+// total), and the older ones still overdue. There is no row of all recalls:
+// its sums would withhold, around any recall of one to four tasks, the
+// numbers of the others.
+func recallPanel(s *sheet, in *Inputs) *draft {
+	g := index(in.RecallTasks)
+	note := "Recall tasks due in the period, as they stood at its end: done, or still open and so overdue. " +
+		"The last column counts recall tasks due before the period and still open at its end. " +
+		"Each row is one recall, named by the reason staff gave it; a task reopened counts as open."
+	if len(g) == 0 {
+		note = "No recall task was due in the period, nor overdue at its end. " + note
 	}
+	d := &draft{panel: Panel{
+		ID: PanelRecallTasks, Title: "Recall tasks: due, done and overdue", Covers: in.Period.Label(), Available: true,
+		Note:  note,
+		Table: &Table{RowHeader: "Recall", Columns: recallColumns},
+		chart: chartSpec{kind: barChart, series: []int{0, 1}, total: 2, rate: -1},
+	}}
+	add := func(key, label string, c map[string]int) {
+		done, overdue := s.count(c[store.RecallDone]), s.count(c[store.RecallOverdue])
+		d.row(key, label, countSlot(done), countSlot(overdue), countSlot(s.total(done, overdue)), countSlot(s.count(c[store.RecallEarlier])))
+	}
+	others := map[string]int{}
+	keys := sortedKeys(g)
+	for i, k := range keys {
+		if i < TopRecalls {
+			add(k, orNone(k), g[k])
+			continue
+		}
+		for sub, n := range g[k] {
+			others[sub] += n
+		}
+	}
+	if len(keys) > TopRecalls {
+		add(RecallOthers, "Other recalls", others)
+	}
+	return d
 }
 
 // contactsPanel returns the panel and the id of the grand total, which the

@@ -30,9 +30,7 @@ type Inputs struct {
 	ConsentStanding        []store.Tally // today: in/out, active patients
 	NewPatientsInPeriod    []store.Tally // period: one bucket per month from its start
 	ConsentInPeriod        []store.Tally // period: in/out, as ConsentByMonth
-	// RecallTasks stays nil until Carebook has recall tasks (another issue
-	// adds them); the panel then says "not available yet". See recallPanel.
-	RecallTasks []store.Tally
+	RecallTasks            []store.Tally // period: recall reason × done/overdue/earlier, at its end
 }
 
 // Gather reads everything a report shows from the store: every store call
@@ -56,6 +54,7 @@ func Gather(ctx context.Context, r store.Reader, p Period, now time.Time) (*Inpu
 		{&in.ConsentStanding, func() ([]store.Tally, error) { return r.ReportConsentStanding(ctx) }},
 		{&in.NewPatientsInPeriod, func() ([]store.Tally, error) { return r.ReportNewPatientsByMonth(ctx, p.From, p.To) }},
 		{&in.ConsentInPeriod, func() ([]store.Tally, error) { return r.ReportConsentChanges(ctx, p.From, p.To) }},
+		{&in.RecallTasks, func() ([]store.Tally, error) { return r.ReportRecallTasks(ctx, p.From, p.To) }},
 	}
 	for _, s := range steps {
 		got, err := s.get()

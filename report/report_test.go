@@ -43,8 +43,9 @@ type practiceDB struct {
 	raw *sql.DB
 }
 
-// openPractice fills a new database with fill, then opens it twice.
-func openPractice(t *testing.T, fill func(ctx context.Context, st *store.Store) error) practiceDB {
+// openPractice fills a new database with fill, then opens it twice. The
+// store's clock reads importNow unless fill sets it.
+func openPractice(t *testing.T, fill func(ctx context.Context, st *store.Store, setClock func(time.Time)) error) practiceDB {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -54,7 +55,7 @@ func openPractice(t *testing.T, fill func(ctx context.Context, st *store.Store) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fill(ctx, st); err != nil {
+	if err := fill(ctx, st, func(t time.Time) { clock = t }); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -84,20 +85,24 @@ func fixturePractice(t *testing.T) practiceDB {
 	if _, err := os.Stat(fixtureDir); err != nil {
 		t.Skip("shared fixtures not found")
 	}
-	return openPractice(t, func(ctx context.Context, st *store.Store) error {
-		for _, k := range importer.Kinds {
-			path := filepath.Join(fixtureDir, string(k)+".csv")
-			if _, err := importer.Import(ctx, st, path, nil, importer.Options{Kind: k}); err != nil {
-				return fmt.Errorf("import %s: %w", k, err)
-			}
-		}
-		return nil
+	return openPractice(t, func(ctx context.Context, st *store.Store, _ func(time.Time)) error {
+		return importFixture(ctx, st)
 	})
+}
+
+func importFixture(ctx context.Context, st *store.Store) error {
+	for _, k := range importer.Kinds {
+		path := filepath.Join(fixtureDir, string(k)+".csv")
+		if _, err := importer.Import(ctx, st, path, nil, importer.Options{Kind: k}); err != nil {
+			return fmt.Errorf("import %s: %w", k, err)
+		}
+	}
+	return nil
 }
 
 func demoPractice(t *testing.T, patients int) practiceDB {
 	t.Helper()
-	return openPractice(t, func(ctx context.Context, st *store.Store) error {
+	return openPractice(t, func(ctx context.Context, st *store.Store, _ func(time.Time)) error {
 		_, err := demo.Generate(ctx, st, demo.Options{Patients: patients, Seed: 3, Now: reportNow})
 		return err
 	})
@@ -175,6 +180,17 @@ func independentCounts(t *testing.T, db *sql.DB) expected {
 		WHERE pt.tag_id = t.id AND p.id = pt.patient_id AND p.status = 'active' GROUP BY ALL`)
 	e.want(t, db, report.PanelConsent, `SELECT strftime(consent_changed_at, '%Y-%m'), if(marketing_consent, 'opted_in', 'opted_out'), count(*)
 		FROM patients WHERE consent_changed_at >= $1::TIMESTAMP AND consent_changed_at < $2::TIMESTAMP GROUP BY ALL`, trendFrom, to)
+	// Recall tasks that stood at the period's end (made before it), due in
+	// the period (done by its end, or not) or before it and not done by then.
+	e.want(t, db, report.PanelRecallTasks, `WITH t AS (
+			SELECT text, due >= $1::DATE AND due < $2::DATE AS in_period, due < $1::DATE AS before,
+				coalesce(done_at < $2::TIMESTAMP, false) AS closed
+			FROM tasks WHERE kind = 'recall' AND created_at < $2::TIMESTAMP),
+		c AS (SELECT text, count(*) FILTER (WHERE in_period AND closed) AS done, count(*) FILTER (WHERE in_period AND NOT closed) AS overdue,
+				count(*) FILTER (WHERE in_period) AS due, count(*) FILTER (WHERE before AND NOT closed) AS earlier_overdue
+			FROM t GROUP BY text HAVING due + earlier_overdue > 0),
+		cells AS (UNPIVOT c ON done, overdue, due, earlier_overdue INTO NAME col VALUE n)
+		SELECT text, col, n FROM cells`, from, to)
 	e.want(t, db, "summary", `SELECT 'period', 'appointments', count(*) FROM appointments WHERE starts_at >= $1::TIMESTAMP AND starts_at < $2::TIMESTAMP
 		UNION ALL SELECT 'period', 'no_show_rate', (count(*) FILTER (WHERE status = 'no-show'))::DOUBLE / nullif(count(*) FILTER (WHERE status IN ('completed', 'no-show')), 0)
 			FROM appointments WHERE starts_at >= $1::TIMESTAMP AND starts_at < $2::TIMESTAMP
@@ -493,7 +509,7 @@ func sumPins(rep *report.Report, want expected) string {
 	for _, p := range rep.Panels {
 		tables[p.ID] = p.Table
 	}
-	rowSums := map[string]int{report.PanelAppointments: 4, report.PanelProviders: 4, report.PanelContacts: 2}
+	rowSums := map[string]int{report.PanelAppointments: 4, report.PanelProviders: 4, report.PanelContacts: 2, report.PanelRecallTasks: 2}
 	for id, totalCol := range rowSums {
 		t := tables[id]
 		for _, r := range t.Rows {
@@ -585,5 +601,140 @@ func TestReportPeriods(t *testing.T) {
 	}
 	if _, err := report.Month("May", time.UTC); err == nil {
 		t.Error(`"May" read as a month`)
+	}
+}
+
+// recallPractice is the fixture practice with recalls made and done at
+// various times around May 2026, and a plain task to leave out.
+func recallPractice(t *testing.T) practiceDB {
+	t.Helper()
+	if _, err := os.Stat(fixtureDir); err != nil {
+		t.Skip("shared fixtures not found")
+	}
+	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
+	return openPractice(t, func(ctx context.Context, st *store.Store, setClock func(time.Time)) error {
+		if err := importFixture(ctx, st); err != nil {
+			return err
+		}
+		patients, err := st.Reader().FindPatients(ctx, store.PatientFilter{}, 0)
+		if err != nil {
+			return err
+		}
+		if len(patients) < 40 {
+			return fmt.Errorf("the fixture has %d patients, the test needs 40", len(patients))
+		}
+		var ids []int64
+		for _, p := range patients {
+			ids = append(ids, p.ID)
+		}
+		slices.Sort(ids)
+		write := func(fn func(tx *store.Tx) error) error {
+			return st.Write(ctx, store.AuditEntry{Channel: "test"}, fn)
+		}
+		tasks := map[string][]int64{}
+		add := func(kind store.TaskKind, text string, due time.Time, who []int64) error {
+			return write(func(tx *store.Tx) error {
+				got, err := tx.AddTasks(ctx, store.NewTask{Kind: kind, Text: text, Due: due}, who)
+				tasks[text] = append(tasks[text], got...)
+				return err
+			})
+		}
+		done := func(text string, from, to int) error {
+			return write(func(tx *store.Tx) error {
+				for _, id := range tasks[text][from:to] {
+					if _, err := tx.SetTaskDone(ctx, id, true); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		for _, step := range []func() error{
+			// Made on 10 May: due in May, 12 done then, 3 done in June
+			// (overdue at the end of May), 5 never.
+			func() error { return add(store.KindRecall, "Diabetes recall", day(5, 20), ids[0:20]) },
+			func() error { return done("Diabetes recall", 0, 12) },
+			// Due in April: 2 done in May (not counted), the other 7 open
+			// at the end of May, 2 of them done in June.
+			func() error { return add(store.KindRecall, "Flu shot recall", day(4, 15), ids[20:29]) },
+			func() error { return done("Flu shot recall", 0, 2) },
+			// Three due in May, none done: a small count.
+			func() error { return add(store.KindRecall, "Mammogram recall", day(5, 28), ids[29:32]) },
+			// Due in June: not the period's.
+			func() error { return add(store.KindRecall, "Eye exam recall", day(6, 10), ids[32:38]) },
+			// A plain task is no recall, whatever its text.
+			func() error { return add(store.KindTask, "Diabetes recall", day(5, 20), ids[0:6]) },
+			func() error { setClock(time.Date(2026, 6, 2, 9, 0, 0, 0, time.UTC)); return nil },
+			func() error { return done("Diabetes recall", 12, 15) },
+			func() error { return done("Flu shot recall", 2, 4) },
+			// Made in June with a May due day: it did not stand at the end
+			// of May.
+			func() error { return add(store.KindRecall, "Late recall", day(5, 15), ids[32:38]) },
+		} {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// The recall panel counts recall tasks as they stood at the end of the
+// period, each cell equal to the test's own SQL (or suppressed), and no sum
+// of it gives a suppressed count away.
+func TestReportRecallTasks(t *testing.T) {
+	p := recallPractice(t)
+	rep, page := makeReport(t, p, may2026)
+	want := independentCounts(t, p.raw)
+	rows := want[report.PanelRecallTasks]
+	if len(rows) != 3 || rows["Diabetes recall"]["done"] != 12 || rows["Diabetes recall"]["overdue"] != 8 ||
+		rows["Flu shot recall"]["earlier_overdue"] != 7 || rows["Mammogram recall"]["due"] != 3 {
+		t.Fatalf("the test's SQL counts %v: not the recalls the test made", rows)
+	}
+	checkReport(t, rep, want)
+	checkPage(t, p.st, rep, page)
+	if msg := sumPins(rep, want); msg != "" {
+		t.Error(msg)
+	}
+	panel := panel(t, rep, report.PanelRecallTasks)
+	var keys []string
+	for _, r := range panel.Table.Rows {
+		keys = append(keys, r.Key)
+	}
+	if w := []string{"Diabetes recall", "Flu shot recall", "Mammogram recall"}; !panel.Available || !slices.Equal(keys, w) {
+		t.Errorf("recall rows %v (available %t), want %v", keys, panel.Available, w)
+	}
+	section := regexp.MustCompile(`(?s)<section class="panel" id="recall-tasks".*?</section>`).FindString(page)
+	for _, w := range []string{"<svg", `<tr><th scope="row">Diabetes recall</th><td>12</td><td>8</td><td>20</td><td>0</td></tr>`,
+		`<tr><th scope="row">Mammogram recall</th><td>0</td><td>&lt; 5</td><td>&lt; 5</td><td>0</td></tr>`} {
+		if !strings.Contains(section, w) {
+			t.Errorf("the recall panel lacks %q:\n%s", w, section)
+		}
+	}
+	if strings.Contains(section, "Not available") {
+		t.Error("the recall panel still says it is not available")
+	}
+}
+
+// Past TopRecalls recalls, the rest share a row; none at all says so.
+func TestReportRecallRows(t *testing.T) {
+	var tallies []store.Tally
+	for i := range report.TopRecalls + 2 {
+		tallies = append(tallies, store.Tally{Key: fmt.Sprintf("recall %02d", i), Sub: store.RecallDone, Count: 100 - i})
+	}
+	rep := report.Build(&report.Inputs{Period: may2026, Now: reportNow, RecallTasks: tallies})
+	rows := panel(t, rep, report.PanelRecallTasks).Table.Rows
+	if len(rows) != report.TopRecalls+1 || rows[report.TopRecalls].Key != report.RecallOthers {
+		t.Fatalf("%d rows, want %d recalls and the others", len(rows), report.TopRecalls)
+	}
+	if n, _ := rows[report.TopRecalls].Cells[0].Count(); n != 85+84 {
+		t.Errorf("the other recalls' done reads %d, want %d", n, 85+84)
+	}
+	if n, _ := rows[report.TopRecalls].Cells[2].Count(); n != 85+84 {
+		t.Errorf("the other recalls' due reads %d, want %d", n, 85+84)
+	}
+	empty := panel(t, report.Build(&report.Inputs{Period: may2026, Now: reportNow}), report.PanelRecallTasks)
+	if !empty.Available || len(empty.Table.Rows) != 0 || !strings.HasPrefix(empty.Note, "No recall task was due in the period") {
+		t.Errorf("no recalls: %+v", empty)
 	}
 }

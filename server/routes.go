@@ -94,6 +94,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle(s, mux, wire.OpStaffPIN, func(ctx context.Context, b backend.Backend, req backend.StaffRequest, _ *stream) (*backend.StaffView, error) {
 		return b.StaffPIN(ctx, req)
 	})
+	handle(s, mux, wire.OpWarm, func(ctx context.Context, b backend.Backend, _ none, _ *stream) (*none, error) {
+		return nil, b.Warm(ctx)
+	})
 	mux.HandleFunc("POST "+wire.Prefix+wire.OpLock, s.lock)
 	mux.HandleFunc("POST "+wire.Prefix+wire.OpUnlock, s.unlock)
 

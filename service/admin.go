@@ -30,6 +30,31 @@ func (v *view) Diagnose(ctx context.Context) ([]backend.Check, error) {
 	return v.s.cfg.Diagnose(ctx), nil
 }
 
+// Warmer is a Decider that can ready its model ahead of the first request:
+// the agent (agent.Agent.Warm).
+type Warmer interface {
+	Warm(ctx context.Context) error
+}
+
+// Warm checks the model as before every request and sends it the prompt's
+// fixed prefix, when the decider can (a decider that cannot has nothing to
+// warm). No audit row is written: nothing of the practice's is read or
+// sent, no patient and no vocabulary, only the system prompt and the
+// examples that every practice's requests start with; a model refused by
+// the check (a cloud one) is sent nothing at all, and the first request
+// meets, and audits, the same refusal.
+func (v *view) Warm(ctx context.Context) error {
+	dec, err := v.s.deciderFor()
+	if err != nil {
+		return err
+	}
+	w, ok := dec.(Warmer)
+	if !ok {
+		return nil
+	}
+	return w.Warm(ctx)
+}
+
 var staffName = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N} .'_-]{0,62}$`)
 
 // StaffAdd adds a staff member, or enables a disabled one again with the

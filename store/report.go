@@ -112,6 +112,38 @@ func (r Reader) ReportConsentStanding(ctx context.Context) ([]Tally, error) {
 		FROM patients WHERE status = 'active' GROUP BY ALL ORDER BY 1`)
 }
 
+// Recall tallies' Sub: how a recall task stood at the end of a period.
+const (
+	// RecallDone is a recall task due in the period and done by its end.
+	RecallDone = "done"
+	// RecallOverdue is a recall task due in the period and open at its end.
+	RecallOverdue = "overdue"
+	// RecallEarlier is a recall task due before the period and still open
+	// at its end.
+	RecallEarlier = "earlier"
+)
+
+// ReportRecallTasks counts recall tasks (kind recall) as they stood at to,
+// the end of the period [from, to), by their text (Key: the recall's
+// reason, the same for every patient it was made for) and Sub: RecallDone
+// and RecallOverdue for those due in the period, done by its end or still
+// open then; RecallEarlier for those due before it and still open at its
+// end. Due days are the practice's calendar days (from's and to's dates);
+// done_at and created_at are instants, kept in UTC. A task made after the
+// period's end did not stand then, and is not counted; one reopened is open
+// (the table keeps no history of it).
+func (r Reader) ReportRecallTasks(ctx context.Context, from, to time.Time) ([]Tally, error) {
+	return r.tallies(ctx, "report recall tasks", `SELECT text,
+			CASE WHEN due < $1::DATE THEN '`+RecallEarlier+`'
+				WHEN done_at IS NOT NULL AND done_at < $3 THEN '`+RecallDone+`'
+				ELSE '`+RecallOverdue+`' END,
+			count(*)
+		FROM tasks
+		WHERE kind = '`+string(KindRecall)+`' AND due < $2::DATE AND created_at < $3
+			AND (due >= $1::DATE OR done_at IS NULL OR done_at >= $3)
+		GROUP BY ALL ORDER BY 1, 2`, dateOnly(from), dateOnly(to), Wall(to.UTC()))
+}
+
 func (r Reader) tallies(ctx context.Context, what, q string, args ...any) ([]Tally, error) {
 	rows, err := r.q.QueryContext(ctx, q, args...)
 	if err != nil {

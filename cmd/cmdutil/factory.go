@@ -320,13 +320,19 @@ func (f *Factory) NewAgent() (*agent.Agent, error) {
 // prompt_eval_count is the prompt's tokens, the whole prompt (Ollama counts
 // the part it reused from its cache too); prompt_eval_ms shows the reuse: on
 // a warm cache only the tokens after the prompt's fixed prefix are
-// evaluated. done=false: Ollama cut the answer off and sent no counts.
+// evaluated. done=false: Ollama cut the answer off and sent no counts. The
+// warm-up's call (the REPL sends the prompt's fixed prefix alone as a
+// session starts) says "model warm-up" instead of "model call".
 const EnvModelStats = "CAREBOOK_MODEL_STATS"
 
 func (f *Factory) printModelStats(c agent.Call) {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
-	fmt.Fprintf(f.IOStreams.ErrOut, "carebook: model call: prompt_eval_count=%d prompt_eval_ms=%d eval_count=%d eval_ms=%d load_ms=%d total_ms=%d done=%t\n",
-		c.PromptTokens, ms(c.PromptEval), c.EvalTokens, ms(c.Eval), ms(c.Load), ms(c.Total), c.Done)
+	what := "call"
+	if c.Warmup {
+		what = "warm-up"
+	}
+	fmt.Fprintf(f.IOStreams.ErrOut, "carebook: model %s: prompt_eval_count=%d prompt_eval_ms=%d eval_count=%d eval_ms=%d load_ms=%d total_ms=%d done=%t\n",
+		what, c.PromptTokens, ms(c.PromptEval), c.EvalTokens, ms(c.Eval), ms(c.Load), ms(c.Total), c.Done)
 }
 
 // KeepAlive is how long Ollama keeps the model loaded after a request:

@@ -67,7 +67,10 @@ func TestPrintModelStats(t *testing.T) {
 	f, errOut := testFactory(t, map[string]string{})
 	f.printModelStats(agent.Call{PromptTokens: 155, EvalTokens: 23, PromptEval: 41 * time.Millisecond,
 		Eval: 310 * time.Millisecond, Total: 362 * time.Millisecond, Done: true})
-	want := "carebook: model call: prompt_eval_count=155 prompt_eval_ms=41 eval_count=23 eval_ms=310 load_ms=0 total_ms=362 done=true\n"
+	f.printModelStats(agent.Call{PromptTokens: 1190, EvalTokens: 1, PromptEval: 2100 * time.Millisecond,
+		Load: 900 * time.Millisecond, Total: 3050 * time.Millisecond, Done: true, Warmup: true})
+	want := "carebook: model call: prompt_eval_count=155 prompt_eval_ms=41 eval_count=23 eval_ms=310 load_ms=0 total_ms=362 done=true\n" +
+		"carebook: model warm-up: prompt_eval_count=1190 prompt_eval_ms=2100 eval_count=1 eval_ms=0 load_ms=900 total_ms=3050 done=true\n"
 	if errOut.String() != want {
 		t.Errorf("got %q, want %q", errOut.String(), want)
 	}

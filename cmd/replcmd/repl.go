@@ -21,7 +21,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/carebook/carebook/agent"
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
@@ -42,9 +41,11 @@ type Options struct {
 	// HistoryFile keeps history across sessions when set (history = true
 	// in the configuration); empty keeps it in memory only.
 	HistoryFile func() (string, error)
-	// CheckModel says whether the model answers, without sending it
-	// anything but its name; nil skips the check.
-	CheckModel func(ctx context.Context, b backend.Backend, info *backend.Info) error
+	// WarmModel readies the model as the session starts (backend.Warm: the
+	// model checked as before every request, then sent the prompt's fixed
+	// prefix), so that the first request finds it loaded and that prefix in
+	// Ollama's cache; the banner says when it is ready. Nil skips it.
+	WarmModel func(ctx context.Context, b backend.Backend) error
 }
 
 // NewCmdREPL builds `carebook repl`.
@@ -90,33 +91,14 @@ func NewOptions(f *cmdutil.Factory, runCommand func(context.Context, []string) e
 			}
 			return history.Path(abs), nil
 		},
-		CheckModel: func(ctx context.Context, b backend.Backend, info *backend.Info) error {
-			if info.Mode == "server" {
-				// The server asks its own Ollama.
-				return modelCheck(b.Diagnose(ctx))
-			}
-			client, err := f.OllamaAPI()
-			if err != nil {
-				return err
-			}
-			model, _ := f.Model()
-			_, err = agent.InspectModel(ctx, client, model)
-			return err
-		}}
+		// Through carebook serve, the server warms its own model.
+		WarmModel: func(ctx context.Context, b backend.Backend) error { return b.Warm(ctx) },
+	}
 }
 
-// modelCheck is doctor's model line, as an error when it is not ok.
-func modelCheck(checks []backend.Check, err error) error {
-	if err != nil {
-		return err
-	}
-	for _, c := range checks {
-		if c.Name == "model" && c.Status != backend.CheckOK {
-			return errors.New(c.Detail)
-		}
-	}
-	return nil
-}
+// warmTimeout bounds the warm-up: loading a model of a few gigabytes from
+// a slow disk, then evaluating the prefix on a CPU.
+const warmTimeout = 3 * time.Minute
 
 // errIdle ends a Readline that waited past idle_logoff.
 var errIdle = errors.New("the session locked after sitting idle; nothing was done")
@@ -145,6 +127,11 @@ type repl struct {
 
 	// idled is set when a Readline waited past idle_logoff.
 	idled atomic.Bool
+	// busy is set while a request or command runs; late holds the lines
+	// that came meanwhile (sayLate).
+	lateMu sync.Mutex
+	busy   bool
+	late   []string
 	// done is closed when the session ends.
 	done chan struct{}
 }
@@ -164,14 +151,18 @@ func Run(ctx context.Context, opts *Options) error {
 	if _, err := b.Tags(ctx); err != nil {
 		return err
 	}
-	// Whether the model answers is asked while the session starts.
+	// The model is readied while the session starts: checked, loaded and
+	// given the prompt's fixed prefix. Loading a model from disk and
+	// evaluating the prefix on a CPU can take a minute; a request typed
+	// meanwhile queues behind it in Ollama (one request at a time, unless
+	// OLLAMA_NUM_PARALLEL says otherwise), and finds the prefix cached. The
+	// warm-up is stopped when the session ends.
 	modelDone := make(chan error, 1)
-	if opts.CheckModel != nil {
-		go func() {
-			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			modelDone <- opts.CheckModel(cctx, b, info)
-		}()
+	if opts.WarmModel != nil {
+		// Not main's context: Ctrl-C stops a request, not the warm-up.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), warmTimeout)
+		defer cancel()
+		go func() { modelDone <- opts.WarmModel(wctx, b) }()
 	}
 
 	historyFile := ""
@@ -206,7 +197,7 @@ func Run(ctx context.Context, opts *Options) error {
 	defer func() { ios.Prompter, ios.ChoosePatient, ios.FlushInput = nil, nil, nil }()
 	r.s = &session.Session{IO: ios, Backend: b, Channel: cmdutil.ChannelREPL}
 
-	r.banner(modelDone, opts.CheckModel != nil)
+	r.banner(modelDone, opts.WarmModel != nil)
 	if line := session.TaskGreeting(ctx, b); line != "" {
 		fmt.Fprintln(ios.Out, line)
 	}
@@ -302,6 +293,7 @@ func (r *repl) loop(ctx context.Context) error {
 			case <-stop:
 			}
 		}()
+		r.setBusy(true)
 		if strings.HasPrefix(line, "/") {
 			err = r.slash(reqCtx, line)
 		} else {
@@ -318,9 +310,11 @@ func (r *repl) loop(ctx context.Context) error {
 			if err := r.lock(base); err != nil {
 				return leaveErr(err)
 			}
+			r.setBusy(false)
 			continue
 		}
 		report(ios, err, cancelled)
+		r.setBusy(false)
 	}
 }
 
@@ -527,8 +521,8 @@ func printHelp(w io.Writer) {
 }
 
 // banner says what the session is connected to, as psql does, and
-// whether the model answers.
-func (r *repl) banner(modelDone <-chan error, checking bool) {
+// whether the model is ready.
+func (r *repl) banner(modelDone <-chan error, warming bool) {
 	ios := r.opts.IO
 	where := "on " + r.info.Database
 	if r.info.Mode == "server" {
@@ -539,17 +533,18 @@ func (r *repl) banner(modelDone <-chan error, checking bool) {
 		who = r.info.Staff + " (" + r.info.Role + ")"
 	}
 	fmt.Fprintf(ios.Out, "Carebook %s as %s, with the model %s.\n", where, who, r.info.Model)
-	if checking {
-		// The check is quick when Ollama is here; it is not waited for long.
+	if warming {
+		// A model loaded already, with the prefix cached, is ready at
+		// once; a cold one is not waited for.
 		select {
 		case err := <-modelDone:
 			fmt.Fprintln(ios.Out, modelStatus(r.info.Model, err))
 		case <-time.After(time.Second):
+			fmt.Fprintf(ios.Out, "The model %s is warming up; you can type already.\n", r.info.Model)
 			go func() {
-				// Said when known, above the prompt.
 				select {
 				case err := <-modelDone:
-					r.rl.Write(cmdutil.Sanitize([]byte(modelStatus(r.info.Model, err) + "\n")))
+					r.sayLate(modelStatus(r.info.Model, err))
 				case <-r.done:
 				}
 			}()
@@ -558,9 +553,37 @@ func (r *repl) banner(modelDone <-chan error, checking bool) {
 	fmt.Fprintln(ios.Out, "Ask in plain language, or type /help. Ctrl-D or exit leaves.")
 }
 
+// sayLate shows a line that came after the banner (the model is ready):
+// above the prompt at once while the person is at it, else, while a
+// request or a command runs and writes its own output, before the next
+// prompt.
+func (r *repl) sayLate(line string) {
+	r.lateMu.Lock()
+	defer r.lateMu.Unlock()
+	if r.busy {
+		r.late = append(r.late, line)
+		return
+	}
+	r.rl.Write(cmdutil.Sanitize([]byte(line + "\n")))
+}
+
+// setBusy marks a request or command running, or done: then the lines that
+// came meanwhile are shown.
+func (r *repl) setBusy(busy bool) {
+	r.lateMu.Lock()
+	defer r.lateMu.Unlock()
+	r.busy = busy
+	if !busy {
+		for _, l := range r.late {
+			fmt.Fprintln(r.opts.IO.Out, string(cmdutil.Sanitize([]byte(l))))
+		}
+		r.late = nil
+	}
+}
+
 func modelStatus(model string, err error) string {
 	if err == nil {
-		return "The model " + model + " answers."
+		return "The model " + model + " is ready."
 	}
 	return fmt.Sprintf("The model is not answering (%v): requests in plain language will fail until it does; slash commands work.", err)
 }

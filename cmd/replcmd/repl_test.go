@@ -3,6 +3,8 @@ package replcmd
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -117,5 +119,83 @@ func TestLockWantsThePIN(t *testing.T) {
 	defer b.mu.Unlock()
 	if b.locks < 1 || !slices.Equal(b.pins[:2], []string{"135790", "246810"}) {
 		t.Errorf("locks %d, PINs tried %v", b.locks, b.pins)
+	}
+}
+
+// plainBackend is a direct-mode session, as far as the banner and the
+// greeting go.
+type plainBackend struct {
+	backend.Backend // what the test does not use
+}
+
+func (plainBackend) Info(context.Context) (*backend.Info, error) {
+	return &backend.Info{Mode: "direct", Database: "/srv/practice.duckdb", OSUser: "ann", Model: "m"}, nil
+}
+func (plainBackend) Tags(context.Context) ([]backend.TagCount, error) { return nil, nil }
+func (plainBackend) MyTasks(context.Context) (*backend.TaskCounts, error) {
+	return &backend.TaskCounts{}, nil
+}
+
+// A warm-up that outlasts the banner is said to be under way, and its end
+// is said when it comes: above the prompt at once, or, while a command
+// writes its output, after that output.
+func TestWarmUpIsSaidWhenDone(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		busy   bool
+		result error
+		want   string
+	}{
+		{"at the prompt", false, errors.New("Ollama is not running at http://127.0.0.1:11434"), "The model is not answering (Ollama is not running at http://127.0.0.1:11434)"},
+		{"while a command runs", true, nil, "The model m is ready."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			keysR, keysW := io.Pipe()
+			var out, errOut syncBuffer
+			ios, _, _, _ := cmdutil.Test()
+			ios.In, ios.Out, ios.ErrOut = io.NopCloser(keysR), &out, &errOut
+			ios.SetStdinTTY(true)
+			ios.SetStdoutTTY(true)
+			release := make(chan error)
+			running, finish := make(chan struct{}), make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				done <- Run(context.Background(), &Options{IO: ios, Interrupts: make(chan os.Signal),
+					Backend:   func(context.Context) (backend.Backend, error) { return plainBackend{}, nil },
+					WarmModel: func(context.Context, backend.Backend) error { return <-release },
+					RunCommand: func(context.Context, []string) error {
+						close(running)
+						<-finish
+						fmt.Fprintln(ios.Out, "the command's output")
+						return nil
+					}})
+			}()
+			waitFor(t, &out, "The model m is warming up; you can type already.")
+			if c.busy {
+				io.WriteString(keysW, "/tags\r")
+				<-running
+			}
+			release <- c.result
+			if c.busy {
+				time.Sleep(200 * time.Millisecond) // the line comes now, and waits
+				if strings.Contains(out.String(), c.want) {
+					t.Error("the line was written in the middle of the command's output")
+				}
+				close(finish)
+			}
+			waitFor(t, &out, c.want)
+			if c.busy && strings.Index(out.String(), c.want) < strings.Index(out.String(), "the command's output") {
+				t.Errorf("the line came before the command's output:\n%s", out.String())
+			}
+			keysW.Write([]byte{4})
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the session did not end on Ctrl-D")
+			}
+		})
 	}
 }

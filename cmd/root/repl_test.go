@@ -195,7 +195,7 @@ func TestREPLSlashNamesakesAreANumberedChoice(t *testing.T) {
 }
 
 // exit, quit, \q and /quit leave; /clear clears the screen; the banner
-// names the database and the model and says whether the model answers.
+// names the database and the model and says whether the model is ready.
 func TestREPLLeavingClearingAndBanner(t *testing.T) {
 	p := newPractice(t)
 	p.importFixture()
@@ -212,8 +212,22 @@ func TestREPLLeavingClearingAndBanner(t *testing.T) {
 	if !strings.Contains(stdout, "Carebook on "+p.db+" as ") || !strings.Contains(stdout, "The model is not answering (Ollama is not running at") {
 		t.Errorf("banner without a model:\n%s", stdout)
 	}
-	p.withModel(countDiabetes)
-	if stdout, _ := p.replKeys("exit"); !strings.Contains(stdout, "with the model "+model+".\nThe model "+model+" answers.") {
+	srv := p.withModel(countDiabetes)
+	if stdout, _ := p.replKeys("exit"); !strings.Contains(stdout, "with the model "+model+".\nThe model "+model+" is ready.") {
 		t.Errorf("banner with a model:\n%s", stdout)
+	}
+	// Ready means warmed: the prompt's fixed prefix was sent, and nothing
+	// else (no request was typed).
+	if n := len(srv.WarmupRequests()); n != 1 || srv.ChatCount() != 0 {
+		t.Errorf("%d warm-ups and %d requests for a session that asked nothing", n, srv.ChatCount())
+	}
+	// A model swapped for a cloud one is refused before the warm-up, and
+	// the banner says so.
+	srv.SwapToCloud()
+	if stdout, _ := p.replKeys("exit"); !strings.Contains(stdout, "The model is not answering (refused: model "+model+" (from $CAREBOOK_MODEL) runs in Ollama's cloud") {
+		t.Errorf("banner with a cloud model:\n%s", stdout)
+	}
+	if n := len(srv.WarmupRequests()); n != 1 {
+		t.Errorf("the cloud model got a warm-up")
 	}
 }

@@ -52,8 +52,13 @@ type Server struct {
 	NoStatus bool
 	// Requests counts every request received, of any kind.
 	Requests int
-	// Chats are the chat requests received, in order.
+	// Chats are the chat requests received, in order: requests, whose
+	// last message is a user turn. A warm-up is not one of them.
 	Chats []api.ChatRequest
+	// Warmups are the chats whose last message is the assistant's: the
+	// prompt's fixed prefix sent ahead of the first request (agent.Warm),
+	// with nothing to answer. They take no scripted answer.
+	Warmups []api.ChatRequest
 	// Bodies are the chat requests' bodies, byte for byte.
 	Bodies [][]byte
 
@@ -150,6 +155,13 @@ func (s *Server) RequestCount() int {
 	return s.Requests
 }
 
+// WarmupRequests are the warm-ups received, in order.
+func (s *Server) WarmupRequests() []api.ChatRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.Warmups)
+}
+
 // ChatCount is how many chats were received.
 func (s *Server) ChatCount() int {
 	s.mu.Lock()
@@ -213,6 +225,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
+		if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == "assistant" {
+			s.warmup(w, req)
+			return
+		}
 		s.mu.Lock()
 		s.Chats = append(s.Chats, req)
 		s.Bodies = append(s.Bodies, body)
@@ -255,6 +271,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// warmup answers a warm-up as Ollama does a chat that ends with the
+// assistant's turn and may write one token: at once, with one token of
+// answer (empty here), and the remote host of a cloud model.
+func (s *Server) warmup(w http.ResponseWriter, req api.ChatRequest) {
+	s.mu.Lock()
+	s.Warmups = append(s.Warmups, req)
+	remoteChat := s.RemoteChat
+	s.mu.Unlock()
+	if req.Model != s.Model {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("model '%s' not found", req.Model)})
+		return
+	}
+	resp := api.ChatResponse{
+		Model: s.Model, CreatedAt: time.Now(), Message: api.Message{Role: "assistant"},
+		Done: true, DoneReason: "length",
+		Metrics: api.Metrics{PromptEvalCount: 1000, EvalCount: 1, TotalDuration: time.Millisecond},
+	}
+	if remoteChat {
+		resp.RemoteHost = cloudHost
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

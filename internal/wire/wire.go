@@ -61,6 +61,7 @@ const (
 	OpLock          = "lock"
 	OpUnlock        = "unlock"
 	OpMyTasks       = "my_tasks"
+	OpWarm          = "warm"
 )
 
 // Frame is one line of a reply.
