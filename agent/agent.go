@@ -37,7 +37,7 @@ const DefaultModel = "qwen3:4b-instruct"
 
 // Defaults of Options.
 const (
-	// DefaultNumCtx holds the prompt (about 1,400 Qwen3 tokens), one retry
+	// DefaultNumCtx holds the prompt (1,196 Qwen3 tokens fixed, about 250 more for a request turn), one retry
 	// and the answer with room to spare.
 	DefaultNumCtx = 8192
 	// DefaultKeepAlive keeps the model loaded, and Ollama's cache of the
