@@ -37,8 +37,9 @@ const DefaultModel = "qwen3:4b-instruct"
 
 // Defaults of Options.
 const (
-	// DefaultNumCtx holds the prompt (1,196 Qwen3 tokens fixed, about 250 more for a request turn), one retry
-	// and the answer with room to spare.
+	// DefaultNumCtx holds the prompt (1,196 Qwen3 tokens fixed, up to
+	// about 250 for a request turn), one retry and the answer with room
+	// to spare.
 	DefaultNumCtx = 8192
 	// DefaultKeepAlive keeps the model loaded, and Ollama's cache of the
 	// prompt's fixed prefix warm, through a working day with its lunch
