@@ -38,6 +38,10 @@ type Server struct {
 	answers []string
 	// Block makes chats wait until the client goes away (Ctrl-C tests).
 	Block bool
+	// Delay makes every chat take this long before it answers (a slow
+	// model on a small machine), unless the client goes away first. Set
+	// it with SetDelay once the server is in use.
+	Delay time.Duration
 	// Remote makes /api/show report a cloud model.
 	Remote bool
 	// RemoteChat makes chat answers carry remote_host, as a cloud model's do.
@@ -90,6 +94,13 @@ func (s *Server) SetDigests(digests ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.digests = digests
+}
+
+// SetDelay makes every chat from now on take d before it answers.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Delay = d
 }
 
 // SetCloudEnabled sets what /api/status reports.
@@ -220,7 +231,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.answers = s.answers[1:]
 			}
 		}
-		block, remoteChat := s.Block, s.RemoteChat
+		block, remoteChat, delay := s.Block, s.RemoteChat, s.Delay
 		if s.swapAfter > 0 && len(s.Chats) >= s.swapAfter {
 			// The swap lands after this answer: the next request is the
 			// first to meet the cloud model.
@@ -234,6 +245,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if block {
 			<-r.Context().Done()
 			return
+		}
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
 		}
 		resp := api.ChatResponse{
 			Model: s.Model, CreatedAt: time.Now(), Message: api.Message{Role: "assistant", Content: answer},
