@@ -159,17 +159,43 @@ type handler interface {
 // at all (no header, a missing required column, a quote left open) is an
 // error with its line number.
 func Import(ctx context.Context, st *store.Store, path string, r io.Reader, opts Options) (Result, error) {
-	res := Result{Kind: opts.Kind, File: baseName(path), DryRun: opts.DryRun}
-	if !slices.Contains(Kinds, opts.Kind) {
-		return res, fmt.Errorf("unknown import kind %q (expected patients, appointments or interactions)", opts.Kind)
-	}
 	if st == nil {
-		return res, errors.New("import: no database")
+		return Result{Kind: opts.Kind, File: baseName(path), DryRun: opts.DryRun}, errors.New("import: no database")
+	}
+	if opts.Now.IsZero() {
+		opts.Now = st.Now()
+	}
+	p, err := Parse(ctx, path, r, opts)
+	if err != nil {
+		return p.Result(), err
+	}
+	return p.Write(ctx, st)
+}
+
+// Parsed is a CSV file read and its rows validated, without the database:
+// what Write checks against the database and writes. Reading a large or
+// slowly uploaded file holds nothing.
+type Parsed struct {
+	res  Result
+	h    handler
+	opts Options
+}
+
+// Result is what was read so far.
+func (p *Parsed) Result() Result { return p.res }
+
+// Parse reads and validates a CSV file of opts.Kind from r (path is opened
+// when r is nil). opts.Now is "today" for relative values; zero means the
+// system clock. Its error comes with what was read (Result).
+func Parse(ctx context.Context, path string, r io.Reader, opts Options) (*Parsed, error) {
+	p := &Parsed{res: Result{Kind: opts.Kind, File: baseName(path), DryRun: opts.DryRun}, opts: opts}
+	if !slices.Contains(Kinds, opts.Kind) {
+		return p, fmt.Errorf("unknown import kind %q (expected patients, appointments or interactions)", opts.Kind)
 	}
 	if r == nil {
 		f, err := os.Open(path)
 		if err != nil {
-			return res, fmt.Errorf("import: %w", err)
+			return p, fmt.Errorf("import: %w", err)
 		}
 		defer f.Close()
 		r = f
@@ -180,22 +206,35 @@ func Import(ctx context.Context, st *store.Store, path string, r io.Reader, opts
 	}
 	now := opts.Now
 	if now.IsZero() {
-		now = st.Now()
+		now = time.Now()
 	}
-
-	h, err := read(ctx, &res, r, total, now, opts)
+	h, err := read(ctx, &p.res, r, total, now, opts)
 	if err != nil {
-		return res, err
+		return p, err
 	}
 	if opts.Progress != nil {
 		r.(*progressReader).finish()
+	}
+	p.h = h
+	return p, nil
+}
+
+// Write checks the parsed rows against the database (references to
+// patients, say) and writes them in one transaction, with their audit row.
+func (p *Parsed) Write(ctx context.Context, st *store.Store) (Result, error) {
+	res, opts, h := p.res, p.opts, p.h
+	if st == nil {
+		return res, errors.New("import: no database")
+	}
+	if h == nil {
+		return res, errors.New("import: nothing was parsed")
 	}
 	extra, err := h.check(ctx, st.Reader())
 	if err != nil {
 		return res, err
 	}
 	if len(extra) > 0 {
-		res.Bad = append(res.Bad, extra...)
+		res.Bad = append(slices.Clone(res.Bad), extra...)
 		slices.SortStableFunc(res.Bad, func(a, b RowError) int { return a.Line - b.Line })
 	}
 	res.Valid = h.len()

@@ -43,14 +43,18 @@ func (v *view) Import(ctx context.Context, req backend.ImportRequest, csv io.Rea
 	if req.Size > 0 {
 		csv = sized{csv, req.Size}
 	}
-	var res importer.Result
-	var ierr error
-	err = v.s.cfg.DB.Write(ctx, func(st *store.Store) error {
-		res, ierr = importer.Import(ctx, st, req.FileName, csv, opts)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	// The file is read (from a slow disk, or uploaded over the socket)
+	// with the database free: only checking and writing need it.
+	parsed, ierr := importer.Parse(ctx, req.FileName, csv, opts)
+	res := parsed.Result()
+	if ierr == nil {
+		err = v.s.cfg.DB.Write(ctx, func(st *store.Store) error {
+			res, ierr = parsed.Write(ctx, st)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	view := importView(res)
 	var bad *importer.BadRowsError
