@@ -109,14 +109,32 @@ func (p *Plan) Execute(ctx context.Context, st *store.Store, audit store.AuditEn
 	return res, nil
 }
 
-// Unit is a write plan as one unit of a group commit (store.WriteEach):
-// *res is set once its work is done in the transaction. It panics for a
-// read: reads are not grouped.
+// Grouped says whether the plan can be one unit of a group commit: a write,
+// or a query (whose answer is read in the group's transaction, so that it
+// sees the lines before it, and whose audit row commits with the group
+// before the answer is shown). A model's clarify or refuse is not.
+func (p *Plan) Grouped() bool { return p.write != nil || p.Tool == ToolQuery }
+
+// Unit is the plan as one unit of a group commit (store.WriteEach): *res
+// is set once its work is done in the transaction. It panics for a plan
+// that is not Grouped.
 func (p *Plan) Unit(ctx context.Context, audit store.AuditEntry, res **Result) store.Unit {
-	if p.write == nil {
-		panic("tools: Unit of a plan that does not write")
+	if !p.Grouped() {
+		panic("tools: Unit of a plan that is not grouped")
 	}
 	audit.Action = p.Action.JSON()
+	if p.write == nil {
+		return store.Unit{Entry: audit, Fn: func(tx *store.Tx) error {
+			r, shown, err := p.read(ctx, tx.Reader)
+			if err != nil {
+				return err
+			}
+			tx.Touch(shown...)
+			tx.AddRows(r.Count)
+			*res = r
+			return nil
+		}}
+	}
 	return store.Unit{Entry: audit, Fn: func(tx *store.Tx) error {
 		r, err := p.write(ctx, tx)
 		if err == nil {
