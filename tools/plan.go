@@ -217,6 +217,10 @@ func (s selection) canonical(p *Plan) error {
 	return nil
 }
 
+// ErrSelectionChanged says a write's patients are no longer those its plan
+// selected: another change came in between. Nothing was written.
+var ErrSelectionChanged = errors.New("the patients selected changed since the preview (another change came in); nothing was written, run the request again")
+
 // reselect runs the selection again inside the write's transaction. If the
 // patients differ from those the user confirmed (another process changed
 // the data in between), the write stops rather than touch anyone unseen.
@@ -226,7 +230,7 @@ func (s selection) reselect(ctx context.Context, tx *store.Tx) ([]int64, error) 
 		return nil, err
 	}
 	if !slices.Equal(ids, s.ids) {
-		return nil, errors.New("the patients selected changed since the preview (another change came in); nothing was written, run the request again")
+		return nil, ErrSelectionChanged
 	}
 	return ids, nil
 }
