@@ -2,13 +2,16 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
 )
 
 var today = time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
@@ -98,5 +101,70 @@ func TestBatchGroupsReadsWithWrites(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// racing is the server's store with another write arriving first at the
+// write lane, once: between a confirmed write's preparation and its turn.
+type racing struct {
+	*Shared
+	first func(*store.Store) error
+}
+
+func (r *racing) Write(ctx context.Context, fn func(*store.Store) error) error {
+	if f := r.first; f != nil {
+		r.first = nil
+		if err := r.Shared.Write(ctx, f); err != nil {
+			return err
+		}
+	}
+	return r.Shared.Write(ctx, fn)
+}
+
+// A confirmed write is prepared beside everyone else; when another write
+// changes its patients before its turn in the lane, it is prepared again
+// there, and does what it says for the patients as they are then. The
+// attempt that found the change is in the audit log too.
+func TestConfirmedWriteIsPreparedAgainWhenItsPatientsChanged(t *testing.T) {
+	_, st := practice(t, 0)
+	ctx := context.Background()
+	tag := func(tag, mrn string) func(*store.Store) error {
+		return func(st *store.Store) error {
+			ids, err := st.Reader().PatientIDs(ctx, store.PatientFilter{MRNs: []string{mrn}})
+			if err != nil {
+				return err
+			}
+			return st.Write(ctx, store.AuditEntry{Channel: "cli", Action: `{"tool":"tag"}`}, func(tx *store.Tx) error {
+				_, err := tx.AddTag(ctx, tag, ids)
+				return err
+			})
+		}
+	}
+	if err := tag("x", "P0")(st); err != nil {
+		t.Fatal(err)
+	}
+	db := &racing{Shared: NewShared(st), first: tag("x", "P1")}
+	b := New(Config{DB: db, Now: func() time.Time { return today }}).
+		For(Caller{Staff: "ana", Role: backend.RoleManager, OSUser: "ana", Mode: store.ModeServer, Session: "s"})
+	var a tools.Action
+	if err := json.Unmarshal([]byte(`{"tool":"tag","args":{"tag":"called","where":{"tags":["x"]}}}`), &a); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := b.Prepare(ctx, backend.PrepareRequest{Channel: "cli", Action: a, Yes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := reply.Result.Changed; len(c) != 2 || c[0] != "P0" || c[1] != "P1" {
+		t.Errorf("tagged %v, want P0 and P1 (P1 got x in between)", c)
+	}
+	rows, _ := st.Reader().AuditLog(ctx, 0)
+	var outcomes []string
+	for _, r := range rows {
+		if strings.Contains(r.Action, `"called"`) {
+			outcomes = append(outcomes, string(r.Outcome))
+		}
+	}
+	if strings.Join(outcomes, ",") != "error,ok" {
+		t.Errorf("rows for the write: %v, want the attempt that found the change (error), then the write (ok)", outcomes)
 	}
 }

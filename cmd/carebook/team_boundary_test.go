@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTeamBoundary: a database folder other accounts can write into, and a
@@ -14,7 +15,8 @@ func TestTeamBoundary(t *testing.T) {
 	tm := newTeam(t)
 	config := filepath.Join(tm.dir, "carebook.toml")
 	serve := func() result {
-		return tm.direct("serve", "--socket", filepath.Join(t.TempDir(), "s.sock"))
+		// A server that starts would run until killed: it should not.
+		return tm.commandWithin(20*time.Second, tm.serveEnv, "", tm.bin, "--db", tm.db, "serve", "--socket", filepath.Join(t.TempDir(), "s.sock"))
 	}
 	cases := []struct {
 		name string

@@ -57,7 +57,7 @@ func batchLine(prefix string, i int) (string, written) {
 // has exactly its audit row (and no audit row claims a write that is not
 // there), and the log verifies.
 func TestTeamUnderLoad(t *testing.T) {
-	clients, perClient, batchLines := 4, 30, 300
+	clients, perClient, batchLines := 4, 60, 500
 	if teamFull {
 		perClient, batchLines = 250, 2000
 	} else if testing.Short() {
@@ -96,6 +96,12 @@ func TestTeamUnderLoad(t *testing.T) {
 			defer wg.Done()
 			for i := range perClient {
 				args, _ := writeArgs(k, i)
+				if i%togetherEvery == togetherEvery-1 {
+					// Now and then all four create the same new tag at
+					// about the same moment, each on a patient of its own:
+					// one tag row, four links, four audit rows.
+					args = []string{"tag", "add", fmt.Sprintf("together-%d", i/togetherEvery), fmt.Sprintf("P%d", 1200+k), "--yes"}
+				}
 				r := tm.client(args...)
 				if r.code != 0 {
 					fail(strings.Join(args, " "), r)
@@ -106,8 +112,10 @@ func TestTeamUnderLoad(t *testing.T) {
 			}
 		}()
 		for i := range perClient {
-			_, w := writeArgs(k, i)
-			want = append(want, w)
+			if i%togetherEvery != togetherEvery-1 {
+				_, w := writeArgs(k, i)
+				want = append(want, w)
+			}
 		}
 	}
 	var batchOut result
@@ -184,6 +192,7 @@ func TestTeamUnderLoad(t *testing.T) {
 	st := tm.open()
 	checkEffectsMatchAudit(t, st, want, nil)
 	checkForgotten(t, st, "P1239")
+	checkTogether(t, st, clients, perClient/togetherEvery)
 	t.Logf("%d clients × %d writes, a %d-line batch, a forget and %d reads in %v; write p50 %v, max %v",
 		clients, perClient, batchLines, reads.Load(), elapsed.Round(time.Millisecond),
 		percentile(writerTimes, .5).Round(time.Millisecond), percentile(writerTimes, 1).Round(time.Millisecond))
@@ -259,6 +268,34 @@ func checkEffectsMatchAudit(t *testing.T, st *store.Store, want []written, maybe
 		}
 	}
 	return done
+}
+
+// togetherEvery is how often the load test's writers all create the same
+// new tag at once.
+const togetherEvery = 15
+
+// checkTogether checks the tags all clients created at once: each on every
+// client's patient, with one audit row per client.
+func checkTogether(t *testing.T, st *store.Store, clients, rounds int) {
+	t.Helper()
+	ctx := context.Background()
+	tags, _ := st.Reader().ListTags(ctx)
+	rows, _ := st.Reader().AuditLog(ctx, 0)
+	for r := range rounds {
+		name := fmt.Sprintf("together-%d", r)
+		if i := slices.IndexFunc(tags, func(tc store.TagCount) bool { return tc.Name == name }); i < 0 || tags[i].Patients != clients {
+			t.Errorf("%s is not on the %d patients that were tagged with it", name, clients)
+		}
+		n := 0
+		for _, row := range rows {
+			if row.Outcome == store.OutcomeOK && actionTool(row.Action) == "tag" && strings.Contains(row.Action, `"`+name+`"`) {
+				n++
+			}
+		}
+		if n != clients {
+			t.Errorf("%s has %d audit rows, want %d", name, n, clients)
+		}
+	}
 }
 
 // checkForgotten checks that mrn is gone, and its forget is audited.

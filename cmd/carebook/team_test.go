@@ -115,12 +115,25 @@ type result struct {
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("exit %d after %v\nstdout: %s\nstderr: %s", r.code, r.took.Round(time.Millisecond), r.stdout, r.stderr)
+	return fmt.Sprintf("exit %d after %v\nstdout: %s\nstderr: %s", r.code, r.took.Round(time.Millisecond), clip(r.stdout), clip(r.stderr))
+}
+
+// clip keeps a failure's message readable.
+func clip(s string) string {
+	if len(s) > 1500 {
+		return s[:1500] + fmt.Sprintf("… (%d bytes more)", len(s)-1500)
+	}
+	return s
 }
 
 // command runs one process: argv as is, with env and stdin.
 func (tm *team) command(env []string, stdin string, argv ...string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	return tm.commandWithin(3*time.Minute, env, stdin, argv...)
+}
+
+// commandWithin is command, killed after d.
+func (tm *team) commandWithin(d time.Duration, env []string, stdin string, argv ...string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = env
