@@ -13,7 +13,7 @@ DEMO_DB  ?= demo.duckdb
 DEMO_FILES = $(DEMO_DB) $(DEMO_DB).wal $(DEMO_DB).audit-head $(DEMO_DB).lock
 export CAREBOOK_NOW ?= 2026-06-15T10:00:00Z
 
-.PHONY: build install test unit fuzz lint demo bench eval e2e clean
+.PHONY: build install test unit fuzz lint demo bench team-full eval e2e clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/carebook
@@ -74,6 +74,13 @@ bench: build
 	@[ -f $(BENCH_DB) ] || $(BIN) --db $(BENCH_DB) demo --patients 100000 --seed 1
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./bench | tee bench/out/bench.txt
 	e2e/ollama.sh build && e2e/ollama.sh run -- $(GO) run ./bench/driver -bin $(BIN) -db $(BENCH_DB) -prompt-budget $(PROMPT_BUDGET)
+
+# team-full runs the team load test at issue 12's size: four staff making
+# 250 writes each through carebook serve, one reading in a loop, a
+# 2,000-line batch and a forget, all at once (make test runs 4 x 60 and 500
+# lines). About a minute on two cores.
+team-full:
+	CAREBOOK_TEAM_FULL=1 $(GO) test -count=1 -run '^TestTeamUnderLoad$$' -v ./cmd/carebook
 
 # eval scores the gold actions on the dev set. The set and the fixture
 # practice ship in eval/testdata, copied from shared/eval/dev.jsonl and

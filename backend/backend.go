@@ -25,7 +25,10 @@ import (
 // 2: forget and migrate take DryRun, a plan may be NoOp (nothing waits for
 // a confirmation), and rename_tag and delete_tag are actions. A server of
 // version 1 would ignore a dry run's flag and keep a forget's plan.
-const ProtocolVersion = 2
+//
+// 3: Warm and MyTasks (the REPL's warm-up and its greeting); a server of
+// version 2 has no route for them.
+const ProtocolVersion = 3
 
 // Backend is the practice database, as one staff member sees it.
 type Backend interface {

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -276,7 +277,9 @@ func Load(dbPath string, getenv func(string) string) (Config, error) {
 		}
 		seen[loc.Path] = true
 		data, err := os.ReadFile(loc.Path)
-		if errors.Is(err, fs.ErrNotExist) {
+		// A file where a folder of the path would be (a binary named
+		// carebook in $XDG_CONFIG_HOME, say) means there is no such file.
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			continue
 		}
 		if err != nil {

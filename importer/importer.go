@@ -220,7 +220,7 @@ func (p *Parsed) Apply(ctx context.Context, st *store.Store) (Result, error) {
 		return res, err
 	}
 	if len(extra) > 0 {
-		res.Bad = append(res.Bad, extra...)
+		res.Bad = append(slices.Clone(res.Bad), extra...)
 		slices.SortStableFunc(res.Bad, func(a, b RowError) int { return a.Line - b.Line })
 	}
 	res.Valid = h.len()

@@ -179,6 +179,13 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, fmt.Errorf("the import request is not readable: %w", err))
 		return
 	}
+	// Progress frames go out while the upload still comes in: HTTP/1.1
+	// closes a request's body at the first write of its reply unless the
+	// connection is full duplex.
+	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+		s.fail(w, http.StatusInternalServerError, fmt.Errorf("the import cannot stream: %w", err))
+		return
+	}
 	st := s.newStream(w)
 	res, err := s.cfg.Service.For(sess.caller).Import(r.Context(), req, r.Body, st.progress)
 	s.logResult(wire.OpImport, sess, err)

@@ -92,7 +92,11 @@ type Identity struct {
 func (s *Service) Authenticate(ctx context.Context, id Identity, session string) (Caller, error) {
 	c := Caller{OSUser: id.OSUser, Host: id.Host, Mode: store.ModeServer, Session: session}
 	var out Caller
-	err := s.cfg.DB.Write(ctx, func(st *store.Store) error {
+	// A login reads beside everyone else; only a wrong-PIN count to
+	// change takes the write lane, afterwards.
+	var wrongPIN, resetPINs bool
+	var name string
+	err := s.cfg.DB.Read(ctx, func(st *store.Store) error {
 		r := st.Reader()
 		members, err := r.StaffForOSUser(ctx, id.OSUser)
 		if err != nil {
@@ -136,30 +140,60 @@ func (s *Service) Authenticate(ctx context.Context, id Identity, session string)
 				return &backend.AuthError{NeedPIN: true, Msg: fmt.Sprintf("%s's PIN is needed: type it when asked, or set $CAREBOOK_PIN in a script", m.Name)}
 			}
 			if !checkPIN(m.PINHash, id.PIN) {
-				m.FailedPINs++
-				msg := fmt.Sprintf("wrong PIN for %s (%d of %d tries before a %d-minute lockout)", m.Name, m.FailedPINs, MaxWrongPINs, int(LockoutFor.Minutes()))
-				if m.FailedPINs >= MaxWrongPINs {
-					m.FailedPINs, m.LockedUntil = 0, now.Add(LockoutFor)
-					msg = fmt.Sprintf("wrong PIN for %s, %d times: locked out until %s; ask a manager to set a new PIN (carebook staff pin %s)",
-						m.Name, MaxWrongPINs, m.LockedUntil.Local().Format("15:04"), m.Name)
-				}
-				if err := st.Write(ctx, s.sessionEntry(c, m.Name, "login"), func(tx *store.Tx) error { return tx.UpdateStaff(ctx, m) }); err != nil {
-					return err
-				}
-				return s.refuse(ctx, st, c, m.Name, msg)
+				wrongPIN, name = true, m.Name
+				return nil
 			}
 		}
-		if m.FailedPINs > 0 {
-			m.FailedPINs, m.LockedUntil = 0, time.Time{}
-			if err := st.Write(ctx, s.sessionEntry(c, m.Name, "login"), func(tx *store.Tx) error { return tx.UpdateStaff(ctx, m) }); err != nil {
-				return err
-			}
-		}
+		resetPINs, name = m.FailedPINs > 0, m.Name
 		out = c
 		out.Staff, out.Role, out.NeedsPIN = m.Name, m.Role, shared
 		return nil
 	})
+	switch {
+	case err != nil:
+		return Caller{}, err
+	case wrongPIN:
+		return Caller{}, s.countWrongPIN(ctx, c, name)
+	case resetPINs:
+		err = s.cfg.DB.Write(ctx, func(st *store.Store) error {
+			m, err := st.Reader().StaffByName(ctx, name)
+			if err != nil || m.FailedPINs == 0 {
+				return err
+			}
+			m.FailedPINs, m.LockedUntil = 0, time.Time{}
+			return st.Write(ctx, s.sessionEntry(c, m.Name, "login"), func(tx *store.Tx) error { return tx.UpdateStaff(ctx, m) })
+		})
+	}
 	return out, err
+}
+
+// countWrongPIN counts a wrong PIN against name, in the write lane from
+// their record as it is there (two wrong PINs at once both count), locks
+// the name out at the last try, and audits and returns the refusal.
+func (s *Service) countWrongPIN(ctx context.Context, c Caller, name string) error {
+	var refusal error
+	err := s.cfg.DB.Write(context.WithoutCancel(ctx), func(st *store.Store) error {
+		m, err := st.Reader().StaffByName(ctx, name)
+		if err != nil {
+			return err
+		}
+		m.FailedPINs++
+		msg := fmt.Sprintf("wrong PIN for %s (%d of %d tries before a %d-minute lockout)", m.Name, m.FailedPINs, MaxWrongPINs, int(LockoutFor.Minutes()))
+		if m.FailedPINs >= MaxWrongPINs {
+			m.FailedPINs, m.LockedUntil = 0, time.Now().UTC().Add(LockoutFor)
+			msg = fmt.Sprintf("wrong PIN for %s, %d times: locked out until %s; ask a manager to set a new PIN (carebook staff pin %s)",
+				m.Name, MaxWrongPINs, m.LockedUntil.Local().Format("15:04"), m.Name)
+		}
+		if err := st.Write(ctx, s.sessionEntry(c, m.Name, "login"), func(tx *store.Tx) error { return tx.UpdateStaff(ctx, m) }); err != nil {
+			return err
+		}
+		refusal = s.refuse(ctx, st, c, m.Name, msg)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
 }
 
 func (s *Service) sessionEntry(c Caller, staff, tool string) store.AuditEntry {

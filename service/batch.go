@@ -9,13 +9,14 @@ import (
 	"github.com/carebook/carebook/tools"
 )
 
-// Batch runs a file of actions. Consecutive writes confirmed in advance are
-// committed in groups (store.WriteEach): each line is prepared inside the
-// group's transaction, so it sees the lines before it exactly as if they
-// had committed alone, and has its own audit row; a failing line rolls the
-// group back, and the group is replayed one line at a time, so that it
-// changes nothing and the others still apply. Between groups the write lane
-// is free: a batch interleaves with everyone else's requests.
+// Batch runs a file of actions. Consecutive writes confirmed in advance,
+// and queries, are committed in groups (store.WriteEach): each line is
+// prepared inside the group's transaction, so it sees the lines before it
+// exactly as if they had committed alone, and has its own audit row; a
+// failing line rolls the group back, and the group is replayed one line at
+// a time, so that it changes nothing and the others still apply. Between
+// groups the write lane is free: a batch interleaves with everyone else's
+// requests.
 func (v *view) Batch(ctx context.Context, req backend.BatchRequest, line func(backend.LineResult)) error {
 	type parsed struct {
 		backend.BatchLine
@@ -27,8 +28,14 @@ func (v *view) Batch(ctx context.Context, req backend.BatchRequest, line func(ba
 		lines[i].BatchLine = l
 		lines[i].action, lines[i].err = tools.ParseAction([]byte(l.Action))
 	}
+	// Writes confirmed in advance, and the queries between them, share
+	// group commits: a query's answer is read in the group's transaction
+	// and its audit row commits with the group, before the answer leaves.
 	groupable := func(p parsed) bool {
-		return p.err == nil && isWrite(p.action.Tool) && p.action.Tool != tools.ToolMergePatients && req.Yes && !req.DryRun
+		if p.err != nil || req.DryRun {
+			return false
+		}
+		return p.action.Tool == tools.ToolQuery || isWrite(p.action.Tool) && p.action.Tool != tools.ToolMergePatients && req.Yes
 	}
 	for i := 0; i < len(lines); {
 		if err := ctx.Err(); err != nil {
@@ -55,7 +62,8 @@ func (v *view) Batch(ctx context.Context, req backend.BatchRequest, line func(ba
 					return nil
 				}
 			}
-			i = j
+			// A group that ran out of time leaves the rest for the next.
+			i += len(results)
 			continue
 		}
 		p := lines[i]
@@ -92,7 +100,9 @@ func (v *view) Batch(ctx context.Context, req backend.BatchRequest, line func(ba
 	return nil
 }
 
-// writeGroup commits lines in one transaction where it can.
+// writeGroup commits lines in one transaction where it can, for as long
+// as the group budget allows: it returns the results of the lines it ran,
+// the first ones.
 func (v *view) writeGroup(ctx context.Context, channel string, lines []backend.BatchLine, actions []tools.Action) ([]backend.LineResult, error) {
 	env := v.env()
 	n := len(lines)
@@ -108,6 +118,9 @@ func (v *view) writeGroup(ctx context.Context, channel string, lines []backend.B
 			if err != nil {
 				return auditSafe(tx, err)
 			}
+			if !plan.Grouped() {
+				return &tools.ValidationError{Msg: "this action cannot run in a batch"}
+			}
 			tx.SetAction(plan.Action.JSON())
 			unit := plan.Unit(ctx, entry, &results[k])
 			if err := unit.Fn(tx); err != nil {
@@ -117,9 +130,25 @@ func (v *view) writeGroup(ctx context.Context, channel string, lines []backend.B
 			return nil
 		}}
 	}
-	out := make([]backend.LineResult, n)
+	var out []backend.LineResult
 	err := v.s.cfg.DB.Write(ctx, func(st *store.Store) error {
-		errs := st.WriteEach(ctx, units)
+		ran, errs := st.WriteGroup(ctx, units, v.s.cfg.GroupBudget)
+		lines := lines[:ran]
+		out = make([]backend.LineResult, ran)
+		// Every patient the group changed, named by MRN in one query.
+		var changed []int64
+		for k := range lines {
+			if errs[k] == nil {
+				changed = append(changed, results[k].Changed...)
+			}
+		}
+		var mrns map[int64]string
+		if len(changed) > 0 {
+			var err error
+			if mrns, err = st.Reader().MRNs(ctx, changed); err != nil {
+				return err
+			}
+		}
 		for k := range lines {
 			out[k].Line = lines[k].Line
 			if errs[k] != nil {
@@ -128,11 +157,12 @@ func (v *view) writeGroup(ctx context.Context, channel string, lines []backend.B
 			}
 			pv := plans[k].View()
 			out[k].Plan = &pv
-			rj, err := resultJSON(ctx, st.Reader(), results[k])
-			if err != nil {
-				return err
+			var names []string
+			for _, id := range results[k].Changed {
+				names = append(names, mrns[id])
 			}
-			out[k].Result = rj
+			rj := results[k].JSON(names)
+			out[k].Result = &rj
 		}
 		return nil
 	})

@@ -25,6 +25,10 @@ type Database interface {
 	Exclusive(ctx context.Context, fn func(*store.Store) error) error
 	// Path is the database file.
 	Path() string
+	// Lent says the store stays open between units of work (the server),
+	// so that a unit of reads beside the write lane costs nothing more;
+	// direct mode opens the file for every unit.
+	Lent() bool
 }
 
 // Direct opens the file for every unit of work and closes it after, so
@@ -67,6 +71,9 @@ func (e *MissingError) Error() string {
 
 // Path is the database file.
 func (d *Direct) Path() string { return d.path }
+
+// Lent is false: every unit of work opens the file.
+func (d *Direct) Lent() bool { return false }
 
 func (d *Direct) with(ctx context.Context, fn func(*store.Store) error) error {
 	if !d.create {
@@ -119,6 +126,9 @@ func NewShared(st *store.Store) *Shared { return &Shared{st: st} }
 
 // Path is the database file.
 func (s *Shared) Path() string { return s.st.Path() }
+
+// Lent is true: the store stays open.
+func (s *Shared) Lent() bool { return true }
 
 // Read lends the store alongside everyone else.
 func (s *Shared) Read(ctx context.Context, fn func(*store.Store) error) error {

@@ -34,12 +34,46 @@ func (v *view) Prepare(ctx context.Context, req backend.PrepareRequest) (*backen
 func (v *view) prepareAction(ctx context.Context, entry store.AuditEntry, action tools.Action, yes, dryRun bool, reply *backend.Reply) (*backend.Reply, error) {
 	env := v.env()
 	if yes && !dryRun && isWrite(action.Tool) {
+		// Prepared beside everyone else; only the execution takes the
+		// write lane, and it selects the patients again in its
+		// transaction. Should they have changed in between (another
+		// write came first), it is prepared again in the lane.
+		// (In direct mode, where every unit opens the file, it is all one
+		// unit.)
+		prepare := func(st *store.Store) (*tools.Plan, error) {
+			plan, err := tools.Prepare(ctx, st.Reader(), action, env)
+			if err != nil {
+				return nil, v.failed(ctx, st, entry, err, &pending{decided: &action, env: env})
+			}
+			return plan, nil
+		}
+		var plan *tools.Plan
+		if v.s.cfg.DB.Lent() {
+			err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
+				var err error
+				plan, err = prepare(st)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+			if plan.NoOp {
+				// Nothing to write: the preview is the read it was.
+				return v.finish(ctx, entry, plan, env, yes, dryRun, reply)
+			}
+		}
 		var out *backend.Reply
 		var noop *tools.Plan
 		err := v.s.cfg.DB.Write(ctx, func(st *store.Store) error {
-			plan, err := tools.Prepare(ctx, st.Reader(), action, env)
-			if err != nil {
-				return v.failed(ctx, st, entry, err, &pending{decided: &action, env: env})
+			var err error
+			if plan != nil {
+				out, err = v.execute(ctx, st, entry, plan, reply)
+				if !errors.Is(err, tools.ErrSelectionChanged) {
+					return err
+				}
+			}
+			if plan, err = prepare(st); err != nil {
+				return err
 			}
 			if plan.NoOp {
 				noop = plan

@@ -43,9 +43,20 @@ type Config struct {
 	Diagnose func(ctx context.Context) []backend.Check
 	// Socket is the server's socket, in server mode, for Info.
 	Socket string
-	// GroupSize bounds how many lines of a batch share one commit.
-	GroupSize int
+	// GroupSize bounds how many lines of a batch share one commit, and
+	// GroupBudget (zero: no limit) how long a group may hold the write
+	// lane: everyone else's write waits about that long for a batch, at
+	// most. The server sets it; in direct mode each group opens the file,
+	// which costs more than waiting for a whole group.
+	GroupSize   int
+	GroupBudget time.Duration
 }
+
+// DefaultGroupBudget is how long one group of a batch may hold the server's
+// write lane: short enough that a colleague's write between two groups
+// waits little, long enough that a group shares its commit among many
+// lines.
+const DefaultGroupBudget = 100 * time.Millisecond
 
 // Service is the database and the model behind every command.
 type Service struct {
@@ -64,6 +75,7 @@ func New(cfg Config) *Service {
 	if cfg.GroupSize == 0 {
 		cfg.GroupSize = 64
 	}
+
 	return &Service{cfg: cfg, plans: newPlans()}
 }
 

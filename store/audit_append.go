@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -69,27 +70,26 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	row.actionC = commit("action", salt, row.Action)
 	row.msgC = commit("message", salt, row.Message)
 	leaf := row.leafHash()
-	_, err := tx.conn.ExecContext(ctx, `INSERT INTO audit_log
-		(seq, logged_at, os_user, staff, mode, host, channel, request, action, patient_ids, rows_affected, outcome, message,
-		 model, model_digest, fixed_now, leaf_v, salt, request_commit, action_commit, message_commit, prev_hash, row_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		row.Seq, row.At, row.User, nullable(row.Staff), nullable(row.Mode), row.Host, row.Channel, nullable(row.Request), row.Action,
-		formatIDs(ids), row.Rows, string(outcome), nullable(message), nullable(row.Model), nullable(row.ModelDigest),
-		nullable(row.FixedNow), row.LeafV, salt, row.requestC, row.actionC, row.msgC, row.prev, leaf.String())
-	if err != nil {
-		return fmt.Errorf("write audit log: %w", err)
-	}
+	// The row and its tree hashes are inserted with the others of this
+	// transaction just before it commits (flushAudit): one statement each
+	// for a whole group, rather than two per row.
+	tx.auditRows = append(tx.auditRows, []any{row.Seq, row.At, row.User, nullable(row.Staff), nullable(row.Mode), row.Host, row.Channel,
+		nullable(row.Request), row.Action, formatIDs(ids), row.Rows, string(outcome), nullable(message), nullable(row.Model),
+		nullable(row.ModelDigest), nullable(row.FixedNow), row.LeafV, salt, row.requestC, row.actionC, row.msgC, row.prev, leaf.String()})
 	// The store's cache of tree hashes is only read here: this transaction
 	// may roll back. What it reads and adds goes to pending, which the
-	// store keeps once the transaction commits.
+	// store keeps once the transaction commits; the hashes this
+	// transaction adds are found there before they are inserted.
 	pending := tx.treeCache
 	if pending == nil {
 		pending = map[int64]tlog.Hash{}
 	}
 	hashes := cachedReader(treeReader(ctx, tx.conn), tx.store.treeCache, pending)
-	if err := storeTreeHashes(ctx, tx.conn, row.Seq-1, leaf, hashes, pending); err != nil {
+	idx, vals, err := treeHashes(row.Seq-1, leaf, hashes, pending)
+	if err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}
+	tx.treeIdx, tx.treeVals = append(tx.treeIdx, idx...), append(tx.treeVals, vals...)
 	tree, err := tlog.TreeHash(row.Seq, hashes)
 	if err != nil {
 		return fmt.Errorf("write audit log: %w", err)
@@ -97,5 +97,34 @@ func (tx *Tx) appendAudit(ctx context.Context, entry AuditEntry, outcome Outcome
 	tx.head = &Head{Size: row.Seq, Tree: tree, Last: leaf.String()}
 	tx.treeCache = pending
 	tx.appended++
+	return nil
+}
+
+// auditColumns are audit_log's columns in the order appendAudit gives them.
+const auditColumns = `(seq, logged_at, os_user, staff, mode, host, channel, request, action, patient_ids, rows_affected, outcome, message,
+	model, model_digest, fixed_now, leaf_v, salt, request_commit, action_commit, message_commit, prev_hash, row_hash)`
+
+// flushAudit inserts the audit rows and tree hashes appendAudit prepared,
+// in the transaction, before it commits.
+func (tx *Tx) flushAudit(ctx context.Context) error {
+	if len(tx.auditRows) > 0 {
+		row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(tx.auditRows[0])), ", ") + ")"
+		values := make([]string, len(tx.auditRows))
+		var args []any
+		for i, r := range tx.auditRows {
+			values[i] = row
+			args = append(args, r...)
+		}
+		if _, err := tx.conn.ExecContext(ctx, `INSERT INTO audit_log `+auditColumns+` VALUES `+strings.Join(values, ", "), args...); err != nil {
+			return fmt.Errorf("write audit log: %w", err)
+		}
+		tx.auditRows = nil
+	}
+	if len(tx.treeIdx) > 0 {
+		if _, err := tx.conn.ExecContext(ctx, `INSERT INTO audit_tree SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[])`, tx.treeIdx, tx.treeVals); err != nil {
+			return fmt.Errorf("write audit log: tree hashes: %w", err)
+		}
+		tx.treeIdx, tx.treeVals = nil, nil
+	}
 	return nil
 }

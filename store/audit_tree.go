@@ -14,27 +14,36 @@ import (
 // reading earlier ones through r, and records them in keep when it is not
 // nil.
 func storeTreeHashes(ctx context.Context, q querier, n int64, leaf tlog.Hash, r tlog.HashReader, keep map[int64]tlog.Hash) error {
-	hashes, err := tlog.StoredHashesForRecordHash(n, leaf, r)
+	idx, vals, err := treeHashes(n, leaf, r, keep)
 	if err != nil {
-		return fmt.Errorf("tree hashes: %w", err)
-	}
-	first := tlog.StoredHashIndex(0, n)
-	idx := make([]int64, len(hashes))
-	vals := make([]string, len(hashes))
-	for i, h := range hashes {
-		idx[i] = first + int64(i)
-		vals[i] = hex.EncodeToString(h[:])
+		return err
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO audit_tree SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[])`, idx, vals)
 	if err != nil {
 		return fmt.Errorf("tree hashes: %w", err)
 	}
-	if keep != nil {
-		for i, h := range hashes {
+	return nil
+}
+
+// treeHashes computes record n's interior tree hashes, to be stored at idx
+// (as vals), reading earlier ones through r, and records them in keep when
+// it is not nil.
+func treeHashes(n int64, leaf tlog.Hash, r tlog.HashReader, keep map[int64]tlog.Hash) (idx []int64, vals []string, err error) {
+	hashes, err := tlog.StoredHashesForRecordHash(n, leaf, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tree hashes: %w", err)
+	}
+	first := tlog.StoredHashIndex(0, n)
+	idx = make([]int64, len(hashes))
+	vals = make([]string, len(hashes))
+	for i, h := range hashes {
+		idx[i] = first + int64(i)
+		vals[i] = hex.EncodeToString(h[:])
+		if keep != nil {
 			keep[idx[i]] = h
 		}
 	}
-	return nil
+	return idx, vals, nil
 }
 
 // cachedReader answers from committed, then pending, what they hold, and

@@ -133,7 +133,7 @@ func (tx *Tx) UpsertPatients(ctx context.Context, rows []Patient, fields []Patie
 	res, err := tx.conn.ExecContext(ctx, `INSERT INTO patient_tags (patient_id, tag_id, added_by, added_at)
 		SELECT DISTINCT p.id, t.id, ?, ? FROM (SELECT mrn, unnest(tags) AS tag FROM import_patients) s
 		JOIN patients p ON p.mrn = s.mrn JOIN tags t ON t.name = s.tag
-		ON CONFLICT DO NOTHING`, tx.store.actor, now)
+		ON CONFLICT DO NOTHING`, tx.Actor(), now)
 	if err != nil {
 		return stats, fmt.Errorf("import patients: link tags: %w", err)
 	}

@@ -120,7 +120,7 @@ func (f PatientFilter) conditions(a string) where {
 	var w where
 	col := func(c string) string { return a + "." + c }
 	if f.IDs != nil {
-		w.add(fmt.Sprintf("%s IN (SELECT unnest(?::BIGINT[]))", col("id")), f.IDs)
+		w.merge(idsIn(col("id"), f.IDs))
 	}
 	if f.MRNs != nil {
 		w.add(fmt.Sprintf("list_contains(?::VARCHAR[], upper(%s))", col("mrn")), upperAll(f.MRNs))

@@ -106,7 +106,7 @@ func (tx *Tx) loadPatientTags(ctx context.Context, rows []Patient, ids []int64, 
 	}
 	err = tx.appendColumns(ctx, "patient_tags", []string{"patient_id", "tag_id", "added_by", "added_at"}, len(links),
 		func(a *duckdb.Appender, i int) error {
-			return a.AppendRow(links[i].patient, links[i].tag, tx.store.actor, now)
+			return a.AppendRow(links[i].patient, links[i].tag, tx.Actor(), now)
 		})
 	if err != nil {
 		return 0, fmt.Errorf("link tags: %w", err)

@@ -51,6 +51,10 @@ func (q InteractionQuery) conditions() where {
 
 // FindAppointments lists appointments by start time. limit 0 means all.
 func (r Reader) FindAppointments(ctx context.Context, q AppointmentQuery, limit int) ([]Appointment, error) {
+	var err error
+	if q.Patients, err = r.resolveMRNs(ctx, q.Patients); err != nil {
+		return nil, err
+	}
 	w := q.conditions()
 	sqlText := `SELECT a.id, coalesce(a.external_id, ''), a.patient_id, p.mrn, a.starts_at, a.type, a.provider, a.status
 		FROM appointments a JOIN patients p ON p.id = a.patient_id WHERE ` + w.sql() + ` ORDER BY a.starts_at, a.id`
@@ -80,9 +84,13 @@ func (r Reader) FindAppointments(ctx context.Context, q AppointmentQuery, limit 
 
 // CountAppointments counts the appointments q selects.
 func (r Reader) CountAppointments(ctx context.Context, q AppointmentQuery) (int, error) {
+	var err error
+	if q.Patients, err = r.resolveMRNs(ctx, q.Patients); err != nil {
+		return 0, err
+	}
 	w := q.conditions()
 	var n int
-	err := r.q.QueryRowContext(ctx, `SELECT count(*) FROM `+q.source()+` WHERE `+w.sql(), w.args...).Scan(&n)
+	err = r.q.QueryRowContext(ctx, `SELECT count(*) FROM `+q.source()+` WHERE `+w.sql(), w.args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count appointments: %w", err)
 	}
@@ -120,6 +128,10 @@ func (r Reader) GroupAppointments(ctx context.Context, q AppointmentQuery, by Ap
 	default:
 		return nil, fmt.Errorf("group appointments: unknown field %q", by)
 	}
+	var err error
+	if q.Patients, err = r.resolveMRNs(ctx, q.Patients); err != nil {
+		return nil, err
+	}
 	w := q.conditions()
 	return r.groups(ctx, "group appointments", `SELECT `+key+` AS k, count(*) FROM `+q.source()+` WHERE `+
 		w.sql()+` GROUP BY k ORDER BY count(*) DESC, k`, w.args)
@@ -127,6 +139,10 @@ func (r Reader) GroupAppointments(ctx context.Context, q AppointmentQuery, by Ap
 
 // FindInteractions lists interactions, newest first. limit 0 means all.
 func (r Reader) FindInteractions(ctx context.Context, q InteractionQuery, limit int) ([]Interaction, error) {
+	var err error
+	if q.Patients, err = r.resolveMRNs(ctx, q.Patients); err != nil {
+		return nil, err
+	}
 	w := q.conditions()
 	sqlText := `SELECT i.id, coalesce(i.external_id, ''), i.patient_id, p.mrn, i.occurred_at, i.channel, i.direction, i.staff, i.summary
 		FROM interactions i JOIN patients p ON p.id = i.patient_id WHERE ` + w.sql() + ` ORDER BY i.occurred_at DESC, i.id DESC`
@@ -156,9 +172,13 @@ func (r Reader) FindInteractions(ctx context.Context, q InteractionQuery, limit 
 
 // CountInteractions counts the interactions q selects.
 func (r Reader) CountInteractions(ctx context.Context, q InteractionQuery) (int, error) {
+	var err error
+	if q.Patients, err = r.resolveMRNs(ctx, q.Patients); err != nil {
+		return 0, err
+	}
 	w := q.conditions()
 	var n int
-	err := r.q.QueryRowContext(ctx, `SELECT count(*) FROM `+q.source()+` WHERE `+w.sql(), w.args...).Scan(&n)
+	err = r.q.QueryRowContext(ctx, `SELECT count(*) FROM `+q.source()+` WHERE `+w.sql(), w.args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count interactions: %w", err)
 	}
@@ -192,6 +212,10 @@ func (r Reader) GroupInteractions(ctx context.Context, q InteractionQuery, by In
 		key = "strftime(i.occurred_at, '%Y-%m')"
 	default:
 		return nil, fmt.Errorf("group interactions: unknown field %q", by)
+	}
+	var err error
+	if q.Patients, err = r.resolveMRNs(ctx, q.Patients); err != nil {
+		return nil, err
 	}
 	w := q.conditions()
 	return r.groups(ctx, "group interactions", `SELECT `+key+` AS k, count(*) FROM `+q.source()+` WHERE `+

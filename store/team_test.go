@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -278,5 +280,83 @@ func TestForgetRedactsMentionsWhateverTheirAccentsOrCase(t *testing.T) {
 	}
 	if _, err := s.VerifyAudit(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A group with a time budget starts no unit once the budget is spent: the
+// units it ran are committed, each with its row, and the rest are left for
+// the next group. A unit that fails in a group is replayed alone with those
+// before it; the ones after it are not run.
+func TestWriteGroupKeepsToItsBudget(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	var ran []int
+	unit := func(i int, sleep time.Duration, fail bool) Unit {
+		return Unit{Entry: AuditEntry{Channel: "run", Action: `{"tool":"test"}`}, Fn: func(*Tx) error {
+			ran = append(ran, i)
+			time.Sleep(sleep)
+			if fail {
+				return errors.New("this line is bad")
+			}
+			return nil
+		}}
+	}
+	before, _ := s.Reader().Counts(ctx)
+	units := []Unit{unit(0, 100*time.Millisecond, false), unit(1, 100*time.Millisecond, false), unit(2, 0, false), unit(3, 0, false)}
+	n, errs := s.WriteGroup(ctx, units, 150*time.Millisecond)
+	if n != 2 || len(errs) != 2 || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("ran %d units (%v); want the 2 that fit the budget", n, errs)
+	}
+	after, _ := s.Reader().Counts(ctx)
+	if after.AuditRows-before.AuditRows != 2 {
+		t.Errorf("%d rows for 2 units", after.AuditRows-before.AuditRows)
+	}
+
+	ran = nil
+	units = []Unit{unit(0, 0, false), unit(1, 0, true), unit(2, 0, false)}
+	n, errs = s.WriteGroup(ctx, units, time.Minute)
+	if n != 2 || errs[0] != nil || errs[1] == nil {
+		t.Fatalf("ran %d units (%v); want the first two, the second failing", n, errs)
+	}
+	// In the group: 0, 1 (fails); alone: 0, 1. Unit 2 waits for the next.
+	if !slices.Equal(ran, []int{0, 1, 0, 1}) {
+		t.Errorf("units ran in the order %v", ran)
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A tag records who added it: the staff member the write was made for
+// (through a server, whose own OS account is not theirs), else the OS
+// account.
+func TestTagsRecordWhoAddedThem(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	addPatients(t, s, Patient{MRN: "P1", FirstName: "Ada", LastName: "Lovelace"}, Patient{MRN: "P2", FirstName: "Alan", LastName: "Turing"})
+	ids, _ := s.Reader().PatientIDs(ctx, PatientFilter{})
+	for i, e := range []AuditEntry{{Staff: "Ana", OSUser: "frontdesk"}, {OSUser: "frontdesk"}} {
+		e.Channel, e.Action = "cli", `{"tool":"tag"}`
+		err := s.Write(ctx, e, func(tx *Tx) error {
+			_, err := tx.AddTag(ctx, fmt.Sprintf("t%d", i), ids[i:i+1])
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT t.name, pt.added_by FROM patient_tags pt JOIN tags t ON t.id = pt.tag_id ORDER BY t.name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var tag, by string
+		rows.Scan(&tag, &by)
+		got = append(got, tag+" by "+by)
+	}
+	if want := []string{"t0 by Ana", "t1 by frontdesk"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v (the store was opened by %q)", got, want, s.actor)
 	}
 }

@@ -95,6 +95,11 @@ type Tx struct {
 	// note is the message of the current unit's audit row: an edit's old
 	// and new values.
 	note string
+	// auditRows and treeIdx/treeVals are the rows and tree hashes
+	// appended, inserted by flushAudit before the commit.
+	auditRows [][]any
+	treeIdx   []int64
+	treeVals  []string
 }
 
 // Touch records patients this unit of work read or changed, for the audit row.
@@ -145,28 +150,47 @@ type Unit struct {
 
 // WriteEach commits units, each with its own audit row, in one transaction:
 // one commit (and one head file update) for many small writes, as a batch
-// of actions makes. If any unit fails, the group is rolled back and every
-// unit is run again in a transaction of its own, so that the failing one
-// changes nothing and the others still apply. It returns one error per unit.
+// of actions makes. If a unit fails, the group is rolled back, the units up
+// to it are run again each in a transaction of its own, so that the failing
+// one changes nothing and the others still apply, and the units after it
+// form the next group. It returns one error per unit.
 func (s *Store) WriteEach(ctx context.Context, units []Unit) []error {
-	errs := make([]error, len(units))
+	errs := make([]error, 0, len(units))
+	for len(errs) < len(units) {
+		_, e := s.WriteGroup(ctx, units[len(errs):], 0)
+		errs = append(errs, e...)
+	}
+	return errs
+}
+
+// WriteGroup is WriteEach that starts no more units once the group has run
+// for budget (zero: no limit), so that whoever waits for the database
+// between two groups waits no longer than that. It returns how many units
+// it ran (at least one, when there are any) and their errors; the rest are
+// the next group's.
+func (s *Store) WriteGroup(ctx context.Context, units []Unit, budget time.Duration) (int, []error) {
 	if len(units) == 0 {
-		return errs
+		return 0, nil
 	}
+	ran := len(units)
 	if len(units) > 1 {
-		if err := s.commitUnits(ctx, units); err == nil {
-			return errs
+		n, err := s.commitUnits(ctx, units, budget)
+		if err == nil {
+			return n, make([]error, n)
 		}
+		// Replay what ran, up to the unit that failed; the rest wait.
+		ran = n
 	}
-	for i, u := range units {
-		errs[i] = s.commitUnits(ctx, []Unit{u})
+	errs := make([]error, ran)
+	for i, u := range units[:ran] {
+		_, errs[i] = s.commitUnits(ctx, []Unit{u}, 0)
 		var uf *unitFailure
 		if errors.As(errs[i], &uf) {
 			errs[i] = uf.err
 			s.logFailure(ctx, uf.entry, uf.touched, uf.err)
 		}
 	}
-	return errs
+	return ran, errs
 }
 
 // unitFailure is a unit's own work failing (not the commit), which is
@@ -179,16 +203,19 @@ type unitFailure struct {
 
 func (e *unitFailure) Error() string { return e.err.Error() }
 
-// commitUnits runs units in one transaction.
-func (s *Store) commitUnits(ctx context.Context, units []Unit) error {
+// commitUnits runs units in one transaction, starting no more once budget
+// (if not zero) has passed, and returns how many it ran: all that it
+// committed, or up to and including the one that failed.
+func (s *Store) commitUnits(ctx context.Context, units []Unit, budget time.Duration) (int, error) {
+	start := time.Now()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return len(units), fmt.Errorf("begin: %w", err)
 	}
 	defer conn.Close()
 	tx := &Tx{Reader: Reader{q: conn}, conn: conn, store: s}
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return len(units), fmt.Errorf("begin: %w", err)
 	}
 	// Rolling back must work even after ctx is cancelled: that is exactly
 	// when it matters most.
@@ -199,15 +226,20 @@ func (s *Store) commitUnits(ctx context.Context, units []Unit) error {
 			s.auditMu.Unlock()
 		}
 	}()
-	for _, u := range units {
+	ran := 0
+	for i, u := range units {
+		if i > 0 && budget > 0 && time.Since(start) > budget {
+			break
+		}
+		ran = i + 1
 		tx.entry, tx.touched, tx.rows, tx.redacted, tx.note = u.Entry, nil, 0, nil, ""
 		if err := u.Fn(tx); err != nil {
 			rollback()
-			return &unitFailure{err: err, entry: tx.entry, touched: tx.touched}
+			return ran, &unitFailure{err: err, entry: tx.entry, touched: tx.touched}
 		}
 		if err := ctx.Err(); err != nil {
 			rollback()
-			return &unitFailure{err: fmt.Errorf("cancelled before commit, nothing was written: %w", err), entry: tx.entry, touched: tx.touched}
+			return ran, &unitFailure{err: fmt.Errorf("cancelled before commit, nothing was written: %w", err), entry: tx.entry, touched: tx.touched}
 		}
 		// Rows chain: from the first append to the commit, no other row
 		// may be appended.
@@ -217,19 +249,23 @@ func (s *Store) commitUnits(ctx context.Context, units []Unit) error {
 		}
 		if err := tx.appendAudit(ctx, tx.entry, OutcomeOK, tx.note); err != nil {
 			rollback()
-			return err
+			return ran, err
 		}
+	}
+	if err := tx.flushAudit(ctx); err != nil {
+		rollback()
+		return ran, err
 	}
 	if err := s.announce(tx); err != nil {
 		rollback()
-		return err
+		return ran, err
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		rollback()
-		return fmt.Errorf("commit: %w", err)
+		return ran, fmt.Errorf("commit: %w", err)
 	}
 	s.committed(tx)
-	return nil
+	return ran, nil
 }
 
 // Rehearse runs fn in one transaction and rolls it back, whatever fn does:
@@ -283,6 +319,10 @@ func (s *Store) appendAuditOnly(ctx context.Context, entry AuditEntry, patients 
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
 	}
+	if err := tx.flushAudit(ctx); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
 	if err := s.announce(tx); err != nil {
 		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return err
@@ -311,7 +351,10 @@ func (s *Store) committed(tx *Tx) {
 	maps.Copy(s.treeCache, tx.treeCache)
 	s.trimTreeCache()
 	if s.path != ":memory:" {
-		_ = atomicfile.WriteFile(HeadPath(s.path), tx.head.marshal())
+		// The announcement, synced before the commit, covers these rows
+		// should this write be lost in a crash: the file's content is
+		// synced (never half a head), the folder's rename need not be.
+		_ = atomicfile.WriteFileOpts(HeadPath(s.path), tx.head.marshal(), atomicfile.Options{NoDirSync: true})
 	}
 }
 

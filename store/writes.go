@@ -35,11 +35,12 @@ func (tx *Tx) AddTag(ctx context.Context, tag string, ids []int64) ([]int64, err
 	if err != nil {
 		return nil, err
 	}
+	sel := idsIn("p.id", ids)
 	added, err := tx.idList(ctx, `INSERT INTO patient_tags (patient_id, tag_id, added_by, added_at)
 		SELECT p.id, ?, ?, ? FROM patients p
-		WHERE p.id IN (SELECT unnest(?::BIGINT[]))
+		WHERE `+sel.sql()+`
 		  AND p.id NOT IN (SELECT patient_id FROM patient_tags WHERE tag_id = ?)
-		RETURNING patient_id`, tagID, tx.store.actor, tx.Now().UTC(), ids, tagID)
+		RETURNING patient_id`, append(append([]any{tagID, tx.Actor(), tx.Now().UTC()}, sel.args...), tagID)...)
 	if err != nil {
 		return nil, fmt.Errorf("tag %s: %w", tag, err)
 	}
@@ -51,9 +52,10 @@ func (tx *Tx) AddTag(ctx context.Context, tag string, ids []int64) ([]int64, err
 // RemoveTag untags every patient in ids that carries the tag, and returns
 // those it untagged. The tag itself stays, even with no patients left.
 func (tx *Tx) RemoveTag(ctx context.Context, tag string, ids []int64) ([]int64, error) {
+	sel := idsIn("patient_id", ids)
 	removed, err := tx.idList(ctx, `DELETE FROM patient_tags
-		WHERE tag_id = (SELECT id FROM tags WHERE name = ?) AND patient_id IN (SELECT unnest(?::BIGINT[]))
-		RETURNING patient_id`, tag, ids)
+		WHERE tag_id = (SELECT id FROM tags WHERE name = ?) AND `+sel.sql()+`
+		RETURNING patient_id`, append([]any{tag}, sel.args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("untag %s: %w", tag, err)
 	}
@@ -80,16 +82,17 @@ func (tx *Tx) LogInteraction(ctx context.Context, in NewInteraction, ids []int64
 	if !in.Direction.Valid() {
 		return nil, fmt.Errorf("log interaction: unknown direction %q", in.Direction)
 	}
-	newIDs, err := tx.idList(ctx, `INSERT INTO interactions (patient_id, occurred_at, channel, direction, staff, summary)
-		SELECT p.id, ?, ?, ?, ?, ? FROM patients p WHERE p.id IN (SELECT unnest(?::BIGINT[])) ORDER BY p.id
-		RETURNING id`, Wall(in.At), string(in.Channel), string(in.Direction), in.Staff, in.Summary, ids)
-	if err != nil {
-		return nil, fmt.Errorf("log interaction: %w", err)
-	}
 	// Logged interactions get an external id too, so that an export
 	// re-imported into this database updates them rather than copying them.
-	if _, err := tx.conn.ExecContext(ctx, `UPDATE interactions SET external_id = 'CB-I' || id
-		WHERE id IN (SELECT unnest(?::BIGINT[])) AND external_id IS NULL`, newIDs); err != nil {
+	// It is written with the row: an update of a large table costs more
+	// than the insert.
+	sel := idsIn("p.id", ids)
+	newIDs, err := tx.idList(ctx, `INSERT INTO interactions (id, external_id, patient_id, occurred_at, channel, direction, staff, summary)
+		SELECT n.id, 'CB-I' || n.id, n.patient_id, ?, ?, ?, ?, ?
+		FROM (SELECT nextval('interaction_id_seq') AS id, s.patient_id
+		      FROM (SELECT p.id AS patient_id FROM patients p WHERE `+sel.sql()+` ORDER BY p.id) s) n
+		RETURNING id`, append([]any{Wall(in.At), string(in.Channel), string(in.Direction), in.Staff, in.Summary}, sel.args...)...)
+	if err != nil {
 		return nil, fmt.Errorf("log interaction: %w", err)
 	}
 	tx.Touch(ids...)

@@ -158,14 +158,32 @@ func (p *Plan) Execute(ctx context.Context, st *store.Store, audit store.AuditEn
 	return res, nil
 }
 
-// Unit is a write plan as one unit of a group commit (store.WriteEach):
-// *res is set once its work is done in the transaction. It panics for a
-// read: reads are not grouped.
+// Grouped says whether the plan can be one unit of a group commit: a write,
+// or a query (whose answer is read in the group's transaction, so that it
+// sees the lines before it, and whose audit row commits with the group
+// before the answer is shown). A model's clarify or refuse is not.
+func (p *Plan) Grouped() bool { return p.write != nil || p.Tool == ToolQuery }
+
+// Unit is the plan as one unit of a group commit (store.WriteEach): *res
+// is set once its work is done in the transaction. It panics for a plan
+// that is not Grouped.
 func (p *Plan) Unit(ctx context.Context, audit store.AuditEntry, res **Result) store.Unit {
-	if p.write == nil {
-		panic("tools: Unit of a plan that does not write")
+	if !p.Grouped() {
+		panic("tools: Unit of a plan that is not grouped")
 	}
 	audit.Action = p.Action.JSON()
+	if p.write == nil {
+		return store.Unit{Entry: audit, Fn: func(tx *store.Tx) error {
+			r, shown, err := p.read(ctx, tx.Reader)
+			if err != nil {
+				return err
+			}
+			tx.Touch(shown...)
+			tx.AddRows(r.Count)
+			*res = r
+			return nil
+		}}
+	}
 	return store.Unit{Entry: audit, Fn: func(tx *store.Tx) error {
 		r, err := p.write(ctx, tx)
 		if err == nil {
@@ -248,6 +266,10 @@ func (s selection) canonical(p *Plan) error {
 	return nil
 }
 
+// ErrSelectionChanged says a write's patients are no longer those its plan
+// selected: another change came in between. Nothing was written.
+var ErrSelectionChanged = errors.New("the patients selected changed since the preview (another change came in); nothing was written, run the request again")
+
 // reselect runs the selection again inside the write's transaction. If the
 // patients differ from those the user confirmed (another process changed
 // the data in between), the write stops rather than touch anyone unseen.
@@ -257,7 +279,7 @@ func (s selection) reselect(ctx context.Context, tx *store.Tx) ([]int64, error) 
 		return nil, err
 	}
 	if !slices.Equal(ids, s.ids) {
-		return nil, errors.New("the patients selected changed since the preview (another change came in); nothing was written, run the request again")
+		return nil, ErrSelectionChanged
 	}
 	return ids, nil
 }

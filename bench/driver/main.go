@@ -1,7 +1,10 @@
 // Command driver prints Carebook's benchmark table (make bench): query
 // latency of the tools against hand-written SQL, import, bulk tag, a batch,
-// CLI cold starts, agent overhead against an instant scripted Ollama, and
-// model time on the real server when the e2e harness provides one.
+// CLI cold starts, agent overhead against an instant scripted Ollama,
+// carebook serve (write latency with four staff at once, the same requests
+// through the server and on the file, a 10k-line batch through the
+// server), and model time on the real server when the e2e harness provides
+// one.
 //
 // It needs the carebook binary (-bin) and the cached demo database
 // (-db, built by make bench). Exit status 1 means a target was missed
@@ -49,7 +52,7 @@ func main() {
 	bin := flag.String("bin", "./carebook", "the carebook binary")
 	db := flag.String("db", bench.DemoPath(), "the 100k-patient demo database")
 	runs := flag.Int("runs", 50, "runs per query")
-	only := flag.String("only", "", "run only these sections, comma-separated: queries,import,bulk,batch,cli,report,agent,tokens,model")
+	only := flag.String("only", "", "run only these sections, comma-separated: queries,import,bulk,batch,cli,report,agent,team,tokens,model")
 	fixture := flag.String("fixture", "eval/testdata/clinic", "the eval fixture practice, for its request turn's tokens")
 	budget := flag.String("prompt-budget", "enforce", "the prompt's token budgets: enforce (exit 1 when missed) or report (print the verdict)")
 	flag.Parse()
@@ -138,6 +141,7 @@ func (d *driver) all(ctx context.Context) bool {
 		{"cli", d.cli},
 		{"report", d.report},
 		{"agent", d.agentOverhead},
+		{"team", d.team},
 		{"tokens", func() { ok = d.tokens(ctx) && ok }},
 		{"model", func() { ok = d.model(ctx) && ok }},
 	}
@@ -254,25 +258,9 @@ func (d *driver) bulkTag(ctx context.Context) {
 
 func (d *driver) batch() {
 	db := d.copyDemo("batch")
-	f := filepath.Join(d.work, "batch.jsonl")
-	var b strings.Builder
 	// Four lines per patient: tag, log a call, count their interactions,
 	// untag. Every line is valid, so the time is the batch's, not errors'.
-	for i := range 10_000 {
-		mrn := fmt.Sprintf("D%06d", 1+((i/4)*7919)%100_000)
-		tag := fmt.Sprintf("batch-%d", (i/4)%5)
-		switch i % 4 {
-		case 0:
-			fmt.Fprintf(&b, `{"tool":"tag","args":{"tag":%q,"patient":{"match":%q}}}`+"\n", tag, mrn)
-		case 1:
-			fmt.Fprintf(&b, `{"tool":"log_interaction","args":{"patient":{"match":%q},"channel":"call","direction":"outbound","summary":"Reminder call"}}`+"\n", mrn)
-		case 2:
-			fmt.Fprintf(&b, `{"tool":"query","args":{"entity":"interactions","patient":{"match":%q},"output":"count"}}`+"\n", mrn)
-		default:
-			fmt.Fprintf(&b, `{"tool":"untag","args":{"tag":%q,"patient":{"match":%q}}}`+"\n", tag, mrn)
-		}
-	}
-	os.WriteFile(f, []byte(b.String()), 0o600)
+	f := d.batchFile("batch", 10_000)
 	el, _ := d.cmd(nil, "--db", db, "run", f, "--yes", "--json")
 	d.row("batch: 10k JSONL lines, mixed (run --yes)", "10000 lines", ms(el), "target < 10 s", "", verdict(el < 10*time.Second))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,8 +156,12 @@ func RunBackup(ctx context.Context, opts *Options) error {
 		return err
 	}
 	dir := filepath.Dir(abs)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+	if fi, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) || err == nil && !fi.IsDir() {
 		return fmt.Errorf("backup: the folder %s does not exist; create it first, or choose another place", dir)
+	} else if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("backup: this account may not write in %s; choose another place", dir)
+	} else if err != nil {
+		return fmt.Errorf("backup: %w", err)
 	}
 	if db, err := filepath.Abs(opts.DBPath()); err == nil && strings.HasPrefix(abs, db) {
 		return cmdutil.FlagErrorf("write the backup somewhere other than the database itself")

@@ -66,6 +66,8 @@ type Factory struct {
 	backend, creating backend.Backend
 	// client is the session with carebook serve, when there is one.
 	client *client.Client
+	// diagnosing lets doctor work on a configuration it reports.
+	diagnosing bool
 }
 
 type loadedConfig struct {
@@ -483,7 +485,14 @@ func (f *Factory) Backend(ctx context.Context, create bool) (backend.Backend, er
 	if err != nil {
 		return nil, err
 	}
-	cfg, _ := f.Config()
+	// A configuration file that cannot be used stops every command, not
+	// only those that reach the model: one another account wrote, or could
+	// have, may point the practice's data elsewhere. doctor reports it as
+	// a check instead.
+	cfg, err := f.Config()
+	if err != nil && !f.diagnosing {
+		return nil, err
+	}
 	model, _ := f.Model()
 	svc := service.New(service.Config{
 		DB:          service.NewDirect(abs, opts, create).WithSource(source),
@@ -560,6 +569,14 @@ func (f *Factory) Close(ctx context.Context) {
 
 // ExistingBackend is Backend for a database that must exist.
 func (f *Factory) ExistingBackend(ctx context.Context) (backend.Backend, error) {
+	return f.Backend(ctx, false)
+}
+
+// DiagnosticBackend is ExistingBackend for doctor, which reports a
+// configuration file it cannot use as a failed check rather than stopping
+// at it.
+func (f *Factory) DiagnosticBackend(ctx context.Context) (backend.Backend, error) {
+	f.diagnosing = true
 	return f.Backend(ctx, false)
 }
 

@@ -77,7 +77,7 @@ type Options struct {
 func NewOptions(f *cmdutil.Factory) *Options {
 	return &Options{
 		IO: f.IOStreams, Getenv: f.Getenv, OllamaHost: f.OllamaHost, Model: f.Model, Config: f.Config,
-		Ollama: f.OllamaAPI, Encryption: volumeEncryption, Backend: f.ExistingBackend,
+		Ollama: f.OllamaAPI, Encryption: volumeEncryption, Backend: f.DiagnosticBackend,
 		Now: f.Now, DBPath: f.DatabasePath(), ConfigFileFor: f.ConfigFileFor,
 	}
 }

@@ -117,12 +117,13 @@ func Run(ctx context.Context, opts *Options) error {
 	model, _ := f.Model()
 	idle := cfg.IdleLogoff()
 	scfg := service.Config{
-		DB:         shared,
-		Now:        sopts.Now,
-		Decider:    func() (service.Decider, error) { return f.NewAgent() },
-		Model:      model,
-		IdleLogoff: idle,
-		Socket:     socket,
+		DB:          shared,
+		Now:         sopts.Now,
+		Decider:     func() (service.Decider, error) { return f.NewAgent() },
+		Model:       model,
+		IdleLogoff:  idle,
+		Socket:      socket,
+		GroupBudget: service.DefaultGroupBudget,
 	}
 	if opts.Diagnose != nil {
 		scfg.Diagnose = opts.Diagnose(shared.Read)

@@ -25,6 +25,10 @@ type Options struct {
 	// NoReplace refuses to replace an existing target: Commit returns
 	// ErrExists and leaves it untouched.
 	NoReplace bool
+	// NoDirSync skips syncing the folder after the rename: a crash may
+	// then leave the old file in place (never half of either). For a file
+	// whose old content is correct too, written often: it saves a sync.
+	NoDirSync bool
 }
 
 // File is a file being written. Write to it, then Commit; Abort (safe after
@@ -92,6 +96,9 @@ func (f *File) Commit() error {
 		return fail(err)
 	}
 	f.done = true
+	if f.opts.NoDirSync {
+		return nil
+	}
 	return SyncDir(filepath.Dir(f.path))
 }
 
@@ -120,7 +127,12 @@ func Write(path string, opts Options, write func(io.Writer) error) error {
 
 // WriteFile writes data to path, whole or not at all, mode 0600.
 func WriteFile(path string, data []byte) error {
-	return Write(path, Options{}, func(w io.Writer) error {
+	return WriteFileOpts(path, data, Options{})
+}
+
+// WriteFileOpts writes data to path, whole or not at all, as opts say.
+func WriteFileOpts(path string, data []byte, opts Options) error {
+	return Write(path, opts, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})

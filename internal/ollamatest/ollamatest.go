@@ -38,8 +38,9 @@ type Server struct {
 	answers []string
 	// Block makes chats wait until the client goes away (Ctrl-C tests).
 	Block bool
-	// Delay makes each chat answer that much later: a model that thinks,
-	// while the person types ahead.
+	// Delay makes every chat take this long before it answers (a slow
+	// model on a small machine), unless the client goes away first. Set
+	// it with SetDelay once the server is in use.
 	Delay time.Duration
 	// Remote makes /api/show report a cloud model.
 	Remote bool
@@ -98,6 +99,13 @@ func (s *Server) SetDigests(digests ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.digests = digests
+}
+
+// SetDelay makes every chat from now on take d before it answers.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Delay = d
 }
 
 // SetCloudEnabled sets what /api/status reports.
@@ -254,10 +262,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 			return
 		}
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
 		}
 		resp := api.ChatResponse{
 			Model: s.Model, CreatedAt: time.Now(), Message: api.Message{Role: "assistant", Content: answer},

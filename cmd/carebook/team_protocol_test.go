@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carebook/carebook/backend"
+	"github.com/carebook/carebook/internal/wire"
+	"github.com/carebook/carebook/store"
+)
+
+// unixHTTP is an HTTP client over the Unix socket at path.
+func unixHTTP(path string) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}}}
+}
+
+// TestTeamProtocol: a client of another protocol version, in either
+// direction, gets a sentence and never a decoding error; a command on a
+// database that carebook serve holds says which server to use; SIGTERM
+// lets a request in flight finish, and frees the database.
+func TestTeamProtocol(t *testing.T) {
+	tm := newTeam(t)
+	tm.serve()
+
+	t.Run("a newer client meets this server", func(t *testing.T) {
+		newer := fmt.Sprint(backend.ProtocolVersion + 1)
+		for _, version := range []string{newer, "0", ""} {
+			req, _ := http.NewRequest(http.MethodPost, "http://carebook"+wire.Prefix+wire.OpLogin, strings.NewReader(`{}`))
+			if version != "" {
+				req.Header.Set(wire.Protocol, version)
+			}
+			resp, err := unixHTTP(tm.socket).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := resp.Header.Get(wire.Protocol); got != fmt.Sprint(backend.ProtocolVersion) {
+				t.Errorf("the reply names protocol %q, want %d", got, backend.ProtocolVersion)
+			}
+			var f wire.Frame
+			err = json.NewDecoder(resp.Body).Decode(&f)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatalf("protocol %q: the refusal is not a frame: %v", version, err)
+			}
+			var verr *backend.VersionError
+			if err := backend.FromWire(f.Error); !errors.As(err, &verr) {
+				t.Fatalf("protocol %q: got %v, want a VersionError", version, err)
+			}
+			if msg := f.Error.Message; !strings.Contains(msg, "use the carebook that came with the server") {
+				t.Errorf("protocol %q: the refusal says %q", version, msg)
+			}
+		}
+	})
+
+	t.Run("this client meets a newer server", func(t *testing.T) {
+		// A server of the next protocol, whose replies this client cannot
+		// read.
+		newer := backend.ProtocolVersion + 1
+		sock := filepath.Join(t.TempDir(), "newer.sock")
+		ln, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set(wire.Protocol, fmt.Sprint(newer))
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			fmt.Fprintln(w, `{"next":{"shape":"unknown to this client"}}`)
+		})}
+		go srv.Serve(ln)
+		defer srv.Close()
+		r := tm.command(tm.env, "", tm.bin, "--server", sock, "patients")
+		if r.code == 0 {
+			t.Fatalf("a command against a protocol-%d server succeeded: %s", newer, r)
+		}
+		if want := fmt.Sprintf("this carebook speaks protocol %d and the server speaks %d", backend.ProtocolVersion, newer); !strings.Contains(r.stderr, want) {
+			t.Errorf("the client did not say which versions differ: %s", r)
+		}
+		if strings.Contains(r.stderr, "unreadable") || strings.Contains(r.stderr, "json") {
+			t.Errorf("the client reports a decoding error: %s", r)
+		}
+	})
+
+	t.Run("the database belongs to the server", func(t *testing.T) {
+		for _, r := range []result{
+			tm.direct("patients"),
+			tm.command(append(append([]string{}, tm.serveEnv...), "CAREBOOK_DB="+tm.db), "", tm.bin, "tag", "add", "vip", "P1002", "--yes"),
+			tm.direct("serve", "--socket", filepath.Join(t.TempDir(), "second.sock")),
+		} {
+			if r.code == 0 {
+				t.Fatalf("a direct command opened the server's database: %s", r)
+			}
+			if !strings.Contains(r.stderr, "--server "+tm.socket) || strings.Contains(r.stderr, "in use") {
+				t.Errorf("the refusal does not name the server to use: %s", r)
+			}
+		}
+	})
+
+	t.Run("SIGTERM lets the request in flight finish", func(t *testing.T) {
+		tm.ollama.SetDelay(3 * time.Second)
+		defer tm.ollama.SetDelay(0)
+		ask := exec.Command(tm.bin, "--server", tm.socket, "ask", "how many patients are there")
+		ask.Env = tm.env
+		var askOut syncBuffer
+		ask.Stdout, ask.Stderr = &askOut, &askOut
+		chats := tm.ollama.ChatCount()
+		if err := ask.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for tm.ollama.ChatCount() == chats {
+			time.Sleep(10 * time.Millisecond)
+		}
+		tm.srv.Process.Signal(syscall.SIGTERM)
+		// The server stops taking requests at once.
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			if _, err := os.Stat(tm.socket); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the socket is still there 2 s after SIGTERM")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if r := tm.client("patients"); r.code == 0 || !strings.Contains(r.stderr, "carebook serve is not answering") {
+			t.Errorf("a new request while stopping: %s", r)
+		}
+		if err := ask.Wait(); err != nil {
+			t.Fatalf("the request in flight failed when the server was stopped: %v\n%s", err, askOut.String())
+		}
+		if !strings.Contains(askOut.String(), "240") {
+			t.Errorf("the request in flight answered: %s", askOut.String())
+		}
+		if code := tm.stop(syscall.SIGTERM); code != 0 {
+			t.Fatalf("carebook serve exited %d after SIGTERM:\n%s", code, tm.srvOut.String())
+		}
+		f, err := os.OpenFile(store.LockPath(tm.db), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			t.Fatalf("the lock file is still held after the server stopped: %v", err)
+		}
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		if r := tm.direct("audit", "verify"); r.code != 0 {
+			t.Errorf("after the server: %s", r)
+		}
+		log, _ := tm.open().Reader().AuditLog(context.Background(), 0)
+		asked := false
+		for _, row := range log {
+			asked = asked || row.Channel == "ask" && row.Outcome == store.OutcomeOK && row.Mode == store.ModeServer
+		}
+		if !asked {
+			t.Error("the finished ask has no audit row")
+		}
+	})
+}
