@@ -130,7 +130,7 @@ func handle[Req, Resp any](s *Server, mux *http.ServeMux, op string, fn func(con
 
 // begin finds the request's session and decodes its JSON body into req.
 func (s *Server) begin(w http.ResponseWriter, r *http.Request, req any) (*session, bool) {
-	sess, ok := s.session(w, r, false)
+	sess, ok := s.session(w, r, working)
 	if !ok || !s.decode(w, r.Body, req) {
 		return nil, false
 	}
@@ -166,7 +166,7 @@ func download[Req, Resp any](s *Server, mux *http.ServeMux, op string, fn func(c
 
 // importCSV is an upload: the request in a header, the CSV as the body.
 func (s *Server) importCSV(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.session(w, r, false)
+	sess, ok := s.session(w, r, working)
 	if !ok {
 		return
 	}
@@ -194,19 +194,25 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request) {
 
 // lock records that the session locked itself (the REPL, idle).
 func (s *Server) lock(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.session(w, r, true)
+	sess, ok := s.session(w, r, locking)
 	if !ok {
 		return
 	}
 	sess.mu.Lock()
+	was := sess.locked
 	sess.locked = true
 	sess.mu.Unlock()
+	if was {
+		// Locked already, and audited then (the server found it idle).
+		s.final(w, nil, nil)
+		return
+	}
 	s.final(w, nil, s.cfg.Service.For(sess.caller).Lock(r.Context()))
 }
 
 // unlock checks the PIN (on a shared account) and lets the session on.
 func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.session(w, r, true)
+	sess, ok := s.session(w, r, unlocking)
 	if !ok {
 		return
 	}
@@ -230,9 +236,5 @@ func (s *Server) logResult(op string, sess *session, err error) {
 	if err == nil {
 		return
 	}
-	who := sess.caller.OSUser
-	if sess.caller.Staff != "" {
-		who = sess.caller.Staff + " (" + who + ")"
-	}
-	s.logf("%s by %s: %s", op, who, kindOf(err))
+	s.logf("%s by %s: %s", op, who(sess), kindOf(err))
 }

@@ -236,7 +236,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.session(w, r, true)
+	sess, ok := s.session(w, r, leaving)
 	if !ok {
 		return
 	}
@@ -245,11 +245,27 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	s.final(w, struct{}{}, nil)
 }
 
+// use is what a request does with its session, as far as the lock goes.
+type use int
+
+const (
+	// working is an operation: refused while the session is locked.
+	working use = iota
+	// locking is the REPL locking itself: it audits the lock.
+	locking
+	// unlocking is unlock, which a locked session may do.
+	unlocking
+	// leaving is logout: it ends the session whatever became of it, and
+	// neither ends it first nor locks it.
+	leaving
+)
+
 // session finds the request's session: the token must be one this server
-// gave, to this same account. A session idle past IdleLogoff is locked and
-// does nothing until unlocked (whenLocked lets lock, unlock and logout
-// through).
-func (s *Server) session(w http.ResponseWriter, r *http.Request, whenLocked bool) (*session, bool) {
+// gave, to this same account, and its staff member must be as they were
+// at login (Service.Recheck), or the session ends. A session idle past
+// IdleLogoff is locked, and the lock audited, and does nothing until
+// unlocked.
+func (s *Server) session(w http.ResponseWriter, r *http.Request, u use) (*session, bool) {
 	p, ok := s.peer(w, r)
 	if !ok {
 		return nil, false
@@ -259,17 +275,52 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, whenLocked bool
 		s.fail(w, http.StatusUnauthorized, &backend.AuthError{Msg: "refused: this session is not known to the server (it restarted, or the session ended); run the command again"})
 		return nil, false
 	}
+	if u == leaving {
+		return sess, true
+	}
+	if err := s.cfg.Service.Recheck(r.Context(), sess.caller); err != nil {
+		var auth *backend.AuthError
+		if !errors.As(err, &auth) {
+			s.fail(w, http.StatusInternalServerError, err)
+			return nil, false
+		}
+		s.sessions.remove(sess.token)
+		s.cfg.Service.EndSession(sess.token)
+		s.logf("ended a session of %s: its staff record changed", who(sess))
+		s.fail(w, http.StatusUnauthorized, err)
+		return nil, false
+	}
 	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	if s.cfg.IdleLogoff > 0 && time.Since(sess.lastUse) > s.cfg.IdleLogoff {
+	// The REPL's own lock request is not the server noticing: it audits
+	// the lock itself, with what it did to the screen.
+	idled := u != locking && !sess.locked && s.cfg.IdleLogoff > 0 && time.Since(sess.lastUse) > s.cfg.IdleLogoff
+	lastUse := sess.lastUse
+	if idled {
 		sess.locked = true
 	}
-	if sess.locked && !whenLocked {
+	refused := sess.locked && u == working
+	if !refused {
+		sess.lastUse = time.Now()
+	}
+	sess.mu.Unlock()
+	if idled {
+		if err := s.cfg.Service.IdleLocked(context.WithoutCancel(r.Context()), sess.caller, lastUse, s.cfg.IdleLogoff); err != nil {
+			s.logf("the idle lock of a session of %s is not audited: %s", who(sess), kindOf(err))
+		}
+	}
+	if refused {
 		s.fail(w, http.StatusUnauthorized, &backend.AuthError{Msg: "refused: this session locked itself after sitting idle; unlock it (the REPL asks), or run the command again", NeedPIN: sess.caller.NeedsPIN})
 		return nil, false
 	}
-	sess.lastUse = time.Now()
 	return sess, true
+}
+
+// who names a session's staff member and OS account for the server's log.
+func who(sess *session) string {
+	if sess.caller.Staff == "" {
+		return sess.caller.OSUser
+	}
+	return sess.caller.Staff + " (" + sess.caller.OSUser + ")"
 }
 
 // decode reads a JSON request body.

@@ -203,10 +203,24 @@ func (v *view) staffChange(ctx context.Context, tool string, req backend.StaffRe
 
 // Lock records that a session locked itself after sitting idle.
 func (v *view) Lock(ctx context.Context) error {
+	return v.logLock(ctx, `{"tool":"lock","args":{"why":"idle"}}`, "session locked after sitting idle; the screen was cleared")
+}
+
+// IdleLocked records that carebook serve locked a session that had made
+// no request since lastUse, for idle (idle_logoff). The server notices at
+// the session's next request, so the row says when the lock began.
+func (s *Service) IdleLocked(ctx context.Context, c Caller, lastUse time.Time, idle time.Duration) error {
+	since := lastUse.Add(idle).UTC().Format(time.RFC3339)
+	action, _ := json.Marshal(map[string]any{"tool": "lock", "args": map[string]any{"why": "idle", "by": "server", "locked_at": since}})
+	v := &view{s: s, c: c}
+	return v.logLock(ctx, string(action), fmt.Sprintf("session locked by carebook serve at %s, after %s without a request", since, idle))
+}
+
+func (v *view) logLock(ctx context.Context, action, msg string) error {
 	return v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
 		e := v.entry(backend.ChannelSession)
-		e.Action = `{"tool":"lock","args":{"why":"idle"}}`
-		return st.LogOutcome(ctx, e, nil, 0, store.OutcomeOK, "session locked after sitting idle; the screen was cleared")
+		e.Action = action
+		return st.LogOutcome(ctx, e, nil, 0, store.OutcomeOK, msg)
 	})
 }
 

@@ -98,9 +98,17 @@ func (s *Service) Authenticate(ctx context.Context, id Identity, session string)
 	var name string
 	err := s.cfg.DB.Read(ctx, func(st *store.Store) error {
 		r := st.Reader()
-		members, err := r.StaffForOSUser(ctx, id.OSUser)
+		mapped, err := r.StaffForOSUser(ctx, id.OSUser)
 		if err != nil {
 			return err
+		}
+		var members, disabled []store.Staff
+		for _, m := range mapped {
+			if m.Disabled {
+				disabled = append(disabled, m)
+			} else {
+				members = append(members, m)
+			}
 		}
 		shared := len(members) > 1
 		var m store.Staff
@@ -118,6 +126,9 @@ func (s *Service) Authenticate(ctx context.Context, id Identity, session string)
 			}
 		case len(members) == 1:
 			m = members[0]
+		case len(disabled) > 0:
+			// Nobody enabled works from this account, and someone did.
+			m = disabled[0]
 		case len(members) == 0:
 			return s.refuse(ctx, st, c, "", fmt.Sprintf("the OS account %s is not a Carebook staff member; ask a manager to add you: carebook staff add NAME --role ROLE --os-user %s", id.OSUser, id.OSUser))
 		default:
@@ -125,7 +136,7 @@ func (s *Service) Authenticate(ctx context.Context, id Identity, session string)
 			return err
 		}
 		if m.Disabled {
-			return s.refuse(ctx, st, c, m.Name, fmt.Sprintf("%s is disabled; ask a manager to enable them again (carebook staff add)", m.Name))
+			return s.refuse(ctx, st, c, m.Name, disabledText(m))
 		}
 		now := time.Now().UTC()
 		if m.LockedUntil.After(now) {
@@ -146,7 +157,7 @@ func (s *Service) Authenticate(ctx context.Context, id Identity, session string)
 		}
 		resetPINs, name = m.FailedPINs > 0, m.Name
 		out = c
-		out.Staff, out.Role, out.NeedsPIN = m.Name, m.Role, shared
+		out.Staff, out.Role, out.NeedsPIN, out.pinHash = m.Name, m.Role, shared, m.PINHash
 		return nil
 	})
 	switch {
@@ -165,6 +176,68 @@ func (s *Service) Authenticate(ctx context.Context, id Identity, session string)
 		})
 	}
 	return out, err
+}
+
+// disabledText says that m is disabled, and how a manager enables them
+// again, as they were.
+func disabledText(m store.Staff) string {
+	return fmt.Sprintf("%s is disabled; ask a manager to enable them again: carebook staff add %s --role %s --os-user %s",
+		m.Name, shellWord(m.Name), m.Role, m.OSUser)
+}
+
+// shellWord quotes a staff name that has spaces or an apostrophe, so
+// that the command given can be typed as it is. A name holds no double
+// quote, dollar or backslash (staffName), so double quotes suffice.
+func shellWord(s string) string {
+	if !strings.ContainsAny(s, " '") {
+		return s
+	}
+	return `"` + s + `"`
+}
+
+// Recheck ends a server session whose staff member changed since it
+// logged in: disabled, given another role or OS account, or a new PIN (a
+// manager sets one when the old may be known to someone else). Roles are
+// enforced from the session's caller, so without this a session would
+// keep, for as long as it is used, what the practice took away. Every
+// request pays one read of the staff table, a handful of rows; a wrong
+// PIN typed against the name changes nothing here, so that nobody can end
+// a colleague's session by guessing.
+func (s *Service) Recheck(ctx context.Context, c Caller) error {
+	if c.Mode != store.ModeServer || c.Staff == "" {
+		return nil
+	}
+	return s.cfg.DB.Read(ctx, func(st *store.Store) error {
+		m, err := st.Reader().StaffByName(ctx, c.Staff)
+		var why, msg string
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			why = "removed"
+			msg = fmt.Sprintf("%s is no longer a staff member; ask a manager to add you: carebook staff add NAME --role ROLE --os-user %s", c.Staff, c.OSUser)
+		case err != nil:
+			return err
+		case m.Disabled:
+			why, msg = "disabled", disabledText(m)
+		case m.OSUser != c.OSUser:
+			why = "os_user"
+			msg = fmt.Sprintf("%s no longer works from the OS account %s; log in from theirs, or ask a manager to map this one (carebook staff add … --os-user)", m.Name, c.OSUser)
+		case m.Role != c.Role:
+			why = "role"
+			msg = fmt.Sprintf("%s is a %s now, not a %s; run the command again (or start the REPL again) to work as a %s", m.Name, m.Role, c.Role, m.Role)
+		case m.PINHash != c.pinHash:
+			why = "pin"
+			msg = fmt.Sprintf("%s's PIN was changed; log in again with the new PIN (a manager sets it: carebook staff pin %s)", m.Name, shellWord(m.Name))
+		default:
+			return nil
+		}
+		err = &backend.AuthError{Msg: "refused: this session ended because " + msg}
+		e := s.sessionEntry(c, c.Staff, "session_end")
+		e.Action = fmt.Sprintf(`{"tool":"session_end","args":{"why":%q}}`, why)
+		if lerr := st.LogOutcome(context.WithoutCancel(ctx), e, nil, 0, store.OutcomeRefused, err.Error()); lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		return err
+	})
 }
 
 // countWrongPIN counts a wrong PIN against name, in the write lane from

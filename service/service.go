@@ -93,6 +93,9 @@ type Caller struct {
 	Session string
 	// NeedsPIN says the OS account is shared, so unlocking takes the PIN.
 	NeedsPIN bool
+	// pinHash is the member's PIN as it was at login: Recheck ends the
+	// session when a manager changes it.
+	pinHash string
 }
 
 // For is the backend as caller sees it.

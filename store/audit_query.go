@@ -69,7 +69,9 @@ func (r Reader) FindAudit(ctx context.Context, q AuditQuery) ([]AuditRow, error)
 		w.add("logged_at < ?", q.Until.UTC())
 	}
 	if q.User != "" {
-		w.add("(staff = ? OR os_user = ?)", q.User, q.User)
+		// Staff names are one member whatever their case (StaffByName), as
+		// a manager types them; OS account names are the kernel's, exact.
+		w.add("(lower(staff) = lower(?) OR os_user = ?)", q.User, q.User)
 	}
 	if q.Channel != "" {
 		w.add("channel = ?", q.Channel)

@@ -64,9 +64,11 @@ func (r Reader) StaffByName(ctx context.Context, name string) (Staff, error) {
 	return s, nil
 }
 
-// StaffForOSUser lists the enabled staff members mapped to an OS account.
+// StaffForOSUser lists the staff members mapped to an OS account, the
+// disabled ones too: a disabled member's account is told so, rather than
+// that it is nobody's.
 func (r Reader) StaffForOSUser(ctx context.Context, osUser string) ([]Staff, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT `+staffColumns+` FROM staff WHERE os_user = ? AND disabled_at IS NULL ORDER BY name`, osUser)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+staffColumns+` FROM staff WHERE os_user = ? ORDER BY name`, osUser)
 	if err != nil {
 		return nil, fmt.Errorf("look up staff: %w", err)
 	}

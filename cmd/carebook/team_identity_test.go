@@ -23,6 +23,8 @@ const (
 	acctUnknown = "cbtest-bob"  // in the staff group, no staff record
 	acctShared  = "cbtest-desk" // the front-desk PC: two staff, two PINs
 	acctOutside = "cbtest-eve"  // not even in the staff group
+	// acctClinician is one staff member, a clinician.
+	acctClinician = "cbtest-kim"
 )
 
 var accountsMu sync.Mutex
@@ -70,6 +72,7 @@ func teamAccounts(t *testing.T) *team {
 	osAccount(t, acctUnknown, staffGroup)
 	osAccount(t, acctShared, staffGroup)
 	osAccount(t, acctOutside)
+	osAccount(t, acctClinician, staffGroup)
 	tm := newTeam(t)
 	if err := os.Chmod(filepath.Dir(tm.bin), 0o755); err != nil {
 		t.Fatal(err)
@@ -243,60 +246,105 @@ func TestTeamIdentity(t *testing.T) {
 	})
 }
 
-// TestTeamRoles: a front-desk member cannot export, forget or read the
-// audit log, and each refusal is audited.
+// TestTeamRoles: a front-desk member and a clinician may do the same
+// things, and neither may do what is for managers (export, forget, the
+// audit log, backup, staff, import, migrate, merge); each refusal is
+// audited and leaves nothing behind.
 func TestTeamRoles(t *testing.T) {
 	tm := teamAccounts(t)
 	tm.mustClient("staff", "add", "Ana", "--role", "front-desk", "--os-user", acctMapped)
-	// A folder Ana may write in: a refusal must leave nothing there.
-	out, err := os.MkdirTemp("", "carebook-ana-")
+	tm.mustClient("staff", "add", "Kim", "--role", "clinician", "--os-user", acctClinician)
+	// A CSV they may read, of new patients, to import or migrate.
+	in, err := os.MkdirTemp("", "carebook-in-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(in)
+	os.Chmod(in, 0o755)
+	csv := filepath.Join(in, "new.csv")
+	os.WriteFile(csv, []byte("Patient ID (MRN),First Name,Last Name,Date of Birth\nN9001,Nora,Quill,01/02/1980\n"), 0o644)
+	// A folder they may write in: a refusal must leave nothing there.
+	out, err := os.MkdirTemp("", "carebook-out-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(out)
 	os.Chmod(out, 0o777)
-	for _, c := range []struct {
-		op   string
-		args []string
-	}{
-		{"export", []string{"export", "patients", "--output", filepath.Join(out, "list.csv")}},
-		{"export", []string{"export", "patient", "P1005", "--to", "the patient", "--output", filepath.Join(out, "p.json")}},
-		{"forget", []string{"forget", "P1005", "--yes"}},
-		{"audit", []string{"audit", "log"}},
-		{"audit", []string{"audit", "export"}},
-		{"backup", []string{"backup", filepath.Join(out, "b.age")}},
-		{"staff", []string{"staff", "list"}},
-	} {
-		t.Run(strings.Join(c.args[:2], " "), func(t *testing.T) {
-			before := len(tm.auditLog())
-			r := tm.as(acctMapped, []string{"CAREBOOK_BACKUP_PASSPHRASE=a long enough passphrase"}, "", c.args...)
-			want := "refused: Ana is a front-desk, and " + c.op + " is for managers"
-			if r.code == 0 || !strings.Contains(r.stderr, want) {
-				t.Fatalf("%s: %s", strings.Join(c.args, " "), r)
+
+	for _, m := range []struct{ name, acct, role string }{{"Ana", acctMapped, "front-desk"}, {"Kim", acctClinician, "clinician"}} {
+		t.Run(m.role, func(t *testing.T) {
+			for _, c := range []struct {
+				op   string
+				args []string
+			}{
+				{"export", []string{"export", "patients", "--output", filepath.Join(out, "list.csv")}},
+				{"export", []string{"export", "patient", "P1005", "--to", "the patient", "--output", filepath.Join(out, "p.json")}},
+				{"forget", []string{"forget", "P1005", "--yes"}},
+				{"audit", []string{"audit", "log"}},
+				{"audit", []string{"audit", "export"}},
+				{"backup", []string{"backup", filepath.Join(out, "b.age")}},
+				{"staff", []string{"staff", "list"}},
+				{"import", []string{"import", "patients", csv}},
+				{"migrate", []string{"migrate", csv, "--yes"}},
+				{"merge", []string{"patient", "merge", "P1005", "P1006", "--yes"}},
+			} {
+				t.Run(strings.Join(c.args[:2], " "), func(t *testing.T) {
+					before := len(tm.auditLog())
+					r := tm.as(m.acct, []string{"CAREBOOK_BACKUP_PASSPHRASE=a long enough passphrase"}, "", c.args...)
+					want := "refused: " + m.name + " is a " + m.role + ", and " + c.op + " is for managers"
+					if r.code == 0 || !strings.Contains(r.stderr, want) {
+						t.Fatalf("%s: %s", strings.Join(c.args, " "), r)
+					}
+					if strings.Contains(r.stdout, "P1005") || strings.Contains(r.stdout, "Smith") {
+						t.Errorf("the refusal showed patient data: %s", r.stdout)
+					}
+					rows := tm.auditLog()[before:]
+					refused := rowsWhere(rows, func(r store.AuditRowJSON) bool {
+						return r.Outcome == "refused" && r.Staff == m.name && r.User == m.acct && actionTool(r.Action) == c.op
+					})
+					if len(refused) != 1 {
+						t.Errorf("%d refusal rows for %s, want 1; rows: %+v", len(refused), c.op, rows)
+					}
+					if done := rowsWhere(rows, func(r store.AuditRowJSON) bool { return r.Staff == m.name && r.Outcome == "ok" }); len(done) > 0 {
+						t.Errorf("a refused %s wrote ok rows: %+v", c.op, done)
+					}
+					entries, _ := os.ReadDir(out)
+					if len(entries) > 0 {
+						t.Errorf("a refused %s left files: %v", c.op, entries)
+					}
+				})
 			}
-			if strings.Contains(r.stdout, "P1005") || strings.Contains(r.stdout, "Smith") {
-				t.Errorf("the refusal showed patient data: %s", r.stdout)
-			}
-			rows := tm.auditLog()[before:]
-			refused := rowsWhere(rows, func(r store.AuditRowJSON) bool {
-				return r.Outcome == "refused" && r.Staff == "Ana" && r.User == acctMapped && actionTool(r.Action) == c.op
-			})
-			if len(refused) != 1 {
-				t.Errorf("%d refusal rows for %s, want 1; rows: %+v", len(refused), c.op, rows)
-			}
-			entries, _ := os.ReadDir(out)
-			if len(entries) > 0 {
-				t.Errorf("a refused %s left files: %v", c.op, entries)
+			for _, args := range [][]string{
+				{"patients", "--limit", "1"},
+				{"show", "P1003"},
+				{"tag", "add", m.role + "-was-here", "P1003", "--yes"},
+				{"log", "P1003", "--channel", "call", "--summary", "Left a voicemail", "--yes"},
+				{"task", "add", "P1003", "Call back about the refill", "--yes"},
+				{"ask", "how many patients are there"},
+			} {
+				t.Run(args[0], func(t *testing.T) {
+					if r := tm.as(m.acct, nil, "", args...); r.code != 0 {
+						t.Fatalf("%s as %s: %s", strings.Join(args, " "), m.role, r)
+					}
+				})
 			}
 		})
 	}
-	// The patient is still there, and a manager may do what Ana may not.
-	if !strings.Contains(tm.mustClient("show", "P1005"), "P1005") {
-		t.Error("P1005 is gone after a refused forget")
+	// Nothing was imported or merged, the patient is still there, and a
+	// manager may do what they may not.
+	if r := tm.client("show", "N9001"); r.code == 0 {
+		t.Errorf("a refused import or migrate added N9001: %s", r.stdout)
+	}
+	for _, mrn := range []string{"P1005", "P1006"} {
+		if !strings.Contains(tm.mustClient("show", mrn), mrn) {
+			t.Errorf("%s is gone after a refused forget or merge", mrn)
+		}
 	}
 	roles := tm.auditLog()
-	if n := len(rowsWhere(roles, func(r store.AuditRowJSON) bool { return r.Staff == "Ana" && r.Outcome == "refused" })); n < 7 {
-		t.Errorf("%d refusals for Ana in the log, want at least 7", n)
+	for _, who := range []string{"Ana", "Kim"} {
+		if n := len(rowsWhere(roles, func(r store.AuditRowJSON) bool { return r.Staff == who && r.Outcome == "refused" })); n != 10 {
+			t.Errorf("%d refusals for %s in the log, want 10", n, who)
+		}
 	}
 	if !slices.ContainsFunc(roles, func(r store.AuditRowJSON) bool { return r.Staff == "root" && r.User == "root" }) {
 		t.Error("the manager's own reads are not in the log")

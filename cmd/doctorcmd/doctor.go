@@ -238,6 +238,13 @@ func endpointCheck(ctx context.Context, opts *Options, cfg config.Config) (*api.
 	c := Check{Name: "ollama endpoint"}
 	client, err := opts.Ollama()
 	var refused *guard.RefusedError
+	var boundary *store.BoundaryError
+	if errors.As(err, &boundary) {
+		// The configuration check fails with this; the address is not
+		// the problem, and is not known until the file is mended.
+		c.Status, c.Detail, c.Fix = Warn, "not checked: the configuration it would come from is refused (see configuration)", boundary.Fix
+		return nil, c
+	}
 	if errors.As(err, &refused) {
 		c.Status, c.Detail = Fail, fmt.Sprintf("%s (from %s): %v", host, source, err)
 		c.Fix = "point Carebook at the Ollama on this machine: unset it, or use --ollama-host http://127.0.0.1:11434"
@@ -441,6 +448,10 @@ func databaseChecks(ctx context.Context, opts *Options) ([]Check, bool) {
 		mode.Status, mode.Detail, mode.Fix = Fail, boundary.Path+" "+boundary.Problem, boundary.Fix
 	}
 	out = append(out, mode)
+	// Opening the file here would be refused for the same reason, and say
+	// it again; a server's store is open already, and its checks still
+	// run.
+	open := boundary == nil || opts.Lend != nil
 
 	state, detail := opts.Encryption(path)
 	enc := Check{Name: "encryption at rest", Detail: state + ": " + detail}
@@ -454,7 +465,7 @@ func databaseChecks(ctx context.Context, opts *Options) ([]Check, bool) {
 	}
 	out = append(out, enc)
 
-	return out, true
+	return out, open
 }
 
 // hardening is what DuckDB must read back as, on every connection.
