@@ -13,7 +13,6 @@ import (
 	"context"
 	"io"
 
-	"github.com/carebook/carebook/report"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -26,8 +25,9 @@ import (
 // a confirmation), and rename_tag and delete_tag are actions. A server of
 // version 1 would ignore a dry run's flag and keep a forget's plan.
 //
-// 3: Warm and MyTasks (the REPL's warm-up and its greeting); a server of
-// version 2 has no route for them.
+// 3: Warm and MyTasks (the REPL's warm-up and its greeting), which a
+// server of version 2 has no route for; Report answers with the rendered
+// file (a version 2 server sent numbers this client cannot decode).
 const ProtocolVersion = 3
 
 // Backend is the practice database, as one staff member sees it.
@@ -78,7 +78,7 @@ type Reader interface {
 	AuditLog(ctx context.Context, req AuditLogRequest) ([]store.AuditRowJSON, error)
 	// Report is the practice's aggregates for a period, small counts
 	// suppressed where the database is: nothing finer leaves it.
-	Report(ctx context.Context, req ReportRequest) (*report.Report, error)
+	Report(ctx context.Context, req ReportRequest) (*ReportFile, error)
 	// MyTasks counts the caller's open tasks due today and overdue (the
 	// REPL's greeting). It names no patient, so nothing is audited.
 	MyTasks(ctx context.Context) (*TaskCounts, error)

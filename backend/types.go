@@ -215,6 +215,13 @@ type ReportRequest struct {
 	Format string    `json:"format"`
 }
 
+// ReportFile is a report rendered where its numbers were read: the HTML
+// page or its JSON, as Format says.
+type ReportFile struct {
+	Format string `json:"format"`
+	Data   []byte `json:"data"`
+}
+
 // ImportRequest describes an uploaded CSV.
 type ImportRequest struct {
 	Kind     string            `json:"kind"`

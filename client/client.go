@@ -20,7 +20,6 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/internal/wire"
-	"github.com/carebook/carebook/report"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
@@ -311,8 +310,8 @@ func (c *Client) AuditLog(ctx context.Context, req backend.AuditLogRequest) ([]s
 }
 
 // Report reads a report's aggregates.
-func (c *Client) Report(ctx context.Context, req backend.ReportRequest) (*report.Report, error) {
-	return get[report.Report](ctx, c, wire.OpReport, req, nil)
+func (c *Client) Report(ctx context.Context, req backend.ReportRequest) (*backend.ReportFile, error) {
+	return get[backend.ReportFile](ctx, c, wire.OpReport, req, nil)
 }
 
 // MyTasks counts this session's open tasks due today and overdue.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -176,3 +177,12 @@ footer { border-top: 1px solid var(--line); margin-top: 1rem; padding-top: .6rem
 </body>
 </html>
 `
+
+// WriteJSON writes the report's aggregates as `report --json` prints them:
+// hidden cells are null (see Report.Hidden).
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/internal/wire"
-	"github.com/carebook/carebook/report"
 	"github.com/carebook/carebook/service"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
@@ -63,7 +62,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	handle(s, mux, wire.OpAuditLog, func(ctx context.Context, b backend.Backend, req backend.AuditLogRequest, _ *stream) ([]store.AuditRowJSON, error) {
 		return b.AuditLog(ctx, req)
 	})
-	handle(s, mux, wire.OpReport, func(ctx context.Context, b backend.Backend, req backend.ReportRequest, _ *stream) (*report.Report, error) {
+	handle(s, mux, wire.OpReport, func(ctx context.Context, b backend.Backend, req backend.ReportRequest, _ *stream) (*backend.ReportFile, error) {
 		return b.Report(ctx, req)
 	})
 	handle(s, mux, wire.OpMyTasks, func(ctx context.Context, b backend.Backend, _ none, _ *stream) (*backend.TaskCounts, error) {

@@ -1,8 +1,10 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/carebook/carebook/backend"
@@ -13,9 +15,20 @@ import (
 // ChannelReport is the audit log's channel for reports.
 const ChannelReport = "report"
 
-// Report reads the report's numbers, audits the read, and suppresses small
-// counts before anything leaves.
-func (v *view) Report(ctx context.Context, req backend.ReportRequest) (*report.Report, error) {
+// Report reads the report's numbers, audits the read, suppresses small
+// counts and renders the page or its JSON before anything leaves: through
+// carebook serve the client receives the finished file, never the numbers
+// that suppression hid, and needs no copy of the charts' layout.
+func (v *view) Report(ctx context.Context, req backend.ReportRequest) (*backend.ReportFile, error) {
+	render := report.WriteHTML
+	switch req.Format {
+	case "", "html":
+		req.Format = "html"
+	case "json":
+		render = report.WriteJSON
+	default:
+		return nil, fmt.Errorf("report: unknown format %q (expected html or json)", req.Format)
+	}
 	period := report.Period{From: req.From, To: req.To}
 	var in *report.Inputs
 	err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
@@ -40,5 +53,9 @@ func (v *view) Report(ctx context.Context, req backend.ReportRequest) (*report.R
 	if err != nil {
 		return nil, err
 	}
-	return report.Build(in), nil
+	var buf bytes.Buffer
+	if err := render(&buf, report.Build(in)); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	return &backend.ReportFile{Format: req.Format, Data: buf.Bytes()}, nil
 }

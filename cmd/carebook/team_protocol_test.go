@@ -169,3 +169,51 @@ func TestTeamProtocol(t *testing.T) {
 		}
 	})
 }
+
+// TestTeamReport: the report through carebook serve is the report on the
+// file, byte for byte, page and JSON alike (it is rendered where the
+// numbers are read), and it is one audited read either way.
+func TestTeamReport(t *testing.T) {
+	tm := newTeam(t)
+	out := t.TempDir()
+	get := func(run func(args ...string) string, name string) (page, js string) {
+		t.Helper()
+		html := filepath.Join(out, name+".html")
+		run("report", "--month", "2026-05", "-o", html)
+		data, err := os.ReadFile(html)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data), run("report", "--month", "2026-05", "--json")
+	}
+	tm.serve()
+	before := len(tm.auditLog())
+	servedPage, servedJSON := get(tm.mustClient, "served")
+	if n := len(tm.auditLog()) - before; n != 3 { // two reports and the audit log's own read
+		t.Errorf("two reports through the server left %d audit rows, want 2 and the log's read", n)
+	}
+	tm.stop(syscall.SIGTERM)
+	directPage, directJSON := get(tm.mustDirect, "direct")
+
+	if servedPage != directPage {
+		t.Errorf("the page through the server differs from the page on the file (%d and %d bytes)", len(servedPage), len(directPage))
+	}
+	if servedJSON != directJSON {
+		t.Errorf("the JSON through the server differs from the JSON on the file:\n%s\n---\n%s", clip(servedJSON), clip(directJSON))
+	}
+	var rep struct {
+		Panels []struct {
+			ID string `json:"id"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal([]byte(servedJSON), &rep); err != nil || len(rep.Panels) != 7 {
+		t.Fatalf("the JSON through the server has %d panels (%v)", len(rep.Panels), err)
+	}
+	// The fixture's May has small cells: suppression survives the trip,
+	// and the charts came with it (a version 2 server's numbers lost
+	// both).
+	if !strings.Contains(servedPage, "<td>&lt; 5</td>") || strings.Count(servedPage, "<svg") < 5 {
+		t.Errorf("the page through the server lacks its suppressed cells or its charts (%d charts, %d small cells)",
+			strings.Count(servedPage, "<svg"), strings.Count(servedPage, "<td>&lt; 5</td>"))
+	}
+}

@@ -121,9 +121,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	write := func(w io.Writer) error { return report.WriteHTML(w, rep) }
-	if opts.JSON {
-		write = func(w io.Writer) error { return cmdutil.WriteJSON(w, rep) }
+	write := func(w io.Writer) error {
+		_, err := w.Write(rep.Data)
+		return err
 	}
 	if opts.Output == "" {
 		return write(opts.IO.Out)
