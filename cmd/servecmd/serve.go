@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carebook/carebook/backend"
+	"github.com/carebook/carebook/backup"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/server"
 	"github.com/carebook/carebook/service"
@@ -112,6 +113,10 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	// A server killed while it copied the database for a backup left the
+	// copy's name behind; holding the file now, this server is the one to
+	// remove it.
+	backup.RemoveStale(abs)
 	shared := service.NewShared(st)
 	defer shared.Close()
 	model, _ := f.Model()
