@@ -70,8 +70,8 @@ account, a staff group and a systemd unit.`,
 // Run serves until ctx is cancelled (SIGTERM, Ctrl-C).
 func Run(ctx context.Context, opts *Options) error {
 	f := opts.F
-	if socket, _, _ := f.Server(); f.ServerFlag != "" || (socket != "" && f.DBFlag == "") {
-		return cmdutil.FlagErrorf("serve owns the database itself: name it with --db (or $CAREBOOK_DB), not --server")
+	if err := f.ServeRefusal(); err != nil {
+		return err
 	}
 	path, source, err := f.Database()
 	if err != nil {
