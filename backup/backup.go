@@ -33,45 +33,123 @@ type Summary struct {
 }
 
 // Write checkpoints st and writes the encrypted snapshot to w. The caller
-// holds st open throughout, so no other process can change the file while
-// it is read.
+// holds st open throughout; a caller that must not, because w may be slow,
+// takes a Snapshot instead.
 func Write(ctx context.Context, st *store.Store, w io.Writer, recipients ...age.Recipient) (Summary, error) {
-	var sum Summary
-	if err := st.Checkpoint(ctx); err != nil {
-		return sum, err
+	snap, err := Take(ctx, st)
+	if err != nil {
+		return Summary{}, err
 	}
+	defer snap.Close()
+	return snap.Write(ctx, w, recipients...)
+}
+
+// Snapshot is a private copy of the database and the files that travel with
+// it, made while nobody else could change them. It lets the caller release
+// the database before the slow part: deriving the passphrase's key,
+// encrypting, and a reader at the other end that may stop reading. Its
+// files have no name on disk once Take returns, so that a kill or a client
+// that goes away cannot leave a copy of the practice behind: the kernel
+// frees them when the last descriptor closes.
+type Snapshot struct {
+	prefix string
+	files  []snapFile
+}
+
+type snapFile struct {
+	name    string
+	f       *os.File
+	size    int64
+	modTime time.Time
+	// path is the copy's name when the system would not unlink an open
+	// file; Close removes it then.
+	path string
+}
+
+// Take checkpoints st and copies its file (and sidecars) into private
+// files in the database's folder, which for carebook serve only the
+// server's account may open. The caller must have st to itself, so that
+// the copy is one consistent state; the copy is fast, the file system's
+// own (copy_file_range) where it can.
+func Take(ctx context.Context, st *store.Store) (*Snapshot, error) {
+	RemoveStale(st.Path())
+	if err := st.Checkpoint(ctx); err != nil {
+		return nil, err
+	}
+	snap := &Snapshot{prefix: tempPrefix(st.Path())}
+	if err := snap.add(ctx, st.Path(), dbName); err != nil {
+		snap.Close()
+		return nil, fmt.Errorf("back up %s: %w", st.Path(), err)
+	}
+	for _, ext := range sidecars {
+		if _, err := os.Stat(st.Path() + ext); err != nil {
+			continue
+		}
+		if err := snap.add(ctx, st.Path()+ext, dbName+ext); err != nil {
+			snap.Close()
+			return nil, fmt.Errorf("back up %s: %w", st.Path()+ext, err)
+		}
+	}
+	return snap, nil
+}
+
+// copyChunk bounds how much is copied between checks for Ctrl-C.
+const copyChunk = 64 << 20
+
+func (s *Snapshot) add(ctx context.Context, path, name string) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	// CreateTemp's O_EXCL never opens an existing name, so a link planted
+	// in the folder cannot redirect the copy.
+	out, err := os.CreateTemp(filepath.Dir(path), s.prefix+"*")
+	if err != nil {
+		return err
+	}
+	sf := snapFile{name: name, f: out, modTime: fi.ModTime()}
+	if err := os.Remove(out.Name()); err != nil {
+		sf.path = out.Name()
+	}
+	s.files = append(s.files, sf)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := io.CopyN(out, in, copyChunk)
+		s.files[len(s.files)-1].size += n
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Write encrypts the snapshot to recipients and writes it to w.
+func (s *Snapshot) Write(ctx context.Context, w io.Writer, recipients ...age.Recipient) (Summary, error) {
+	var sum Summary
 	enc, err := age.Encrypt(w, recipients...)
 	if err != nil {
 		return sum, fmt.Errorf("encrypt: %w", err)
 	}
 	tw := tar.NewWriter(enc)
-	add := func(path, name string) error {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		hdr := &tar.Header{Name: name, Mode: 0o600, Size: fi.Size(), ModTime: fi.ModTime(), Typeflag: tar.TypeReg}
+	for _, f := range s.files {
+		hdr := &tar.Header{Name: f.name, Mode: 0o600, Size: f.size, ModTime: f.modTime, Typeflag: tar.TypeReg}
 		if err := tw.WriteHeader(hdr); err != nil {
-			return err
+			return sum, fmt.Errorf("back up: %w", err)
 		}
-		n, err := io.Copy(tw, &ctxReader{ctx: ctx, r: f})
+		n, err := io.Copy(tw, &ctxReader{ctx: ctx, r: io.NewSectionReader(f.f, 0, f.size)})
 		sum.Bytes += n
-		sum.Files = append(sum.Files, name)
-		return err
-	}
-	if err := add(st.Path(), dbName); err != nil {
-		return sum, fmt.Errorf("back up %s: %w", st.Path(), err)
-	}
-	for _, ext := range sidecars {
-		if _, err := os.Stat(st.Path() + ext); err == nil {
-			if err := add(st.Path()+ext, dbName+ext); err != nil {
-				return sum, fmt.Errorf("back up %s: %w", st.Path()+ext, err)
-			}
+		sum.Files = append(sum.Files, f.name)
+		if err != nil {
+			return sum, fmt.Errorf("back up %s: %w", f.name, err)
 		}
 	}
 	if err := tw.Close(); err != nil {
@@ -81,6 +159,36 @@ func Write(ctx context.Context, st *store.Store, w io.Writer, recipients ...age.
 		return sum, fmt.Errorf("encrypt: %w", err)
 	}
 	return sum, nil
+}
+
+// Close lets the copies go.
+func (s *Snapshot) Close() error {
+	var errs []error
+	for _, f := range s.files {
+		errs = append(errs, f.f.Close())
+		if f.path != "" {
+			errs = append(errs, os.Remove(f.path))
+		}
+	}
+	s.files = nil
+	return errors.Join(errs...)
+}
+
+// tempPrefix names the copies of the database at dbPath, so that
+// RemoveStale finds them and nothing else.
+func tempPrefix(dbPath string) string { return "." + filepath.Base(dbPath) + ".backup-" }
+
+// RemoveStale removes the copies a process killed inside Take left beside
+// the database at dbPath: a copy has a name only there, under the caller's
+// exclusive hold, so whoever holds the database now finds only strays.
+// Links are removed, never followed.
+func RemoveStale(dbPath string) {
+	entries, _ := os.ReadDir(filepath.Dir(dbPath))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tempPrefix(dbPath)) && !e.IsDir() {
+			os.Remove(filepath.Join(filepath.Dir(dbPath), e.Name()))
+		}
+	}
 }
 
 // ctxReader stops a long copy on Ctrl-C.

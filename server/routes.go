@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"time"
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/internal/wire"
@@ -149,7 +152,8 @@ func download[Req, Resp any](s *Server, mux *http.ServeMux, op string, fn func(c
 		}
 		w.Header().Set("Trailer", wire.Final)
 		w.Header().Set("Content-Type", "application/octet-stream")
-		resp, err := fn(r.Context(), s.cfg.Service.For(sess.caller), req, w)
+		body := &stallWriter{w: w, rc: http.NewResponseController(w), d: s.cfg.StallTimeout}
+		resp, err := fn(r.Context(), s.cfg.Service.For(sess.caller), req, body)
 		s.logResult(op, sess, err)
 		f := wire.Frame{Done: true}
 		if err == nil {
@@ -161,6 +165,34 @@ func download[Req, Resp any](s *Server, mux *http.ServeMux, op string, fn func(c
 		b, _ := json.Marshal(f)
 		w.Header().Set(wire.Final, base64.StdEncoding.EncodeToString(b))
 	})
+}
+
+// stallWriter fails a write that the client has not taken within d: net/http
+// alone would wait forever on a client that stopped reading. The deadline
+// moves with every write, so a slow client is not cut off, only a stopped
+// one; net/http clears it once the reply is done.
+type stallWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+// stalledError says the client stopped reading a download.
+type stalledError struct{ After time.Duration }
+
+func (e *stalledError) Error() string {
+	return fmt.Sprintf("the client read nothing for %v, so the server stopped sending", e.After)
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	if err := s.rc.SetWriteDeadline(time.Now().Add(s.d)); err != nil {
+		return 0, fmt.Errorf("set the write deadline: %w", err)
+	}
+	n, err := s.w.Write(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = &stalledError{After: s.d}
+	}
+	return n, err
 }
 
 // importCSV is an upload: the request in a header, the CSV as the body.

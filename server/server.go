@@ -42,7 +42,18 @@ type Config struct {
 	// Log receives one line per refused connection or failed request:
 	// operation names and error kinds, never patient data.
 	Log io.Writer
+	// StallTimeout cuts off a download (a backup, an export) whose client
+	// has read nothing for this long: a client stopped with Ctrl-Z or
+	// SIGSTOP would otherwise keep what the download holds (a copy of the
+	// database, a read of it) for as long as it stays stopped. Zero is
+	// DefaultStallTimeout.
+	StallTimeout time.Duration
 }
+
+// DefaultStallTimeout is long enough for any disk a client writes to to
+// catch up, and short enough that a stopped client lets go the same
+// minute.
+const DefaultStallTimeout = time.Minute
 
 // Server serves the practice's database over a socket.
 type Server struct {
@@ -55,6 +66,9 @@ type Server struct {
 func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
+	}
+	if cfg.StallTimeout == 0 {
+		cfg.StallTimeout = DefaultStallTimeout
 	}
 	s := &Server{cfg: cfg, sessions: sessions{m: map[string]*session{}}}
 	mux := http.NewServeMux()

@@ -254,10 +254,13 @@ func (v *view) AuditVerify(ctx context.Context, offline io.Reader) (*backend.Ver
 	return out, err
 }
 
-// Backup writes an encrypted snapshot to w. Everyone waits while the file
-// is read, so that it is one consistent state; only ciphertext leaves.
-// The audit row comes from BackupDone, once the backup is safe on its
-// disk: a backup that never got there must not read as made.
+// Backup writes an encrypted snapshot to w. Everyone waits only while the
+// file is copied, so that the copy is one consistent state; the key's
+// derivation, the encryption and the streaming, which a client that stops
+// reading can make last forever, work from the copy with nothing held.
+// Only ciphertext leaves. The audit row comes from BackupDone, once the
+// backup is safe on its disk: a backup that never got there must not read
+// as made.
 func (v *view) Backup(ctx context.Context, req backend.BackupRequest, w io.Writer, progress func(backend.Progress)) (*backend.BackupView, error) {
 	if err := v.allow(ctx, "backup", backend.ChannelBackup); err != nil {
 		return nil, err
@@ -282,15 +285,24 @@ func (v *view) Backup(ctx context.Context, req backend.BackupRequest, w io.Write
 		recipient = r
 	}
 	start := time.Now()
-	var sum backup.Summary
+	var snap *backup.Snapshot
 	err := v.s.cfg.DB.Exclusive(ctx, func(st *store.Store) error {
+		var err error
+		snap, err = backup.Take(ctx, st)
+		return err
+	})
+	var sum backup.Summary
+	if err == nil {
 		if progress != nil {
 			progress(backend.Progress{Stage: "encrypting"})
 		}
-		var err error
-		sum, err = backup.Write(ctx, st, w, recipient)
-		return err
-	})
+		sum, err = snap.Write(ctx, w, recipient)
+	}
+	if snap != nil {
+		if cerr := snap.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("let the copy go: %w", cerr)
+		}
+	}
 	if err != nil {
 		v.BackupDone(context.WithoutCancel(ctx), backend.BackupDoneRequest{File: req.File, Error: err.Error()})
 		return nil, fmt.Errorf("backup: %w; nothing was written to %s", err, req.File)

@@ -217,3 +217,88 @@ func TestTeamReport(t *testing.T) {
 			strings.Count(servedPage, "<svg"), strings.Count(servedPage, "<td>&lt; 5</td>"))
 	}
 }
+
+// TestTeamInitDemoRefuseServer: init and demo make a database file where
+// they run, so with a server configured they made a stray
+// ./carebook.duckdb beside a practice whose database is the server's. They
+// refuse, in one sentence that says whose the database is and what to do;
+// on the service account, --db names the file as it does for serve.
+func TestTeamInitDemoRefuseServer(t *testing.T) {
+	bin := carebookBinary(t)
+	home, cwd := t.TempDir(), t.TempDir()
+	socket := filepath.Join(t.TempDir(), "carebook.sock")
+	userConfig := filepath.Join(home, "carebook", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(userConfig), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	base := append(cleanEnv(), "HOME="+home, "XDG_CONFIG_HOME="+home,
+		"CAREBOOK_SYSTEM_CONFIG="+filepath.Join(home, "no-system.toml"), "CAREBOOK_NOW=2026-06-15T10:00:00Z")
+	run := func(env []string, args ...string) binResult {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(append([]string{}, base...), env...)
+		cmd.Dir = cwd
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		var exit *exec.ExitError
+		code := 0
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return binResult{out.String(), errb.String(), code}
+	}
+	withConfig := func(t *testing.T) func() {
+		if err := os.WriteFile(userConfig, []byte(fmt.Sprintf("server = %q\n", socket)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return func() { os.Remove(userConfig) }
+	}
+	for _, c := range []struct {
+		name   string
+		setup  func(*testing.T) func()
+		env    []string
+		cmd    string
+		args   []string
+		source string
+	}{
+		{"init with --server", nil, nil, "init", []string{"--server", socket, "init"}, "--server"},
+		{"demo with --server", nil, nil, "demo", []string{"--server", socket, "demo", "--patients", "5"}, "--server"},
+		{"init with $CAREBOOK_SERVER", nil, []string{"CAREBOOK_SERVER=" + socket}, "init", []string{"init"}, "$CAREBOOK_SERVER"},
+		{"demo with $CAREBOOK_SERVER", nil, []string{"CAREBOOK_SERVER=" + socket}, "demo", []string{"demo", "--patients", "5"}, "$CAREBOOK_SERVER"},
+		{"init with server in the configuration", withConfig, nil, "init", []string{"init"}, "server in " + userConfig},
+		{"demo with server in the configuration", withConfig, nil, "demo", []string{"demo", "--patients", "5"}, "server in " + userConfig},
+		{"init with --server and --db", nil, nil, "init", []string{"--server", socket, "--db", "mine.duckdb", "init"}, "--server"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.setup != nil {
+				defer c.setup(t)()
+			}
+			oneSentence(t, c.name, run(c.env, c.args...), c.cmd+" makes a database file on this machine",
+				"belongs to carebook serve at "+socket+" (from "+c.source+")",
+				"run "+c.cmd+" without a server configured, or on the server's account with --db")
+			if entries, _ := os.ReadDir(cwd); len(entries) > 0 {
+				t.Errorf("%s left %v in the current folder", c.name, entries)
+			}
+		})
+	}
+
+	// The service account names its file with --db, as for serve; a
+	// server in the configuration is for the staff's commands.
+	t.Run("--db on the server's account", func(t *testing.T) {
+		defer withConfig(t)()
+		db := filepath.Join(t.TempDir(), "practice.duckdb")
+		if r := run([]string{"CAREBOOK_SERVER=" + socket}, "--db", db, "init"); r.code != 0 {
+			t.Fatalf("init --db with $CAREBOOK_SERVER set: exit %d: %s", r.code, r.stderr)
+		}
+		demo := filepath.Join(t.TempDir(), "demo.duckdb")
+		if r := run(nil, "--db", demo, "demo", "--patients", "5"); r.code != 0 {
+			t.Fatalf("demo --db with server in the configuration: exit %d: %s", r.code, r.stderr)
+		}
+		if entries, _ := os.ReadDir(cwd); len(entries) > 0 {
+			t.Errorf("left %v in the current folder", entries)
+		}
+	})
+}

@@ -65,6 +65,22 @@ func newTeam(t *testing.T) *team {
 	if _, err := os.Stat(fixtureDir); err != nil {
 		t.Skip("shared fixtures not found")
 	}
+	return newTeamOf(t, func(tm *team) {
+		tm.mustDirect("init")
+		fixtures, err := filepath.Abs(fixtureDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{"patients", "appointments", "interactions"} {
+			tm.mustDirect("import", kind, filepath.Join(fixtures, kind+".csv"))
+		}
+	})
+}
+
+// newTeamOf is newTeam with the practice fill makes on the file (a demo,
+// say) in place of the clinic fixture.
+func newTeamOf(t *testing.T, fill func(tm *team)) *team {
+	t.Helper()
 	tm := &team{t: t, bin: carebookBinary(t)}
 	base := t.TempDir()
 	tm.dir = filepath.Join(base, "practice")
@@ -81,14 +97,7 @@ func newTeam(t *testing.T) *team {
 		"CAREBOOK_SYSTEM_CONFIG="+filepath.Join(base, "no-system-config.toml"))
 	tm.serveEnv = append(append([]string{}, tm.env...), "CAREBOOK_OLLAMA_HOST="+tm.ollama.URL, "CAREBOOK_MODEL=tiny:latest",
 		"CAREBOOK_BACKUP_PASSPHRASE=correct horse battery staple")
-	tm.mustDirect("init")
-	fixtures, err := filepath.Abs(fixtureDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kind := range []string{"patients", "appointments", "interactions"} {
-		tm.mustDirect("import", kind, filepath.Join(fixtures, kind+".csv"))
-	}
+	fill(tm)
 	tm.mustDirect("staff", "add", "root", "--role", "manager")
 	t.Cleanup(func() { tm.kill() })
 	return tm

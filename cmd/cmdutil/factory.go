@@ -450,6 +450,41 @@ func (f *Factory) Server() (socket, source string, err error) {
 	return cfg.Server, cfg.Source("server"), nil
 }
 
+// serverOverFile is the server that a command which opens the database file
+// itself (serve, init, demo) must not bypass: --server, or one configured
+// when no --db names a file ($CAREBOOK_SERVER or the configuration's
+// server, as on a staff account); "" when the command may go ahead.
+func (f *Factory) serverOverFile() (socket, source string, err error) {
+	socket, source, err = f.Server()
+	if err != nil || f.ServerFlag != "" || f.DBFlag == "" {
+		return socket, source, err
+	}
+	return "", "", nil
+}
+
+// ServeRefusal refuses serve when a server is named for it: serve is the
+// server, and opens the file itself.
+func (f *Factory) ServeRefusal() error {
+	if socket, _, _ := f.serverOverFile(); socket != "" {
+		return FlagErrorf("serve owns the database itself: name it with --db (or $CAREBOOK_DB), not --server")
+	}
+	return nil
+}
+
+// FileRefusal refuses command, which makes a database file on this
+// machine (init, demo), while commands here work through carebook serve:
+// it would make a stray ./carebook.duckdb beside a practice whose database
+// is the server's. It is not a usage mistake (the server may come from a
+// file), so it is one sentence without a pointer to --help.
+func (f *Factory) FileRefusal(command string) error {
+	socket, source, err := f.serverOverFile()
+	if err != nil || socket == "" {
+		return err
+	}
+	return fmt.Errorf("%s makes a database file on this machine, but the practice's database belongs to carebook serve at %s (from %s): run %s without a server configured, or on the server's account with --db",
+		command, socket, source, command)
+}
+
 // Backend is the practice database for this process's commands: carebook
 // serve when one is configured (see Server), else the file itself, opened
 // for each unit of work (direct mode). It is built once, so that the REPL's

@@ -20,6 +20,9 @@ type Options struct {
 	IO        *cmdutil.IOStreams
 	OpenStore func(context.Context) (*store.Store, error)
 	Clock     func() (func() time.Time, error)
+	// Refusal says why demo must not run here (a server owns the
+	// practice's database), or nil.
+	Refusal func() error
 
 	Patients int
 	Seed     uint64
@@ -28,14 +31,17 @@ type Options struct {
 
 // NewCmdDemo builds `carebook demo`.
 func NewCmdDemo(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, OpenStore: f.CreateStore, Clock: f.Clock}
+	opts := &Options{IO: f.IOStreams, OpenStore: f.CreateStore, Clock: f.Clock,
+		Refusal: func() error { return f.FileRefusal("demo") }}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Fill a new database with a synthetic practice",
 		Long: `Write a synthetic practice into a new, empty database: patients with believable
 names, ages, tags, appointments and interactions (about 3 appointments and 10
 interactions per patient). The same seed always gives the same practice.
-Nobody in it is real.`,
+Nobody in it is real. With a server configured (--server, $CAREBOOK_SERVER,
+server in the configuration) it refuses: the practice's database is the
+server's.`,
 		Example: `  carebook demo --db demo.duckdb
   carebook demo --db big.duckdb --patients 100000 --seed 7`,
 		Args: cobra.NoArgs,
@@ -57,6 +63,11 @@ Nobody in it is real.`,
 
 // Run generates the practice.
 func Run(ctx context.Context, opts *Options) error {
+	if opts.Refusal != nil {
+		if err := opts.Refusal(); err != nil {
+			return err
+		}
+	}
 	clock, err := opts.Clock()
 	if err != nil {
 		return err

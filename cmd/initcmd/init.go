@@ -18,18 +18,24 @@ type Options struct {
 	IO        *cmdutil.IOStreams
 	Path      func() string
 	OpenStore func(context.Context) (*store.Store, error)
-	JSON      bool
+	// Refusal says why init must not run here (a server owns the
+	// practice's database), or nil.
+	Refusal func() error
+	JSON    bool
 }
 
 // NewCmdInit builds `carebook init`.
 func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Path: f.DatabasePath, OpenStore: f.CreateStore}
+	opts := &Options{IO: f.IOStreams, Path: f.DatabasePath, OpenStore: f.CreateStore,
+		Refusal: func() error { return f.FileRefusal("init") }}
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a new, empty practice database",
 		Long: `Create the practice database (--db, else $CAREBOOK_DB, else ./carebook.duckdb),
 readable only by you (mode 0600). Running it on an existing database changes
-nothing but upgrading its schema if this version of Carebook is newer.`,
+nothing but upgrading its schema if this version of Carebook is newer. With a
+server configured (--server, $CAREBOOK_SERVER, server in the configuration) it
+refuses: the practice's database is the server's.`,
 		Example: `  carebook init
   carebook init --db /srv/practice/carebook.duckdb`,
 		Args: cobra.NoArgs,
@@ -46,6 +52,11 @@ nothing but upgrading its schema if this version of Carebook is newer.`,
 
 // Run creates the database, or opens (and so upgrades) an existing one.
 func Run(ctx context.Context, opts *Options) error {
+	if opts.Refusal != nil {
+		if err := opts.Refusal(); err != nil {
+			return err
+		}
+	}
 	path := opts.Path()
 	_, statErr := os.Stat(path)
 	existed := statErr == nil

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carebook/carebook/backend"
+	"github.com/carebook/carebook/backup"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/server"
 	"github.com/carebook/carebook/service"
@@ -69,8 +70,8 @@ account, a staff group and a systemd unit.`,
 // Run serves until ctx is cancelled (SIGTERM, Ctrl-C).
 func Run(ctx context.Context, opts *Options) error {
 	f := opts.F
-	if socket, _, _ := f.Server(); f.ServerFlag != "" || (socket != "" && f.DBFlag == "") {
-		return cmdutil.FlagErrorf("serve owns the database itself: name it with --db (or $CAREBOOK_DB), not --server")
+	if err := f.ServeRefusal(); err != nil {
+		return err
 	}
 	path, source, err := f.Database()
 	if err != nil {
@@ -112,6 +113,10 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	// A server killed while it copied the database for a backup left the
+	// copy's name behind; holding the file now, this server is the one to
+	// remove it.
+	backup.RemoveStale(abs)
 	shared := service.NewShared(st)
 	defer shared.Close()
 	model, _ := f.Model()
