@@ -32,6 +32,9 @@ type Options struct {
 	Getenv       func(string) string
 	// ReadSecret reads a passphrase without echo; nil means the terminal.
 	ReadSecret func(prompt string) (string, error)
+	// Refusal says why restore must not put a file in place here (a
+	// server owns the practice's database), or nil.
+	Refusal func() error
 
 	File      string
 	Recipient string
@@ -71,7 +74,8 @@ keep them apart from the backup. An existing FILE is never replaced unless
 
 // NewCmdRestore builds `carebook restore`.
 func NewCmdRestore(f *cmdutil.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, StoreOptions: f.StoreOptions, DBPath: f.DatabasePath, Getenv: f.Getenv}
+	opts := &Options{IO: f.IOStreams, StoreOptions: f.StoreOptions, DBPath: f.DatabasePath, Getenv: f.Getenv,
+		Refusal: func() error { return f.FileRefusal("restore") }}
 	cmd := &cobra.Command{
 		Use:   "restore FILE",
 		Short: "Restore an encrypted backup",
@@ -80,7 +84,8 @@ it in place at --db. An existing database is never replaced unless --force is
 given. The replaced database's audit rows that the backup does not hold are kept
 beside it (NAME.rolled-back-TIMESTAMP.jsonl, 0600), and the restore is the
 restored log's next row: audit verify shows it. While carebook serve holds the
-database, restore refuses. --dry-run decrypts and checks it in a private
+database, restore refuses, and with a server configured it needs --db: run it
+on the server's account. --dry-run decrypts and checks it in a private
 folder, says what it holds, and puts nothing in place.`,
 		Example: `  carebook restore /media/usb/carebook-2026-06-15.age --db restored.duckdb
   carebook restore nightly.age --identity key.txt --force
@@ -255,6 +260,11 @@ func removeStaleTemporaries(path string) {
 
 // RunRestore decrypts and restores a backup.
 func RunRestore(ctx context.Context, opts *Options) error {
+	if opts.Refusal != nil {
+		if err := opts.Refusal(); err != nil {
+			return err
+		}
+	}
 	dst, err := filepath.Abs(opts.DBPath())
 	if err != nil {
 		return err

@@ -271,6 +271,8 @@ func TestTeamInitDemoRefuseServer(t *testing.T) {
 		{"init with server in the configuration", withConfig, nil, "init", []string{"init"}, "server in " + userConfig},
 		{"demo with server in the configuration", withConfig, nil, "demo", []string{"demo", "--patients", "5"}, "server in " + userConfig},
 		{"init with --server and --db", nil, nil, "init", []string{"--server", socket, "--db", "mine.duckdb", "init"}, "--server"},
+		{"restore with $CAREBOOK_SERVER", nil, []string{"CAREBOOK_SERVER=" + socket}, "restore", []string{"restore", "/nonexistent/b.age"}, "$CAREBOOK_SERVER"},
+		{"restore with server in the configuration", withConfig, nil, "restore", []string{"restore", "--dry-run", "/nonexistent/b.age"}, "server in " + userConfig},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.setup != nil {
