@@ -50,7 +50,7 @@ week", "this month", "June 2026", "upcoming".`,
 		Example: `  carebook appointments
   carebook appointments --when "next week" --provider "Dr. Patel"
   carebook appointments --from 2026-06-15 --to 2026-06-19 --status scheduled --json`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ranged := opts.From != "" || opts.To != ""
 			switch {

@@ -64,7 +64,7 @@ one before, and compare the Merkle tree with the head file beside the database.
 The first bad row is named. With --file, also check an offline copy made by
 ` + "`audit export`" + ` against the live log: every row in it must still be in the
 log, unchanged.`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return RunVerify(cmd.Context(), opts)
 		},
@@ -195,7 +195,7 @@ an auditor. --since and --until take dates like 2026-01-01, "90 days ago" or
 "January"; --until includes that day.`,
 		Example: `  carebook audit log --patient P1002
   carebook audit log --since 2026-01-01 --user alice --json`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return RunLog(cmd.Context(), opts)
 		},
@@ -313,7 +313,7 @@ later proves that the live log still holds every row of it, unchanged. With
 --output the file is created read-only (0400).`,
 		Example: `  carebook audit export --since 2026-01-01 > audit-2026.jsonl
   carebook audit export --output /media/usb/audit-2026-11.jsonl`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return RunExport(cmd.Context(), opts)
 		},

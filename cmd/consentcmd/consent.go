@@ -43,7 +43,7 @@ recorded it. The marketing export honours it at once; carebook show prints the
 history of the patient's decisions.`,
 		Example: `  carebook consent P1000 marketing off --source phone
   carebook consent "Ann Lee" marketing on --source form --at 2026-06-12 --yes`,
-		Args: cobra.ExactArgs(3),
+		Args: cmdutil.Args(3, 3, "a PATIENT (an MRN, email or name), then marketing on or off"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Patient.Match = args[0]
 			if strings.ToLower(args[1]) != "marketing" {

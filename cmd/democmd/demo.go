@@ -38,7 +38,7 @@ interactions per patient). The same seed always gives the same practice.
 Nobody in it is real.`,
 		Example: `  carebook demo --db demo.duckdb
   carebook demo --db big.duckdb --patients 100000 --seed 7`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Patients < 1 {
 				return cmdutil.BadFlag("patients", strconv.Itoa(opts.Patients), "a whole number, 1 or more")

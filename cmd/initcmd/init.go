@@ -32,7 +32,7 @@ readable only by you (mode 0600). Running it on an existing database changes
 nothing but upgrading its schema if this version of Carebook is newer.`,
 		Example: `  carebook init
   carebook init --db /srv/practice/carebook.duckdb`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -43,7 +43,7 @@ needs no model.`,
 		Example: `  carebook interactions --patient P1002
   carebook interactions --channel call --since yesterday
   carebook interactions --staff alice --when "last week" --json`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Since != "" && opts.When != "" {
 				return cmdutil.FlagErrorf("give --since or --when, not both")

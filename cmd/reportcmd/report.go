@@ -61,7 +61,7 @@ says "< 5"), for scripts.`,
   carebook report --month 2026-05 -o may.html
   carebook report --from 2026-01-01 --to 2026-03-31 -o q1.html --force
   carebook report --month 2026-05 --json | jq '.summary'`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Month != "" && (opts.From != "" || opts.To != "") {
 				return cmdutil.FlagErrorf("give --month or --from and --to, not both")

@@ -1,6 +1,7 @@
 package root
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -56,6 +57,58 @@ func TestUsageErrorsNameTheArgumentAndTheHelp(t *testing.T) {
 			t.Errorf("carebook %s: exit %d, stderr %q; want 2, %q and %q", strings.Join(tc.args, " "), o.code, o.stderr, tc.want, tc.help)
 		}
 	}
+}
+
+// Every command's arguments are checked in the one form, walked over the
+// whole tree so that a new command cannot slip: too few or too many
+// arguments say what they are ("tag rename needs the OLD tag and its NEW
+// name"), never cobra's "accepts 2 arg(s)", and exit 2 with the command's
+// own help. A leaf without a check would take any arguments and ignore
+// them.
+func TestArgumentCountsOnEveryCommand(t *testing.T) {
+	p := newPractice(t)
+	p.mustRun("init")
+	ios, _, _, _ := cmdutil.Test()
+	root := NewCmdRoot(&cmdutil.Factory{IOStreams: ios, Getenv: func(string) string { return "" }})
+	checked := 0
+	for _, c := range leaves(root) {
+		path := strings.Fields(c.CommandPath())[1:]
+		name := strings.Join(path, " ")
+		if c.Args == nil {
+			t.Errorf("%s has no Args check: it would take any arguments", name)
+			continue
+		}
+		many := slices.Repeat([]string{"x"}, 9)
+		for _, args := range [][]string{nil, many} {
+			// Asked of the check alone first: a count it takes would run
+			// the command (init, serve).
+			if c.Args(c, args) == nil {
+				continue
+			}
+			checked++
+			o := p.run("", false, append(slices.Clone(path), args...)...)
+			wantMsg := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + ` (needs |takes )`)
+			if o.code != 2 || !wantMsg.MatchString(o.stderr) || strings.Contains(o.stderr, "arg(s)") ||
+				!strings.Contains(o.stderr, "Run '"+c.CommandPath()+" --help' for usage.") {
+				t.Errorf("carebook %s with %d arguments: exit %d, stderr %q; want 2, %q… and its help", name, len(args), o.code, o.stderr, name+" needs/takes")
+			}
+		}
+	}
+	if checked < 30 {
+		t.Errorf("only %d argument counts refused over the tree; the walk missed commands", checked)
+	}
+}
+
+// leaves is every command that runs, not a group of others.
+func leaves(c *cobra.Command) []*cobra.Command {
+	if !c.HasSubCommands() {
+		return []*cobra.Command{c}
+	}
+	var out []*cobra.Command
+	for _, sub := range c.Commands() {
+		out = append(out, leaves(sub)...)
+	}
+	return out
 }
 
 // A value a flag cannot take exits 2 on every command, in one wording.

@@ -22,7 +22,7 @@ func NewCmdTask(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "task {add|list|done|reopen}",
 		Short: "Follow-up tasks and recalls",
-		Args:  cobra.NoArgs,
+		Args:  cmdutil.Args(0, 0, ""),
 	}
 	cmd.AddCommand(NewCmdAdd(f, nil), NewCmdList(f, nil), NewCmdDone(f, nil), NewCmdReopen(f, nil))
 	return cmd
@@ -61,7 +61,7 @@ next tuesday (next week's), in 2 weeks.`,
 		Example: `  carebook task add P1000 "call back about lab results" --due "next tuesday"
   carebook task add "Ann Lee" "send the referral" --assign Carla --yes
   carebook task add --where '{"tags":["diabetes"],"last_visit_before":"6 months ago"}' "diabetes recall" --due "in 2 weeks"`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: cmdutil.Args(1, 2, "a PATIENT (an MRN, email or name) and the TEXT of the task, or --where FILTER and the TEXT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case where != "" && len(args) == 1:
@@ -76,7 +76,7 @@ next tuesday (next week's), in 2 weeks.`,
 			case where == "" && len(args) == 2:
 				opts.Args.Patient, opts.Args.Text = &tools.PatientRef{Match: args[0], Born: opts.Born}, args[1]
 			default:
-				return cmdutil.FlagErrorf("give PATIENT and TEXT, or --where FILTER and TEXT")
+				return cmdutil.FlagErrorf("task add needs a PATIENT (an MRN, email or name) and the TEXT of the task, or --where FILTER and the TEXT")
 			}
 			if strings.TrimSpace(opts.Args.Text) == "" {
 				return cmdutil.FlagErrorf("say what the task is: TEXT is empty")
@@ -141,7 +141,7 @@ OS account). Days are the practice's calendar days.`,
 		Example: `  carebook task list --due today --mine
   carebook task list --due overdue --json
   carebook task list P1000 --done`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cmdutil.Args(0, 1, "at most one PATIENT: an MRN, email or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Patient = args[0]
@@ -227,7 +227,7 @@ func NewCmdDone(f *cmdutil.Factory, runF func(context.Context, *DoneOptions) err
 call, text, email, letter, visit or note that did it is logged in the same step.`,
 		Example: `  carebook task done 12
   carebook task done 12 --log call "left a voicemail"`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: cmdutil.Args(1, 2, "a task ID (carebook task list shows them)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := tools.ParseTaskID(args[0])
 			if err != nil {
@@ -272,7 +272,7 @@ func NewCmdReopen(f *cmdutil.Factory, runF func(context.Context, *DoneOptions) e
 		Use:     "reopen ID",
 		Short:   "Open a done task again",
 		Example: `  carebook task reopen 12`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cmdutil.Args(1, 1, "a task ID (carebook task list shows them)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := tools.ParseTaskID(args[0])
 			if err != nil {
