@@ -197,6 +197,12 @@ an auditor. --since and --until take dates like 2026-01-01, "90 days ago" or
   carebook audit log --since 2026-01-01 --user alice --json`,
 		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckDay("since", opts.Since); err != nil {
+				return err
+			}
+			if err := cmdutil.CheckDay("until", opts.Until); err != nil {
+				return err
+			}
 			return RunLog(cmd.Context(), opts)
 		},
 	}
@@ -315,6 +321,9 @@ later proves that the live log still holds every row of it, unchanged. With
   carebook audit export --output /media/usb/audit-2026-11.jsonl`,
 		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckDay("since", opts.Since); err != nil {
+				return err
+			}
 			return RunExport(cmd.Context(), opts)
 		},
 	}

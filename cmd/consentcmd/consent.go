@@ -10,6 +10,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/session"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
@@ -57,8 +58,14 @@ history of the patient's decisions.`,
 			default:
 				return cmdutil.FlagErrorf("say on (opted in) or off (opted out), not %q", args[2])
 			}
-			if !store.ConsentSource(strings.ToLower(opts.Source)).Valid() {
-				return cmdutil.FlagErrorf("--source must be %s: how the decision reached the practice", strings.Join(sources, ", "))
+			if opts.Source == "" {
+				return cmdutil.FlagErrorf("consent needs --source: %s, how the decision reached the practice", strings.Join(sources, ", "))
+			}
+			if err := cmdutil.OneOf("source", opts.Source, sources); err != nil {
+				return err
+			}
+			if err := cmdutil.CheckDay("at", opts.At); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -68,6 +75,7 @@ history of the patient's decisions.`,
 	}
 	cmd.Flags().StringVar(&opts.Source, "source", "", strings.Join(sources, ", ")+" (required)")
 	cmd.Flags().StringVar(&opts.At, "at", "", `when the patient decided, if not now ("2026-06-14", "yesterday")`)
+	complete.Flag(cmd, "source", complete.Values(sources...))
 	cmd.Flags().StringVar(&opts.Patient.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	opts.WriteFlags.Bind(cmd)
 	return cmd

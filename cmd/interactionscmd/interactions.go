@@ -4,6 +4,7 @@ package interactionscmd
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -48,14 +49,20 @@ needs no model.`,
 			if opts.Since != "" && opts.When != "" {
 				return cmdutil.FlagErrorf("give --since or --when, not both")
 			}
-			if opts.Channel != "" && !store.Channel(strings.ToLower(opts.Channel)).Valid() {
-				return cmdutil.FlagErrorf("--channel must be one of %s", join(store.Channels))
-			}
-			if opts.Direction != "" && !store.Direction(strings.ToLower(opts.Direction)).Valid() {
-				return cmdutil.FlagErrorf("--direction must be inbound or outbound")
+			// The form of each value is checked here, so that a mistake
+			// names the flag and exits 2, not the query tool's field.
+			for _, err := range []error{
+				cmdutil.OneOf("channel", opts.Channel, store.Channels),
+				cmdutil.OneOf("direction", opts.Direction, store.Directions),
+				cmdutil.CheckDay("since", opts.Since),
+				cmdutil.CheckRange("when", opts.When),
+			} {
+				if err != nil {
+					return err
+				}
 			}
 			if opts.Limit < 0 {
-				return cmdutil.FlagErrorf("--limit must not be negative")
+				return cmdutil.BadFlag("limit", strconv.Itoa(opts.Limit), "a whole number, 0 or more (0: all)")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -526,8 +526,8 @@ func TestTasks(t *testing.T) {
 			args []string
 			code int
 		}{
-			{"impossible date", []string{"task", "add", "P1002", "x", "--due", "2026-02-30", "--yes"}, 1},
-			{"unreadable date", []string{"task", "add", "P1002", "x", "--due", "whenever", "--yes"}, 1},
+			{"impossible date", []string{"task", "add", "P1002", "x", "--due", "2026-02-30", "--yes"}, 2},
+			{"unreadable date", []string{"task", "add", "P1002", "x", "--due", "whenever", "--yes"}, 2},
 			{"recall without due", []string{"task", "add", "--where", `{"tags":["diabetes"]}`, "recall", "--yes"}, 2},
 			{"misspelt filter", []string{"task", "add", "--where", `{"tag":["diabetes"]}`, "recall", "--due", "friday", "--yes"}, 2},
 			{"empty filter", []string{"task", "add", "--where", `{}`, "recall", "--due", "friday", "--yes"}, 1},

@@ -66,6 +66,9 @@ func newCmdAdd(opts *Options) *cobra.Command {
 			if opts.Role == "" {
 				return cmdutil.FlagErrorf("staff add needs --role: %s", strings.Join(backend.Roles, ", "))
 			}
+			if err := cmdutil.OneOf("role", opts.Role, backend.Roles); err != nil {
+				return err
+			}
 			return RunAdd(cmd.Context(), opts)
 		},
 	}

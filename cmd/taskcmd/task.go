@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -81,6 +82,11 @@ next tuesday (next week's), in 2 weeks.`,
 			if strings.TrimSpace(opts.Args.Text) == "" {
 				return cmdutil.FlagErrorf("say what the task is: TEXT is empty")
 			}
+			if opts.Args.Due != "" {
+				if _, err := tools.ParseDue(opts.Args.Due, time.Now()); err != nil {
+					return cmdutil.BadFlag("due", opts.Args.Due, `a day like 2026-06-23, tomorrow, friday or "in 2 weeks"`)
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -148,6 +154,11 @@ OS account). Days are the practice's calendar days.`,
 			}
 			if opts.Mine && opts.Assigned != "" {
 				return cmdutil.FlagErrorf("give --mine or --assigned, not both")
+			}
+			if due := strings.TrimSpace(opts.Due); !strings.EqualFold(due, "overdue") {
+				if err := cmdutil.CheckRange("due", due); err != nil {
+					return err
+				}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -243,7 +254,7 @@ call, text, email, letter, visit or note that did it is logged in the same step.
 			case opts.Channel != "" && strings.TrimSpace(opts.Summary) == "":
 				return cmdutil.FlagErrorf("--log needs a summary: task done ID --log %s \"what happened\"", opts.Channel)
 			case opts.Channel != "" && !store.Channel(strings.ToLower(opts.Channel)).Valid():
-				return cmdutil.FlagErrorf("--log must be a channel: call, sms, email, in-person, portal, letter or note")
+				return cmdutil.OneOf("log", opts.Channel, store.Channels)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
