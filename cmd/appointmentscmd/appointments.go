@@ -83,6 +83,8 @@ week", "this month", "June 2026", "upcoming".`,
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array of appointments")
 	complete.Flag(cmd, "status", complete.Values(store.AppointmentStatuses...))
 	complete.Flag(cmd, "patient", complete.MRNs(f.ExistingBackend))
+	complete.Flag(cmd, "provider", complete.Providers(f.ExistingBackend))
+	complete.Flag(cmd, "type", complete.AppointmentTypes(f.ExistingBackend))
 	return cmd
 }
 

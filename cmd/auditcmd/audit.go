@@ -17,6 +17,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/internal/atomicfile"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
@@ -220,7 +221,9 @@ an auditor. --since and --until take dates like 2026-01-01, "90 days ago" or
 	cmd.Flags().StringVar(&opts.Until, "until", "", "only rows up to this date (inclusive)")
 	if !disclosures {
 		cmd.Flags().StringVar(&opts.User, "user", "", "only rows by this staff member or OS account")
+		complete.Flag(cmd, "user", complete.Staff(o.Backend))
 	}
+	complete.Flag(cmd, "patient", complete.MRNs(o.Backend))
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print rows as JSON")
 	return cmd
 }

@@ -78,6 +78,7 @@ history of the patient's decisions.`,
 	complete.Flag(cmd, "source", complete.Values(sources...))
 	cmd.Flags().StringVar(&opts.Patient.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	opts.WriteFlags.Bind(cmd)
+	cmd.ValidArgsFunction = complete.Each(complete.MRNs(f.ExistingBackend), complete.Values("marketing"), complete.Values("on", "off"))
 	return cmd
 }
 

@@ -82,6 +82,7 @@ needs no model.`,
 	complete.Flag(cmd, "channel", complete.Values(store.Channels...))
 	complete.Flag(cmd, "direction", complete.Values(store.Directions...))
 	complete.Flag(cmd, "patient", complete.MRNs(f.ExistingBackend))
+	complete.Flag(cmd, "staff", complete.Staff(f.ExistingBackend))
 	return cmd
 }
 

@@ -9,7 +9,9 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/session"
+	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
@@ -125,6 +127,9 @@ an empty value ("") clears a field. The audit log keeps the old and new values.`
 			if opts.Args.Email == nil && opts.Args.Phone == nil && opts.Args.City == nil && opts.Args.Language == nil && opts.Args.Status == nil {
 				return cmdutil.FlagErrorf("say what to change: --phone, --email, --city, --language or --status")
 			}
+			if err := cmdutil.OneOf("status", status, store.Statuses); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -139,6 +144,8 @@ an empty value ("") clears a field. The audit log keeps the old and new values.`
 	fl.StringVar(&status, "status", "", "active, inactive or deceased")
 	fl.StringVar(&ref.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	opts.WriteFlags.Bind(cmd)
+	cmd.ValidArgsFunction = complete.Each(complete.MRNs(f.ExistingBackend))
+	complete.Flag(cmd, "status", complete.Values(store.Statuses...))
 	return cmd
 }
 
@@ -181,6 +188,7 @@ birth are refused. Give MRNs. Managers only, in team mode.`,
 		},
 	}
 	opts.WriteFlags.Bind(cmd)
+	cmd.ValidArgsFunction = complete.Each(complete.MRNs(f.ExistingBackend), complete.MRNs(f.ExistingBackend))
 	return cmd
 }
 

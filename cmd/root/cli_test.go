@@ -147,6 +147,7 @@ func TestBadFlagValuesHaveOneWording(t *testing.T) {
 		"audit disclosures --until": {"audit", "disclosures", "--until", "someday"},
 		"audit export --since":      {"audit", "export", "--since", "someday"},
 		"staff add --role":          {"staff", "add", "Ana", "--role", "boss"},
+		"patient edit --status":     {"patient", "edit", "P1000", "--status", "asleep"},
 		"consent --source":          {"consent", "P1000", "marketing", "off", "--source", "pigeon"},
 		"consent --at":              {"consent", "P1000", "marketing", "off", "--source", "phone", "--at", "someday"},
 		"report --from":             {"report", "--from", "someday", "--to", "2026-01-31", "--json"},

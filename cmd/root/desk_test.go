@@ -535,11 +535,64 @@ func TestShellCompletion(t *testing.T) {
 		{[]string{"export", "patients", "--format", ""}, []string{"csv", "json"}},
 		{[]string{"staff", "add", "Ana", "--role", ""}, []string{"front-desk", "clinician", "manager"}},
 		{[]string{"patients", "--status", "d"}, []string{"deceased"}},
+		// The practice's vocabulary, as the query tool knows it.
+		{[]string{"appointments", "--provider", "Dr. K"}, []string{"Dr. Kim"}},
+		{[]string{"appointments", "--provider", "dr. o"}, []string{"Dr. Okafor"}},
+		{[]string{"appointments", "--type", "t"}, []string{"telehealth", "therapy-session"}},
+		{[]string{"interactions", "--staff", "front"}, []string{"front desk (Ana)", "front desk (Ben)"}},
+		{[]string{"patients", "--staff", "nur"}, []string{"nurse (Carla)"}},
+		{[]string{"task", "add", "P1000", "x", "--assign", "bil"}, []string{"billing (Dev)"}},
+		{[]string{"task", "list", "--assigned", "nur"}, []string{"nurse (Carla)"}},
+		{[]string{"audit", "log", "--user", "nur"}, []string{"nurse (Carla)"}},
+		{[]string{"patient", "edit", "P1000", "--status", "in"}, []string{"inactive"}},
+		{[]string{"consent", "P1000", "marketing", "--source", "ph"}, []string{"phone"}},
+		{[]string{"consent", "P1000", ""}, []string{"marketing"}},
+		{[]string{"consent", "P1000", "marketing", "o"}, []string{"on", "off"}},
+		// The PATIENT of every command that takes one.
+		{[]string{"patient", "edit", "P101"}, mrnsFrom(1010)},
+		{[]string{"patient", "merge", "P101"}, mrnsFrom(1010)},
+		{[]string{"patient", "merge", "P1000", "P101"}, mrnsFrom(1010)},
+		{[]string{"consent", "P101"}, mrnsFrom(1010)},
+		{[]string{"task", "add", "P101"}, mrnsFrom(1010)},
+		{[]string{"task", "list", "P101"}, mrnsFrom(1010)},
 	} {
-		if got := lines(p.mustRun(append([]string{"__complete"}, tc.args...)...)); !slices.Equal(got, tc.want) {
-			t.Errorf("%v: %v, want %v", tc.args, got, tc.want)
+		got := lines(p.mustRun(append([]string{"__complete"}, tc.args...)...))
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(tc.want))
+		if !slices.Equal(got, want) {
+			t.Errorf("%v: %v, want %v", tc.args, got, want)
 		}
 	}
+
+	// Wherever these flags and arguments are, on every command of the
+	// tree, they complete: a new command cannot forget.
+	ios, _, _, _ := cmdutil.Test()
+	root := NewCmdRoot(&cmdutil.Factory{IOStreams: ios, Getenv: func(string) string { return "" }})
+	if _, ok := root.GetFlagCompletionFunc("staff"); !ok {
+		t.Error("the global --staff does not complete")
+	}
+	for _, c := range leaves(root) {
+		for _, name := range []string{"provider", "type", "staff", "status", "channel", "direction", "patient", "tag", "role", "source", "format", "assign", "assigned", "user"} {
+			if c.LocalFlags().Lookup(name) == nil {
+				continue
+			}
+			if _, ok := c.GetFlagCompletionFunc(name); !ok {
+				t.Errorf("%s --%s does not complete", c.CommandPath(), name)
+			}
+		}
+		if (strings.Contains(c.Use, "PATIENT") || strings.Contains(c.Use, "KEEP")) && c.ValidArgsFunction == nil {
+			t.Errorf("%s takes a PATIENT and does not complete it", c.CommandPath())
+		}
+	}
+}
+
+// mrnsFrom is the ten MRNs P<n> to P<n+9>.
+func mrnsFrom(n int) []string {
+	var out []string
+	for i := range 10 {
+		out = append(out, fmt.Sprintf("P%d", n+i))
+	}
+	return out
 }
 
 // rename_tag and delete_tag are for the plain commands and batches: a

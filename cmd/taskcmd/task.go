@@ -12,6 +12,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/cmd/session"
 	"github.com/carebook/carebook/store"
@@ -95,6 +96,10 @@ next tuesday (next week's), in 2 weeks.`,
 	}
 	cmd.Flags().StringVar(&opts.Args.Due, "due", "", `when it is due ("next tuesday", "in 2 weeks", 2026-06-23)`)
 	cmd.Flags().StringVar(&opts.Args.AssignTo, "assign", "", "the staff member who does it (default: you; a recall: anyone)")
+	complete.Flag(cmd, "assign", complete.Staff(f.ExistingBackend))
+	// The PATIENT; with --where the first argument is the TEXT, and a
+	// completion offered for it is ignored as any other.
+	cmd.ValidArgsFunction = complete.Each(complete.MRNs(f.ExistingBackend))
 	cmd.Flags().StringVar(&where, "where", "", "a patient filter as JSON: a recall for every patient it selects")
 	cmd.Flags().StringVar(&opts.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	opts.WriteFlags.Bind(cmd)
@@ -169,6 +174,8 @@ OS account). Days are the practice's calendar days.`,
 	cmd.Flags().StringVar(&opts.Due, "due", "", "today, overdue, this week, next 7 days, a date, …")
 	cmd.Flags().BoolVar(&opts.Mine, "mine", false, "only tasks assigned to you")
 	cmd.Flags().StringVar(&opts.Assigned, "assigned", "", "only tasks assigned to this staff member")
+	complete.Flag(cmd, "assigned", complete.Staff(f.ExistingBackend))
+	cmd.ValidArgsFunction = complete.Each(complete.MRNs(f.ExistingBackend))
 	cmd.Flags().BoolVar(&opts.Done, "done", false, "list done tasks instead of open ones")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array of tasks")
 	return cmd
