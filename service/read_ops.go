@@ -112,7 +112,9 @@ func record(ctx context.Context, r store.Reader, p store.Patient) (*backend.Reco
 	rec := &backend.RecordView{PatientJSON: tools.NewPatientJSON(p), Appointments: []tools.AppointmentJSON{}, Interactions: []tools.InteractionJSON{},
 		Tasks: []tools.TaskJSON{}, Consent: []tools.ConsentJSON{}}
 	for _, a := range appts {
-		rec.Appointments = append(rec.Appointments, tools.NewAppointmentJSON(a))
+		j := tools.NewAppointmentJSON(a)
+		j.Patient = "" // the record's own patient
+		rec.Appointments = append(rec.Appointments, j)
 	}
 	for _, i := range inters {
 		rec.Interactions = append(rec.Interactions, tools.NewInteractionJSON(i))

@@ -24,7 +24,7 @@ func (p *practice) rowsSince(n int) []store.AuditRow {
 }
 
 type apptJSON struct {
-	ID, MRN, Start, Type, Provider, Status string
+	ID, MRN, Patient, Start, Type, Provider, Status string
 }
 
 func (p *practice) appointments(args ...string) []apptJSON {
@@ -43,6 +43,46 @@ func ids[T any](xs []T, id func(T) string) []string {
 		out = append(out, id(x))
 	}
 	return out
+}
+
+// The schedule says who is coming: each appointment carries its patient's
+// name, in the table and in --json, and the listing is an audited read of
+// exactly those patients.
+func TestScheduleNamesItsPatients(t *testing.T) {
+	p := newPractice(t)
+	p.importFixture()
+	before := len(p.auditRows())
+	week := p.appointments("--when", "next week")
+	if len(week) < 3 {
+		t.Fatalf("%d appointments next week", len(week))
+	}
+	rows := p.rowsSince(before)
+	mrns := map[string]bool{}
+	for _, a := range week {
+		mrns[a.MRN] = true
+	}
+	if len(rows) != 1 || len(rows[0].PatientIDs) != len(mrns) {
+		t.Errorf("the listing of %d patients audited as %+v", len(mrns), rows)
+	}
+	for _, a := range week[:3] {
+		var rec struct {
+			First string `json:"first_name"`
+			Last  string `json:"last_name"`
+		}
+		json.Unmarshal([]byte(p.mustRun("show", a.MRN, "--json")), &rec)
+		if want := rec.First + " " + rec.Last; a.Patient != want || want == " " {
+			t.Errorf("%s of %s: patient %q, want %q", a.ID, a.MRN, a.Patient, want)
+		}
+	}
+	o := p.run("", true, "appointments", "--when", "next week")
+	if !strings.Contains(o.stdout, "PATIENT") || !strings.Contains(o.stdout, week[0].Patient) {
+		t.Errorf("the table does not name %q:\n%s", week[0].Patient, o.stdout)
+	}
+	// Scripts cut columns by position: the name is the last.
+	first := strings.Split(strings.Split(p.mustRun("appointments", "--when", "next week"), "\n")[0], "\t")
+	if len(first) != 7 || first[1] != week[0].MRN || first[6] != week[0].Patient {
+		t.Errorf("tab-separated row %q", first)
+	}
 }
 
 // #8: the schedule without a model, through the query tool (validated and
