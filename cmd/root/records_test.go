@@ -159,7 +159,7 @@ func TestPatientEdit(t *testing.T) {
 			{"no field", []string{"patient", "edit", "P1000", "--yes"}, 2},
 			{"not an email", []string{"patient", "edit", "P1000", "--email", "ann.at.example.org", "--yes"}, 1},
 			{"not a phone", []string{"patient", "edit", "P1000", "--phone", "call me maybe", "--yes"}, 1},
-			{"bad status", []string{"patient", "edit", "P1000", "--status", "moved", "--yes"}, 1},
+			{"bad status", []string{"patient", "edit", "P1000", "--status", "moved", "--yes"}, 2},
 			{"nothing changes", []string{"patient", "edit", "P1000", "--city", after.City, "--yes"}, 1},
 			{"unknown patient", []string{"patient", "edit", "P9999", "--city", "Fairview", "--yes"}, 1},
 			{"namesakes", []string{"patient", "edit", "John Smith", "--city", "Fairview", "--yes"}, 1},
