@@ -534,7 +534,7 @@ func (d *Decision) prepare(ctx context.Context, answer string, prepare PrepareFu
 // the vocabulary and what the model wrote, never a patient row (an
 // AmbiguousError, which lists patients, is never retried).
 func RetryPrompt(err *tools.ValidationError) string {
-	return "That action was rejected: " + strings.TrimRight(err.Msg, ". ") + ". Reply with one corrected action."
+	return "That action was rejected: " + strings.TrimRight(err.Error(), ". ") + ". Reply with one corrected action."
 }
 
 // checkedChat checks the server and the model, then makes the chat.

@@ -160,6 +160,7 @@ type WireError struct {
 	Candidates []tools.PatientBrief `json:"candidates,omitempty"`
 	PlanID     string               `json:"plan_id,omitempty"`
 	Tool       string               `json:"tool,omitempty"`
+	Field      string               `json:"field,omitempty"`
 	Op         string               `json:"op,omitempty"`
 	Role       string               `json:"role,omitempty"`
 	Staff      string               `json:"staff,omitempty"`
@@ -201,8 +202,7 @@ func ToWire(err error, classify Classifier) *WireError {
 	case errors.As(err, &amb):
 		w.Kind, w.Ref, w.Candidates, w.PlanID = KindAmbiguous, amb.Ref, amb.Candidates, amb.PlanID
 	case errors.As(err, &val):
-		w.Kind = KindValidation
-		w.Message = val.Msg
+		w.Kind, w.Message, w.Field = KindValidation, val.Msg, val.Field
 	case errors.As(err, &dup):
 		// The person has something to decide, as with any bad input; the
 		// list of records travels in the message.
@@ -250,7 +250,7 @@ func FromWire(w *WireError) error {
 	case KindAmbiguous:
 		return &AmbiguousError{Ref: w.Ref, Candidates: w.Candidates, PlanID: w.PlanID}
 	case KindValidation:
-		return &tools.ValidationError{Msg: w.Message}
+		return &tools.ValidationError{Msg: w.Message, Field: w.Field}
 	case KindNotFound:
 		return &tools.NotFoundError{Ref: w.Ref}
 	case KindMessage:

@@ -182,6 +182,10 @@ const (
 	CompleteTags  = "tags"
 	CompleteMRNs  = "mrns"
 	CompleteNames = "names"
+	// The practice's vocabulary, for flag values: no patient is read.
+	CompleteProviders = "providers"
+	CompleteTypes     = "types"
+	CompleteStaff     = "staff"
 )
 
 // CompleteRequest asks for completions of Prefix.

@@ -121,7 +121,10 @@ func (v *view) Export(ctx context.Context, req backend.ExportRequest, w io.Write
 			header = appointmentColumns
 			for _, a := range as {
 				ids = append(ids, a.PatientID)
-				values = append(values, tools.NewAppointmentJSON(a))
+				j := tools.NewAppointmentJSON(a)
+				// The JSON export has the CSV's columns, no more.
+				j.Patient = ""
+				values = append(values, j)
 				rows = append(rows, []string{tools.AppointmentRef(a), a.PatientMRN, a.StartsAt.Format(csvTime), a.Type, a.Provider, string(a.Status)})
 			}
 		case req.Entity == tools.EntityInteractions:

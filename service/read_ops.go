@@ -112,7 +112,9 @@ func record(ctx context.Context, r store.Reader, p store.Patient) (*backend.Reco
 	rec := &backend.RecordView{PatientJSON: tools.NewPatientJSON(p), Appointments: []tools.AppointmentJSON{}, Interactions: []tools.InteractionJSON{},
 		Tasks: []tools.TaskJSON{}, Consent: []tools.ConsentJSON{}}
 	for _, a := range appts {
-		rec.Appointments = append(rec.Appointments, tools.NewAppointmentJSON(a))
+		j := tools.NewAppointmentJSON(a)
+		j.Patient = "" // the record's own patient
+		rec.Appointments = append(rec.Appointments, j)
 	}
 	for _, i := range inters {
 		rec.Interactions = append(rec.Interactions, tools.NewInteractionJSON(i))
@@ -204,8 +206,12 @@ func (v *view) Complete(ctx context.Context, req backend.CompleteRequest) ([]str
 			entry := v.entry(req.Channel)
 			entry.Action = `{"tool":"complete","args":{"kind":"` + req.Kind + `"}}`
 			return st.LogOutcome(ctx, entry, ids, len(ids), store.OutcomeOK, "")
+		case backend.CompleteProviders, backend.CompleteTypes, backend.CompleteStaff:
+			got, err := vocabularyCompletions(ctx, r, req.Kind)
+			out = withPrefix(got, req.Prefix)
+			return err
 		}
-		return &tools.ValidationError{Msg: "completion of " + req.Kind + " is not offered (tags, mrns or names)"}
+		return &tools.ValidationError{Msg: "completion of " + req.Kind + " is not offered (tags, mrns, names, providers, types or staff)"}
 	})
 	return out, err
 }
@@ -284,4 +290,50 @@ func (v *view) AuditLog(ctx context.Context, req backend.AuditLogRequest) ([]sto
 func startOfDay(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
+}
+
+// vocabularyCompletions are the names a flag like --provider takes. Staff
+// are both the members who sign in and the names calls were logged under
+// (an import's, or a member's since renamed): --staff on interactions
+// filters by the latter, and the global --staff is the former.
+func vocabularyCompletions(ctx context.Context, r store.Reader, kind string) ([]string, error) {
+	part := map[string]store.VocabPart{backend.CompleteProviders: store.VocabProviders,
+		backend.CompleteTypes: store.VocabAppointmentTypes, backend.CompleteStaff: store.VocabStaff}[kind]
+	v, err := r.Vocabulary(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case backend.CompleteProviders:
+		return v.Providers, nil
+	case backend.CompleteTypes:
+		return v.AppointmentTypes, nil
+	}
+	members, err := r.ListStaff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := v.Staff
+	for _, m := range members {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, m.Name) }) {
+			names = append(names, m.Name)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return names, nil
+}
+
+// withPrefix keeps the names that start with prefix, case aside, at most
+// MaxCompletions of them.
+func withPrefix(names []string, prefix string) []string {
+	var out []string
+	for _, n := range names {
+		if len(out) == backend.MaxCompletions {
+			break
+		}
+		if strings.HasPrefix(strings.ToLower(n), strings.ToLower(prefix)) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -56,7 +56,8 @@ func (r Reader) FindAppointments(ctx context.Context, q AppointmentQuery, limit 
 		return nil, err
 	}
 	w := q.conditions()
-	sqlText := `SELECT a.id, coalesce(a.external_id, ''), a.patient_id, p.mrn, a.starts_at, a.type, a.provider, a.status
+	sqlText := `SELECT a.id, coalesce(a.external_id, ''), a.patient_id, p.mrn,
+		trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, '')), a.starts_at, a.type, a.provider, a.status
 		FROM appointments a JOIN patients p ON p.id = a.patient_id WHERE ` + w.sql() + ` ORDER BY a.starts_at, a.id`
 	if limit > 0 {
 		sqlText += fmt.Sprintf(" LIMIT %d", limit)
@@ -70,7 +71,7 @@ func (r Reader) FindAppointments(ctx context.Context, q AppointmentQuery, limit 
 	for rows.Next() {
 		var a Appointment
 		var status string
-		if err := rows.Scan(&a.ID, &a.ExternalID, &a.PatientID, &a.PatientMRN, &a.StartsAt, &a.Type, &a.Provider, &status); err != nil {
+		if err := rows.Scan(&a.ID, &a.ExternalID, &a.PatientID, &a.PatientMRN, &a.PatientName, &a.StartsAt, &a.Type, &a.Provider, &status); err != nil {
 			return nil, fmt.Errorf("find appointments: %w", err)
 		}
 		a.Status = AppointmentStatus(status)

@@ -96,10 +96,13 @@ type Appointment struct {
 	ExternalID string
 	PatientID  int64
 	PatientMRN string
-	StartsAt   time.Time // practice-local wall-clock time
-	Type       string
-	Provider   string
-	Status     AppointmentStatus
+	// PatientName is the patient's full name, read with the appointment so
+	// that a schedule says who is coming and not only an MRN.
+	PatientName string
+	StartsAt    time.Time // practice-local wall-clock time
+	Type        string
+	Provider    string
+	Status      AppointmentStatus
 }
 
 // Interaction is one logged call, text, email, letter, visit or note.

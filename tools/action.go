@@ -263,9 +263,21 @@ type InteractionWhere struct {
 
 // ValidationError says an action is malformed or impossible. Its message is
 // fit to show the user, and to hand back to the model for one retry.
-type ValidationError struct{ Msg string }
+type ValidationError struct {
+	Msg string
+	// Field is where in the action's arguments the mistake is
+	// ("appointments.provider"), when it is one field's. The model needs it
+	// to correct its action; a person at a plain command, who gave a flag
+	// and not that field, is shown Msg alone.
+	Field string
+}
 
-func (e *ValidationError) Error() string { return e.Msg }
+func (e *ValidationError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
 
 func invalidf(format string, args ...any) error {
 	return &ValidationError{Msg: fmt.Sprintf(format, args...)}

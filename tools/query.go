@@ -234,7 +234,7 @@ func resolveTaskWhere(w *TaskWhere, env Env) (store.TaskFilter, error) {
 	if w.Due != "" {
 		from, to, err := ParseDueRange(w.Due, env.Now)
 		if err != nil {
-			return f, &ValidationError{Msg: "tasks.due: " + err.Error()}
+			return f, &ValidationError{Field: "tasks.due", Msg: err.Error()}
 		}
 		f.DueFrom, f.DueTo = from, to
 	}

@@ -230,21 +230,21 @@ func resolveAppointmentWhere(field string, w *AppointmentWhere, env Env, vocab s
 	if w.Type != "" {
 		t, ok := findFold(vocab.AppointmentTypes, w.Type)
 		if !ok {
-			return nil, invalidf("%s.type: there is no appointment type %q (known: %s)", field, w.Type, listOrNone(vocab.AppointmentTypes))
+			return nil, &ValidationError{Field: field + ".type", Msg: fmt.Sprintf("there is no appointment type %q (known: %s)", w.Type, listOrNone(vocab.AppointmentTypes))}
 		}
 		f.Types = []string{t}
 	}
 	if w.Provider != "" {
 		p, ok := findFold(vocab.Providers, w.Provider)
 		if !ok {
-			return nil, invalidf("%s.provider: there is no provider %q (known: %s)", field, w.Provider, listOrNone(vocab.Providers))
+			return nil, &ValidationError{Field: field + ".provider", Msg: fmt.Sprintf("there is no provider %q (known: %s)", w.Provider, listOrNone(vocab.Providers))}
 		}
 		f.Providers = []string{p}
 	}
 	if w.When != "" {
 		r, err := ParseRange(w.When, env.Now)
 		if err != nil {
-			return nil, &ValidationError{Msg: field + ".when: " + err.Error()}
+			return nil, &ValidationError{Field: field + ".when", Msg: err.Error()}
 		}
 		f.From, f.To = r.From, r.To
 	}
@@ -274,7 +274,7 @@ func resolveInteractionWhere(field string, w *InteractionWhere, env Env) (*store
 	if w.When != "" {
 		r, err := ParseRange(w.When, env.Now)
 		if err != nil {
-			return nil, &ValidationError{Msg: field + ".when: " + err.Error()}
+			return nil, &ValidationError{Field: field + ".when", Msg: err.Error()}
 		}
 		f.From, f.To = r.From, r.To
 	}

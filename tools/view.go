@@ -26,8 +26,11 @@ type PatientJSON struct {
 
 // AppointmentJSON is an appointment as scripts see it.
 type AppointmentJSON struct {
-	ID       string `json:"id"`
-	MRN      string `json:"mrn"`
+	ID  string `json:"id"`
+	MRN string `json:"mrn"`
+	// Patient is the patient's name; empty where the patient is the
+	// record's own (show) or where the file must keep its columns (export).
+	Patient  string `json:"patient,omitempty"`
 	Start    string `json:"start"`
 	Type     string `json:"type"`
 	Provider string `json:"provider"`
@@ -111,7 +114,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // NewAppointmentJSON converts an appointment for output.
 func NewAppointmentJSON(a store.Appointment) AppointmentJSON {
-	return AppointmentJSON{ID: AppointmentRef(a), MRN: a.PatientMRN, Start: a.StartsAt.Format(wallClock),
+	return AppointmentJSON{ID: AppointmentRef(a), MRN: a.PatientMRN, Patient: a.PatientName, Start: a.StartsAt.Format(wallClock),
 		Type: a.Type, Provider: a.Provider, Status: string(a.Status)}
 }
 

@@ -4,7 +4,9 @@ package appointmentscmd
 
 import (
 	"context"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -50,7 +52,7 @@ week", "this month", "June 2026", "upcoming".`,
 		Example: `  carebook appointments
   carebook appointments --when "next week" --provider "Dr. Patel"
   carebook appointments --from 2026-06-15 --to 2026-06-19 --status scheduled --json`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ranged := opts.From != "" || opts.To != ""
 			switch {
@@ -59,11 +61,8 @@ week", "this month", "June 2026", "upcoming".`,
 			case opts.Today && ranged:
 				return cmdutil.FlagErrorf("--today and --from/--to each give the range: use one")
 			}
-			if opts.Status != "" && !store.AppointmentStatus(strings.ToLower(opts.Status)).Valid() {
-				return cmdutil.FlagErrorf("--status must be one of %s", join(store.AppointmentStatuses))
-			}
-			if opts.Limit < 0 {
-				return cmdutil.FlagErrorf("--limit must not be negative")
+			if err := opts.checkValues(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -84,7 +83,36 @@ week", "this month", "June 2026", "upcoming".`,
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array of appointments")
 	complete.Flag(cmd, "status", complete.Values(store.AppointmentStatuses...))
 	complete.Flag(cmd, "patient", complete.MRNs(f.ExistingBackend))
+	complete.Flag(cmd, "provider", complete.Providers(f.ExistingBackend))
+	complete.Flag(cmd, "type", complete.AppointmentTypes(f.ExistingBackend))
 	return cmd
+}
+
+// checkValues refuses a flag value of the wrong form as a usage error,
+// before the query tool would (in the model's words and with exit 1). A
+// provider or type nobody has is left to the tool: that is not the
+// flag's form but the practice's data, as with a tag nobody carries.
+func (o *Options) checkValues() error {
+	if err := cmdutil.OneOf("status", o.Status, store.AppointmentStatuses); err != nil {
+		return err
+	}
+	if o.Limit < 0 {
+		return cmdutil.BadFlag("limit", strconv.Itoa(o.Limit), "a whole number, 0 or more (0: all)")
+	}
+	if err := cmdutil.CheckRange("when", o.When); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, value string }{{"from", o.From}, {"to", o.To}} {
+		if err := cmdutil.CheckDay(f.name, f.value); err != nil {
+			return err
+		}
+	}
+	if o.From != "" || o.To != "" {
+		if _, err := tools.ParseRange(o.when(), time.Now()); err != nil {
+			return cmdutil.FlagErrorf("--from %s and --to %s do not make a range: the end is before the start", cmdutil.Clip(o.From, 30), cmdutil.Clip(o.To, 30))
+		}
+	}
+	return nil
 }
 
 // When is the range the flags give, as the query tool reads it.

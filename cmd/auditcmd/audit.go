@@ -17,6 +17,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/internal/atomicfile"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
@@ -64,7 +65,7 @@ one before, and compare the Merkle tree with the head file beside the database.
 The first bad row is named. With --file, also check an offline copy made by
 ` + "`audit export`" + ` against the live log: every row in it must still be in the
 log, unchanged.`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return RunVerify(cmd.Context(), opts)
 		},
@@ -195,8 +196,14 @@ an auditor. --since and --until take dates like 2026-01-01, "90 days ago" or
 "January"; --until includes that day.`,
 		Example: `  carebook audit log --patient P1002
   carebook audit log --since 2026-01-01 --user alice --json`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckDay("since", opts.Since); err != nil {
+				return err
+			}
+			if err := cmdutil.CheckDay("until", opts.Until); err != nil {
+				return err
+			}
 			return RunLog(cmd.Context(), opts)
 		},
 	}
@@ -214,7 +221,9 @@ an auditor. --since and --until take dates like 2026-01-01, "90 days ago" or
 	cmd.Flags().StringVar(&opts.Until, "until", "", "only rows up to this date (inclusive)")
 	if !disclosures {
 		cmd.Flags().StringVar(&opts.User, "user", "", "only rows by this staff member or OS account")
+		complete.Flag(cmd, "user", complete.Staff(o.Backend))
 	}
+	complete.Flag(cmd, "patient", complete.MRNs(o.Backend))
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print rows as JSON")
 	return cmd
 }
@@ -313,8 +322,11 @@ later proves that the live log still holds every row of it, unchanged. With
 --output the file is created read-only (0400).`,
 		Example: `  carebook audit export --since 2026-01-01 > audit-2026.jsonl
   carebook audit export --output /media/usb/audit-2026-11.jsonl`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckDay("since", opts.Since); err != nil {
+				return err
+			}
 			return RunExport(cmd.Context(), opts)
 		},
 	}

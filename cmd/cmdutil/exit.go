@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/carebook/carebook/tools"
 )
 
 // ExitCode prints err as one message on stderr and returns the exit code a
@@ -39,8 +41,19 @@ func ExitCode(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", command)
 		return ExitUsage
 	}
-	fmt.Fprintln(stderr, err)
+	fmt.Fprintln(stderr, plainMessage(err))
 	return ExitError
+}
+
+// plainMessage is err without the field path a validation error carries
+// for the model ("appointments.provider: …"): the person gave a flag, and
+// the path is not a name they know.
+func plainMessage(err error) string {
+	var val *tools.ValidationError
+	if !errors.As(err, &val) || val.Field == "" {
+		return err.Error()
+	}
+	return strings.Replace(err.Error(), val.Error(), val.Msg, 1)
 }
 
 // isCobraUsageError recognises cobra's own argument errors, which it returns

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -31,6 +32,9 @@ type Table struct {
 	// width is the terminal's, in columns; 0 is no limit.
 	width int
 	rows  [][]string
+	// header says rows[0] is the header, which does not make a column
+	// free text or fixed.
+	header bool
 }
 
 // columnGap is the space between two columns.
@@ -49,6 +53,7 @@ func NewTable(w io.Writer, forTTY bool, header ...string) *Table {
 	t := &Table{w: w, forTTY: forTTY}
 	if forTTY && len(header) > 0 {
 		t.Row(header...)
+		t.header = true
 	}
 	return t
 }
@@ -125,12 +130,15 @@ func (t *Table) columnWidths() []int {
 	// First the widest column alone gives up what is too much, down to a
 	// width still worth reading; then the next widest; then, if the
 	// terminal is narrower still, every column down to its least. Of two
-	// as wide, the later gives: MRNs and dates come first in a table.
+	// as wide, the later gives. A date, a time, a phone number or an MRN
+	// cut short is a wrong one, not a shorter one: those columns never
+	// give, and a line too wide for them all wraps rather than lie.
+	fixed := t.fixedColumns(len(widths))
 	for _, floor := range []int{readableColumn, minColumn} {
 		for total > t.width {
 			widest := -1
 			for c, w := range widths {
-				if w > floor && (widest < 0 || w >= widths[widest]) {
+				if !fixed[c] && w > floor && (widest < 0 || w >= widths[widest]) {
 					widest = c
 				}
 			}
@@ -143,6 +151,39 @@ func (t *Table) columnWidths() []int {
 		}
 	}
 	return widths
+}
+
+// fixedCell is a value of a fixed format: a date or time (2026-06-15
+// 09:30), a phone number ((555) 201-3344, +1 555 201 3344) or an ID or
+// MRN (P1000, CB000241, A00579, #12): digits and punctuation, after a
+// short prefix of letters at most.
+var fixedCell = regexp.MustCompile(`^\pL{0,4}[-+#()./:T 0-9]*[0-9][-+#()./:T 0-9]*$`)
+
+// fixedColumns reports which of n columns hold fixed-format values in every
+// cell that is not empty.
+func (t *Table) fixedColumns(n int) []bool {
+	fixed := make([]bool, n)
+	seen := make([]bool, n)
+	for i := range fixed {
+		fixed[i] = true
+	}
+	body := t.rows
+	if t.header && len(body) > 0 {
+		body = body[1:]
+	}
+	for _, r := range body {
+		for c, cell := range r {
+			if cell == "" {
+				continue
+			}
+			seen[c] = true
+			fixed[c] = fixed[c] && fixedCell.MatchString(cell)
+		}
+	}
+	for c := range fixed {
+		fixed[c] = fixed[c] && seen[c]
+	}
+	return fixed
 }
 
 // DisplayWidth is how many columns s takes on a terminal: East Asian wide

@@ -36,6 +36,33 @@ func MRNs(open Open) cobra.CompletionFunc {
 	}
 }
 
+// Providers completes the providers on the schedule.
+func Providers(open Open) cobra.CompletionFunc { return vocabulary(open, backend.CompleteProviders) }
+
+// AppointmentTypes completes the appointment types on the schedule.
+func AppointmentTypes(open Open) cobra.CompletionFunc { return vocabulary(open, backend.CompleteTypes) }
+
+// Staff completes staff members' names and the names calls were logged
+// under.
+func Staff(open Open) cobra.CompletionFunc { return vocabulary(open, backend.CompleteStaff) }
+
+func vocabulary(open Open, kind string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return ask(cmd.Context(), open, kind, prefix)
+	}
+}
+
+// Each completes the i-th argument with fs[i], and nothing past the last
+// (consent PATIENT marketing on|off). A nil one offers nothing.
+func Each(fs ...cobra.CompletionFunc) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) >= len(fs) || fs[len(args)] == nil {
+			return nil, none
+		}
+		return fs[len(args)](cmd, args, prefix)
+	}
+}
+
 // First completes the first argument with first and every other with rest
 // (tag add TAG PATIENT...: a tag, then MRNs). Either may be nil: nothing.
 func First(first, rest cobra.CompletionFunc) cobra.CompletionFunc {

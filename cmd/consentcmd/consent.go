@@ -10,6 +10,7 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/session"
 	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
@@ -43,7 +44,7 @@ recorded it. The marketing export honours it at once; carebook show prints the
 history of the patient's decisions.`,
 		Example: `  carebook consent P1000 marketing off --source phone
   carebook consent "Ann Lee" marketing on --source form --at 2026-06-12 --yes`,
-		Args: cobra.ExactArgs(3),
+		Args: cmdutil.Args(3, 3, "a PATIENT (an MRN, email or name), then marketing on or off"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Patient.Match = args[0]
 			if strings.ToLower(args[1]) != "marketing" {
@@ -57,8 +58,14 @@ history of the patient's decisions.`,
 			default:
 				return cmdutil.FlagErrorf("say on (opted in) or off (opted out), not %q", args[2])
 			}
-			if !store.ConsentSource(strings.ToLower(opts.Source)).Valid() {
-				return cmdutil.FlagErrorf("--source must be %s: how the decision reached the practice", strings.Join(sources, ", "))
+			if opts.Source == "" {
+				return cmdutil.FlagErrorf("consent needs --source: %s, how the decision reached the practice", strings.Join(sources, ", "))
+			}
+			if err := cmdutil.OneOf("source", opts.Source, sources); err != nil {
+				return err
+			}
+			if err := cmdutil.CheckDay("at", opts.At); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -68,8 +75,10 @@ history of the patient's decisions.`,
 	}
 	cmd.Flags().StringVar(&opts.Source, "source", "", strings.Join(sources, ", ")+" (required)")
 	cmd.Flags().StringVar(&opts.At, "at", "", `when the patient decided, if not now ("2026-06-14", "yesterday")`)
+	complete.Flag(cmd, "source", complete.Values(sources...))
 	cmd.Flags().StringVar(&opts.Patient.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	opts.WriteFlags.Bind(cmd)
+	cmd.ValidArgsFunction = complete.Each(complete.MRNs(f.ExistingBackend), complete.Values("marketing"), complete.Values("on", "off"))
 	return cmd
 }
 

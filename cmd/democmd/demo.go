@@ -44,7 +44,7 @@ server in the configuration) it refuses: the practice's database is the
 server's.`,
 		Example: `  carebook demo --db demo.duckdb
   carebook demo --db big.duckdb --patients 100000 --seed 7`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Patients < 1 {
 				return cmdutil.BadFlag("patients", strconv.Itoa(opts.Patients), "a whole number, 1 or more")

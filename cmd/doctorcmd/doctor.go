@@ -105,7 +105,7 @@ sits on an encrypted volume, DuckDB's hardening, the audit log, history and
 backups.
 
 The exit code is 1 when any check fails.`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.DBPath, opts.DBSource, _ = f.Database()
 			if runF != nil {

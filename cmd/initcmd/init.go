@@ -38,7 +38,7 @@ server configured (--server, $CAREBOOK_SERVER, server in the configuration) it
 refuses: the practice's database is the server's.`,
 		Example: `  carebook init
   carebook init --db /srv/practice/carebook.duckdb`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -4,6 +4,7 @@ package interactionscmd
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -43,19 +44,25 @@ needs no model.`,
 		Example: `  carebook interactions --patient P1002
   carebook interactions --channel call --since yesterday
   carebook interactions --staff alice --when "last week" --json`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Since != "" && opts.When != "" {
 				return cmdutil.FlagErrorf("give --since or --when, not both")
 			}
-			if opts.Channel != "" && !store.Channel(strings.ToLower(opts.Channel)).Valid() {
-				return cmdutil.FlagErrorf("--channel must be one of %s", join(store.Channels))
-			}
-			if opts.Direction != "" && !store.Direction(strings.ToLower(opts.Direction)).Valid() {
-				return cmdutil.FlagErrorf("--direction must be inbound or outbound")
+			// The form of each value is checked here, so that a mistake
+			// names the flag and exits 2, not the query tool's field.
+			for _, err := range []error{
+				cmdutil.OneOf("channel", opts.Channel, store.Channels),
+				cmdutil.OneOf("direction", opts.Direction, store.Directions),
+				cmdutil.CheckDay("since", opts.Since),
+				cmdutil.CheckRange("when", opts.When),
+			} {
+				if err != nil {
+					return err
+				}
 			}
 			if opts.Limit < 0 {
-				return cmdutil.FlagErrorf("--limit must not be negative")
+				return cmdutil.BadFlag("limit", strconv.Itoa(opts.Limit), "a whole number, 0 or more (0: all)")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -75,6 +82,7 @@ needs no model.`,
 	complete.Flag(cmd, "channel", complete.Values(store.Channels...))
 	complete.Flag(cmd, "direction", complete.Values(store.Directions...))
 	complete.Flag(cmd, "patient", complete.MRNs(f.ExistingBackend))
+	complete.Flag(cmd, "staff", complete.Staff(f.ExistingBackend))
 	return cmd
 }
 

@@ -85,6 +85,7 @@ be logged, and logs nothing.`,
 	cmd.ValidArgsFunction = complete.Only(1, complete.MRNs(f.ExistingBackend))
 	complete.Flag(cmd, "channel", complete.Values(store.Channels...))
 	complete.Flag(cmd, "direction", complete.Values(store.Directions...))
+	complete.Flag(cmd, "staff", complete.Staff(f.ExistingBackend))
 	return cmd
 }
 

@@ -9,7 +9,9 @@ import (
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/session"
+	"github.com/carebook/carebook/store"
 	"github.com/carebook/carebook/tools"
 )
 
@@ -29,7 +31,7 @@ func NewCmdPatient(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "patient {add|edit|merge}",
 		Short: "Add a patient, edit one, or merge two records of one person",
-		Args:  cobra.NoArgs,
+		Args:  cmdutil.Args(0, 0, ""),
 	}
 	cmd.AddCommand(NewCmdAdd(f, nil), NewCmdEdit(f, nil), NewCmdMerge(f, nil))
 	return cmd
@@ -56,7 +58,7 @@ entered twice; --allow-duplicate adds it anyway (twins, a parent and child shari
 a phone). Patients are added by a person, never from a plain-language request.`,
 		Example: `  carebook patient add Ann Lee --dob 1980-04-02 --phone "555 201 3344" --email ann@example.org
   carebook patient add Ann Lee --dob 1980-04-02 --mrn P2001 --yes --json`,
-		Args: cobra.ExactArgs(2),
+		Args: cmdutil.Args(2, 2, "a FIRST and a LAST name, each in quotes if it has spaces"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args.FirstName, opts.Args.LastName = args[0], args[1]
 			if runF != nil {
@@ -108,7 +110,7 @@ an exact email address or a name. The preview shows each field before and after;
 an empty value ("") clears a field. The audit log keeps the old and new values.`,
 		Example: `  carebook patient edit P1000 --phone "555 201 3344" --email ann.lee@example.org
   carebook patient edit "Ann Lee" --born 1980 --status inactive --yes`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "a PATIENT: an MRN, email or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref.Match = args[0]
 			opts.Args.Patient = &ref
@@ -125,6 +127,9 @@ an empty value ("") clears a field. The audit log keeps the old and new values.`
 			if opts.Args.Email == nil && opts.Args.Phone == nil && opts.Args.City == nil && opts.Args.Language == nil && opts.Args.Status == nil {
 				return cmdutil.FlagErrorf("say what to change: --phone, --email, --city, --language or --status")
 			}
+			if err := cmdutil.OneOf("status", status, store.Statuses); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -139,6 +144,8 @@ an empty value ("") clears a field. The audit log keeps the old and new values.`
 	fl.StringVar(&status, "status", "", "active, inactive or deceased")
 	fl.StringVar(&ref.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	opts.WriteFlags.Bind(cmd)
+	cmd.ValidArgsFunction = complete.Each(complete.MRNs(f.ExistingBackend))
+	complete.Flag(cmd, "status", complete.Values(store.Statuses...))
 	return cmd
 }
 
@@ -171,7 +178,7 @@ appointments, interactions, tasks and consent history move to KEEP, its details
 fill KEEP's blank fields, and OTHER is removed. Records with different dates of
 birth are refused. Give MRNs. Managers only, in team mode.`,
 		Example: `  carebook patient merge P1000 CB000241`,
-		Args:    cobra.ExactArgs(2),
+		Args:    cmdutil.Args(2, 2, "the PATIENT to KEEP and the OTHER record to merge into it, each an MRN, email or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Keep, opts.Other = args[0], args[1]
 			if runF != nil {
@@ -181,6 +188,7 @@ birth are refused. Give MRNs. Managers only, in team mode.`,
 		},
 	}
 	opts.WriteFlags.Bind(cmd)
+	cmd.ValidArgsFunction = complete.Each(complete.MRNs(f.ExistingBackend), complete.MRNs(f.ExistingBackend))
 	return cmd
 }
 

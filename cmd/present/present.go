@@ -349,15 +349,38 @@ func fullName(p tools.PatientJSON) string {
 
 // Appointments prints appointments, one per line; tty chooses aligned
 // columns (show asks for them whatever stdout is).
+// The patient's name comes last, after the columns scripts cut by
+// position.
 func Appointments(ios *cmdutil.IOStreams, tty bool, as []tools.AppointmentJSON, total int) {
-	t := cmdutil.NewTable(ios.Out, tty, "ID", "MRN", "START", "TYPE", "PROVIDER", "STATUS").Fit(ios.TerminalWidth())
+	t := cmdutil.NewTable(ios.Out, tty, "ID", "MRN", "START", "TYPE", "PROVIDER", "STATUS", "PATIENT").Fit(ios.TerminalWidth())
 	for _, a := range as {
-		t.Row(a.ID, a.MRN, minute(a.Start), a.Type, a.Provider, a.Status)
+		t.Row(a.ID, a.MRN, minute(a.Start), a.Type, a.Provider, a.Status, a.Patient)
 	}
 	t.Flush()
 	if tty {
 		fmt.Fprintln(ios.Out, footer(len(as), total, "appointment", "appointments"))
 	}
+}
+
+// PatientAppointments prints one patient's appointments, as show does:
+// the MRN and name are the record's, said once above, not on every row.
+func PatientAppointments(ios *cmdutil.IOStreams, as []tools.AppointmentJSON) {
+	t := cmdutil.NewTable(ios.Out, true, "ID", "START", "TYPE", "PROVIDER", "STATUS").Fit(ios.TerminalWidth())
+	for _, a := range as {
+		t.Row(a.ID, minute(a.Start), a.Type, a.Provider, a.Status)
+	}
+	t.Flush()
+	fmt.Fprintln(ios.Out, footer(len(as), 0, "appointment", "appointments"))
+}
+
+// PatientInteractions is PatientAppointments for the contact log.
+func PatientInteractions(ios *cmdutil.IOStreams, is []tools.InteractionJSON) {
+	t := cmdutil.NewTable(ios.Out, true, "ID", "WHEN", "CHANNEL", "DIRECTION", "STAFF", "SUMMARY").Fit(ios.TerminalWidth())
+	for _, i := range is {
+		t.Row(i.ID, minute(i.At), i.Channel, i.Direction, i.Staff, i.Summary)
+	}
+	t.Flush()
+	fmt.Fprintln(ios.Out, footer(len(is), 0, "interaction", "interactions"))
 }
 
 // Interactions prints interactions, one per line.

@@ -63,7 +63,7 @@ the database (mode 0600), and forget removes the lines that name a patient.
 A session left idle for idle_logoff (configuration; 10 minutes unless set)
 locks: the screen is cleared, and it asks for the PIN (or Enter, for an OS
 account that is one staff member) before it goes on.`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return Run(cmd.Context(), opts)
 		},

@@ -61,7 +61,7 @@ says "< 5"), for scripts.`,
   carebook report --month 2026-05 -o may.html
   carebook report --from 2026-01-01 --to 2026-03-31 -o q1.html --force
   carebook report --month 2026-05 --json | jq '.summary'`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Month != "" && (opts.From != "" || opts.To != "") {
 				return cmdutil.FlagErrorf("give --month or --from and --to, not both")
@@ -151,17 +151,17 @@ func periodOf(opts *Options, now time.Time) (report.Period, error) {
 	case opts.Month != "":
 		p, err := report.Month(opts.Month, now.Location())
 		if err != nil {
-			return report.Period{}, cmdutil.FlagErrorf("--month: %v", err)
+			return report.Period{}, cmdutil.BadFlag("month", opts.Month, "a month like 2026-05")
 		}
 		return p, nil
 	case opts.From != "":
 		from, err := tools.ParsePoint(opts.From, now)
 		if err != nil {
-			return report.Period{}, cmdutil.FlagErrorf("--from: %v", err)
+			return report.Period{}, cmdutil.BadFlag("from", opts.From, cmdutil.DayUse)
 		}
 		to, err := tools.ParsePoint(opts.To, now)
 		if err != nil {
-			return report.Period{}, cmdutil.FlagErrorf("--to: %v", err)
+			return report.Period{}, cmdutil.BadFlag("to", opts.To, cmdutil.DayUse)
 		}
 		p, err := report.Days(from, to)
 		if err != nil {

@@ -24,7 +24,7 @@ func (p *practice) rowsSince(n int) []store.AuditRow {
 }
 
 type apptJSON struct {
-	ID, MRN, Start, Type, Provider, Status string
+	ID, MRN, Patient, Start, Type, Provider, Status string
 }
 
 func (p *practice) appointments(args ...string) []apptJSON {
@@ -43,6 +43,46 @@ func ids[T any](xs []T, id func(T) string) []string {
 		out = append(out, id(x))
 	}
 	return out
+}
+
+// The schedule says who is coming: each appointment carries its patient's
+// name, in the table and in --json, and the listing is an audited read of
+// exactly those patients.
+func TestScheduleNamesItsPatients(t *testing.T) {
+	p := newPractice(t)
+	p.importFixture()
+	before := len(p.auditRows())
+	week := p.appointments("--when", "next week")
+	if len(week) < 3 {
+		t.Fatalf("%d appointments next week", len(week))
+	}
+	rows := p.rowsSince(before)
+	mrns := map[string]bool{}
+	for _, a := range week {
+		mrns[a.MRN] = true
+	}
+	if len(rows) != 1 || len(rows[0].PatientIDs) != len(mrns) {
+		t.Errorf("the listing of %d patients audited as %+v", len(mrns), rows)
+	}
+	for _, a := range week[:3] {
+		var rec struct {
+			First string `json:"first_name"`
+			Last  string `json:"last_name"`
+		}
+		json.Unmarshal([]byte(p.mustRun("show", a.MRN, "--json")), &rec)
+		if want := rec.First + " " + rec.Last; a.Patient != want || want == " " {
+			t.Errorf("%s of %s: patient %q, want %q", a.ID, a.MRN, a.Patient, want)
+		}
+	}
+	o := p.run("", true, "appointments", "--when", "next week")
+	if !strings.Contains(o.stdout, "PATIENT") || !strings.Contains(o.stdout, week[0].Patient) {
+		t.Errorf("the table does not name %q:\n%s", week[0].Patient, o.stdout)
+	}
+	// Scripts cut columns by position: the name is the last.
+	first := strings.Split(strings.Split(p.mustRun("appointments", "--when", "next week"), "\n")[0], "\t")
+	if len(first) != 7 || first[1] != week[0].MRN || first[6] != week[0].Patient {
+		t.Errorf("tab-separated row %q", first)
+	}
 }
 
 // #8: the schedule without a model, through the query tool (validated and
@@ -535,11 +575,64 @@ func TestShellCompletion(t *testing.T) {
 		{[]string{"export", "patients", "--format", ""}, []string{"csv", "json"}},
 		{[]string{"staff", "add", "Ana", "--role", ""}, []string{"front-desk", "clinician", "manager"}},
 		{[]string{"patients", "--status", "d"}, []string{"deceased"}},
+		// The practice's vocabulary, as the query tool knows it.
+		{[]string{"appointments", "--provider", "Dr. K"}, []string{"Dr. Kim"}},
+		{[]string{"appointments", "--provider", "dr. o"}, []string{"Dr. Okafor"}},
+		{[]string{"appointments", "--type", "t"}, []string{"telehealth", "therapy-session"}},
+		{[]string{"interactions", "--staff", "front"}, []string{"front desk (Ana)", "front desk (Ben)"}},
+		{[]string{"patients", "--staff", "nur"}, []string{"nurse (Carla)"}},
+		{[]string{"task", "add", "P1000", "x", "--assign", "bil"}, []string{"billing (Dev)"}},
+		{[]string{"task", "list", "--assigned", "nur"}, []string{"nurse (Carla)"}},
+		{[]string{"audit", "log", "--user", "nur"}, []string{"nurse (Carla)"}},
+		{[]string{"patient", "edit", "P1000", "--status", "in"}, []string{"inactive"}},
+		{[]string{"consent", "P1000", "marketing", "--source", "ph"}, []string{"phone"}},
+		{[]string{"consent", "P1000", ""}, []string{"marketing"}},
+		{[]string{"consent", "P1000", "marketing", "o"}, []string{"on", "off"}},
+		// The PATIENT of every command that takes one.
+		{[]string{"patient", "edit", "P101"}, mrnsFrom(1010)},
+		{[]string{"patient", "merge", "P101"}, mrnsFrom(1010)},
+		{[]string{"patient", "merge", "P1000", "P101"}, mrnsFrom(1010)},
+		{[]string{"consent", "P101"}, mrnsFrom(1010)},
+		{[]string{"task", "add", "P101"}, mrnsFrom(1010)},
+		{[]string{"task", "list", "P101"}, mrnsFrom(1010)},
 	} {
-		if got := lines(p.mustRun(append([]string{"__complete"}, tc.args...)...)); !slices.Equal(got, tc.want) {
-			t.Errorf("%v: %v, want %v", tc.args, got, tc.want)
+		got := lines(p.mustRun(append([]string{"__complete"}, tc.args...)...))
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(tc.want))
+		if !slices.Equal(got, want) {
+			t.Errorf("%v: %v, want %v", tc.args, got, want)
 		}
 	}
+
+	// Wherever these flags and arguments are, on every command of the
+	// tree, they complete: a new command cannot forget.
+	ios, _, _, _ := cmdutil.Test()
+	root := NewCmdRoot(&cmdutil.Factory{IOStreams: ios, Getenv: func(string) string { return "" }})
+	if _, ok := root.GetFlagCompletionFunc("staff"); !ok {
+		t.Error("the global --staff does not complete")
+	}
+	for _, c := range leaves(root) {
+		for _, name := range []string{"provider", "type", "staff", "status", "channel", "direction", "patient", "tag", "role", "source", "format", "assign", "assigned", "user"} {
+			if c.LocalFlags().Lookup(name) == nil {
+				continue
+			}
+			if _, ok := c.GetFlagCompletionFunc(name); !ok {
+				t.Errorf("%s --%s does not complete", c.CommandPath(), name)
+			}
+		}
+		if (strings.Contains(c.Use, "PATIENT") || strings.Contains(c.Use, "KEEP")) && c.ValidArgsFunction == nil {
+			t.Errorf("%s takes a PATIENT and does not complete it", c.CommandPath())
+		}
+	}
+}
+
+// mrnsFrom is the ten MRNs P<n> to P<n+9>.
+func mrnsFrom(n int) []string {
+	var out []string
+	for i := range 10 {
+		out = append(out, fmt.Sprintf("P%d", n+i))
+	}
+	return out
 }
 
 // rename_tag and delete_tag are for the plain commands and batches: a

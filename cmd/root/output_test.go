@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -215,5 +216,31 @@ func TestShowNewestFirst(t *testing.T) {
 	out := p.mustRun("show", "P1002")
 	if strings.Index(out, "A00004") > strings.Index(out, "A00005") || strings.Index(out, "I00004") > strings.Index(out, "I00003") {
 		t.Errorf("show prints an older row first:\n%s", out)
+	}
+}
+
+// show at 80 columns: the record's MRN is said once, not on every
+// appointment and interaction row, and fitting cuts the summary, never a
+// time.
+func TestShowRowsAt80Columns(t *testing.T) {
+	p := newPractice(t)
+	p.importFixture()
+	o := p.run("", true, "show", "P1002")
+	stamp := regexp.MustCompile(`^[AI]0000\d  \d{4}-\d\d-\d\d \d\d:\d\d  `)
+	rows := 0
+	for _, l := range strings.Split(o.stdout, "\n") {
+		if w := cmdutil.DisplayWidth(l); w > 80 {
+			t.Errorf("%d columns: %q", w, l)
+		}
+		if !strings.HasPrefix(l, "A0000") && !strings.HasPrefix(l, "I0000") {
+			continue
+		}
+		rows++
+		if strings.Contains(l, "P1002") || !stamp.MatchString(l) {
+			t.Errorf("row %q: want its ID and whole time first, no MRN", l)
+		}
+	}
+	if rows != 4 {
+		t.Errorf("%d appointment and interaction rows:\n%s", rows, o.stdout)
 	}
 }

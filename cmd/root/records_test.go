@@ -159,7 +159,7 @@ func TestPatientEdit(t *testing.T) {
 			{"no field", []string{"patient", "edit", "P1000", "--yes"}, 2},
 			{"not an email", []string{"patient", "edit", "P1000", "--email", "ann.at.example.org", "--yes"}, 1},
 			{"not a phone", []string{"patient", "edit", "P1000", "--phone", "call me maybe", "--yes"}, 1},
-			{"bad status", []string{"patient", "edit", "P1000", "--status", "moved", "--yes"}, 1},
+			{"bad status", []string{"patient", "edit", "P1000", "--status", "moved", "--yes"}, 2},
 			{"nothing changes", []string{"patient", "edit", "P1000", "--city", after.City, "--yes"}, 1},
 			{"unknown patient", []string{"patient", "edit", "P9999", "--city", "Fairview", "--yes"}, 1},
 			{"namesakes", []string{"patient", "edit", "John Smith", "--city", "Fairview", "--yes"}, 1},
@@ -526,8 +526,8 @@ func TestTasks(t *testing.T) {
 			args []string
 			code int
 		}{
-			{"impossible date", []string{"task", "add", "P1002", "x", "--due", "2026-02-30", "--yes"}, 1},
-			{"unreadable date", []string{"task", "add", "P1002", "x", "--due", "whenever", "--yes"}, 1},
+			{"impossible date", []string{"task", "add", "P1002", "x", "--due", "2026-02-30", "--yes"}, 2},
+			{"unreadable date", []string{"task", "add", "P1002", "x", "--due", "whenever", "--yes"}, 2},
 			{"recall without due", []string{"task", "add", "--where", `{"tags":["diabetes"]}`, "recall", "--yes"}, 2},
 			{"misspelt filter", []string{"task", "add", "--where", `{"tag":["diabetes"]}`, "recall", "--due", "friday", "--yes"}, 2},
 			{"empty filter", []string{"task", "add", "--where", `{}`, "recall", "--due", "friday", "--yes"}, 1},

@@ -12,6 +12,7 @@ import (
 	"github.com/carebook/carebook/cmd/auditcmd"
 	"github.com/carebook/carebook/cmd/backupcmd"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/consentcmd"
 	"github.com/carebook/carebook/cmd/democmd"
 	"github.com/carebook/carebook/cmd/doctorcmd"
@@ -70,6 +71,7 @@ never leaves it.`,
 		return replcmd.Run(c.Context(), replcmd.NewOptions(f, slashRunner(f)))
 	}
 	cmd.SetFlagErrorFunc(cmdutil.FlagErrorFunc)
+	complete.Flag(cmd, "staff", complete.Staff(f.ExistingBackend))
 	// carebook completion bash|zsh|fish|powershell: tags, MRNs and flag
 	// values complete through the backend (see package complete).
 	cmd.CompletionOptions.HiddenDefaultCmd = false

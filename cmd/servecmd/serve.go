@@ -57,7 +57,7 @@ half-written. The README's "A practice with several staff" shows a service
 account, a staff group and a systemd unit.`,
 		Example: `  carebook serve --db /srv/carebook/practice.duckdb --socket /run/carebook/carebook.sock
   carebook serve --group carebook-staff`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return Run(cmd.Context(), opts)
 		},

@@ -99,13 +99,13 @@ func Run(ctx context.Context, opts *Options) error {
 	if len(rec.Appointments) == 0 {
 		fmt.Fprintln(w, "No appointments.")
 	} else {
-		present.Appointments(opts.IO, true, rec.Appointments, 0)
+		present.PatientAppointments(opts.IO, rec.Appointments)
 	}
 	fmt.Fprintln(w)
 	if len(rec.Interactions) == 0 {
 		fmt.Fprintln(w, "No interactions.")
 	} else {
-		present.Interactions(opts.IO, true, rec.Interactions, 0)
+		present.PatientInteractions(opts.IO, rec.Interactions)
 	}
 	fmt.Fprintln(w)
 	if len(rec.Tasks) == 0 {

@@ -44,7 +44,7 @@ migrate, export, forget, backup, audit and staff). Every change is audited.
 
 The first manager is added by the database's owner without a server
 (carebook staff add … on the file itself, as the service account).`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.Args(0, 0, ""),
 	}
 	base := func() *Options {
 		return &Options{IO: f.IOStreams, Backend: f.ExistingBackend, ReadPIN: func(p string) (string, error) { return cmdutil.ReadPassword(f.IOStreams, p) }}
@@ -60,11 +60,14 @@ func newCmdAdd(opts *Options) *cobra.Command {
 		Example: `  carebook staff add "Ana Ruiz" --role front-desk --os-user frontdesk --pin
   carebook staff add drkim --role clinician
   carebook staff add "Maria Lopez" --role manager --os-user maria`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "a staff NAME, in quotes if it has spaces"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			if opts.Role == "" {
 				return cmdutil.FlagErrorf("staff add needs --role: %s", strings.Join(backend.Roles, ", "))
+			}
+			if err := cmdutil.OneOf("role", opts.Role, backend.Roles); err != nil {
+				return err
 			}
 			return RunAdd(cmd.Context(), opts)
 		},
@@ -133,7 +136,7 @@ func newCmdList(opts *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the staff",
-		Args:  cobra.NoArgs,
+		Args:  cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return RunList(cmd.Context(), opts)
 		},
@@ -179,7 +182,7 @@ func newCmdDisable(opts *Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "disable NAME",
 		Short: "Disable a staff member: they can no longer log in",
-		Args:  cobra.ExactArgs(1),
+		Args:  cmdutil.Args(1, 1, "the staff NAME to disable (carebook staff list)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			b, err := opts.Backend(cmd.Context())
@@ -205,7 +208,7 @@ func newCmdPIN(opts *Options) *cobra.Command {
 in a script (echo "$PIN" | carebook staff pin NAME). A PIN has at least 6
 characters. Five wrong PINs in a row lock the name for 15 minutes; a new PIN
 lifts the lockout.`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "the staff NAME whose PIN to set (carebook staff list)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			pin, err := newPIN(opts)

@@ -37,7 +37,7 @@ func NewCmdTag(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 	cmd := &cobra.Command{
 		Use:   "tag {add|remove|rename|delete|list}",
 		Short: "Add, remove, rename, delete and list tags",
-		Args:  cobra.NoArgs,
+		Args:  cmdutil.Args(0, 0, ""),
 	}
 	cmd.AddCommand(newCmdChange(f, false, runF), newCmdChange(f, true, runF), newCmdRename(f, nil), newCmdDelete(f, nil), newCmdList(f, nil))
 	return cmd
@@ -135,7 +135,7 @@ preview says how many patients carry it; on a terminal it asks, in a script it
 needs --yes.`,
 		Example: `  carebook tag rename recal-due recall-due
   carebook tag rename flu-2025 flu-shot --dry-run`,
-		Args: cobra.ExactArgs(2),
+		Args: cmdutil.Args(2, 2, "the OLD tag and its NEW name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Tag, opts.To = args[0], args[1]
 			for _, t := range args {
@@ -164,7 +164,7 @@ transaction with one audit row listing them. The preview says how many patients
 carry it; on a terminal it asks, in a script it needs --yes.`,
 		Example: `  carebook tag delete flu-2024
   carebook tag delete newsletter --dry-run`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.Args(1, 1, "the TAG to delete (carebook tag list)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Tag = args[0]
 			if !store.ValidTagName(strings.ToLower(opts.Tag)) {
@@ -254,7 +254,7 @@ func newCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List tags with how many patients carry each",
-		Args:  cobra.NoArgs,
+		Args:  cmdutil.Args(0, 0, ""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
+	"github.com/carebook/carebook/cmd/complete"
 	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/cmd/session"
 	"github.com/carebook/carebook/store"
@@ -22,7 +24,7 @@ func NewCmdTask(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "task {add|list|done|reopen}",
 		Short: "Follow-up tasks and recalls",
-		Args:  cobra.NoArgs,
+		Args:  cmdutil.Args(0, 0, ""),
 	}
 	cmd.AddCommand(NewCmdAdd(f, nil), NewCmdList(f, nil), NewCmdDone(f, nil), NewCmdReopen(f, nil))
 	return cmd
@@ -61,7 +63,7 @@ next tuesday (next week's), in 2 weeks.`,
 		Example: `  carebook task add P1000 "call back about lab results" --due "next tuesday"
   carebook task add "Ann Lee" "send the referral" --assign Carla --yes
   carebook task add --where '{"tags":["diabetes"],"last_visit_before":"6 months ago"}' "diabetes recall" --due "in 2 weeks"`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: cmdutil.Args(1, 2, "a PATIENT (an MRN, email or name) and the TEXT of the task, or --where FILTER and the TEXT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case where != "" && len(args) == 1:
@@ -76,10 +78,15 @@ next tuesday (next week's), in 2 weeks.`,
 			case where == "" && len(args) == 2:
 				opts.Args.Patient, opts.Args.Text = &tools.PatientRef{Match: args[0], Born: opts.Born}, args[1]
 			default:
-				return cmdutil.FlagErrorf("give PATIENT and TEXT, or --where FILTER and TEXT")
+				return cmdutil.FlagErrorf("task add needs a PATIENT (an MRN, email or name) and the TEXT of the task, or --where FILTER and the TEXT")
 			}
 			if strings.TrimSpace(opts.Args.Text) == "" {
 				return cmdutil.FlagErrorf("say what the task is: TEXT is empty")
+			}
+			if opts.Args.Due != "" {
+				if _, err := tools.ParseDue(opts.Args.Due, time.Now()); err != nil {
+					return cmdutil.BadFlag("due", opts.Args.Due, `a day like 2026-06-23, tomorrow, friday or "in 2 weeks"`)
+				}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -89,6 +96,10 @@ next tuesday (next week's), in 2 weeks.`,
 	}
 	cmd.Flags().StringVar(&opts.Args.Due, "due", "", `when it is due ("next tuesday", "in 2 weeks", 2026-06-23)`)
 	cmd.Flags().StringVar(&opts.Args.AssignTo, "assign", "", "the staff member who does it (default: you; a recall: anyone)")
+	complete.Flag(cmd, "assign", complete.Staff(f.ExistingBackend))
+	// The PATIENT; with --where the first argument is the TEXT, and a
+	// completion offered for it is ignored as any other.
+	cmd.ValidArgsFunction = complete.Each(complete.MRNs(f.ExistingBackend))
 	cmd.Flags().StringVar(&where, "where", "", "a patient filter as JSON: a recall for every patient it selects")
 	cmd.Flags().StringVar(&opts.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	opts.WriteFlags.Bind(cmd)
@@ -141,13 +152,18 @@ OS account). Days are the practice's calendar days.`,
 		Example: `  carebook task list --due today --mine
   carebook task list --due overdue --json
   carebook task list P1000 --done`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cmdutil.Args(0, 1, "at most one PATIENT: an MRN, email or name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Patient = args[0]
 			}
 			if opts.Mine && opts.Assigned != "" {
 				return cmdutil.FlagErrorf("give --mine or --assigned, not both")
+			}
+			if due := strings.TrimSpace(opts.Due); !strings.EqualFold(due, "overdue") {
+				if err := cmdutil.CheckRange("due", due); err != nil {
+					return err
+				}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -158,6 +174,8 @@ OS account). Days are the practice's calendar days.`,
 	cmd.Flags().StringVar(&opts.Due, "due", "", "today, overdue, this week, next 7 days, a date, …")
 	cmd.Flags().BoolVar(&opts.Mine, "mine", false, "only tasks assigned to you")
 	cmd.Flags().StringVar(&opts.Assigned, "assigned", "", "only tasks assigned to this staff member")
+	complete.Flag(cmd, "assigned", complete.Staff(f.ExistingBackend))
+	cmd.ValidArgsFunction = complete.Each(complete.MRNs(f.ExistingBackend))
 	cmd.Flags().BoolVar(&opts.Done, "done", false, "list done tasks instead of open ones")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array of tasks")
 	return cmd
@@ -227,7 +245,7 @@ func NewCmdDone(f *cmdutil.Factory, runF func(context.Context, *DoneOptions) err
 call, text, email, letter, visit or note that did it is logged in the same step.`,
 		Example: `  carebook task done 12
   carebook task done 12 --log call "left a voicemail"`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: cmdutil.Args(1, 2, "a task ID (carebook task list shows them)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := tools.ParseTaskID(args[0])
 			if err != nil {
@@ -243,7 +261,7 @@ call, text, email, letter, visit or note that did it is logged in the same step.
 			case opts.Channel != "" && strings.TrimSpace(opts.Summary) == "":
 				return cmdutil.FlagErrorf("--log needs a summary: task done ID --log %s \"what happened\"", opts.Channel)
 			case opts.Channel != "" && !store.Channel(strings.ToLower(opts.Channel)).Valid():
-				return cmdutil.FlagErrorf("--log must be a channel: call, sms, email, in-person, portal, letter or note")
+				return cmdutil.OneOf("log", opts.Channel, store.Channels)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -272,7 +290,7 @@ func NewCmdReopen(f *cmdutil.Factory, runF func(context.Context, *DoneOptions) e
 		Use:     "reopen ID",
 		Short:   "Open a done task again",
 		Example: `  carebook task reopen 12`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cmdutil.Args(1, 1, "a task ID (carebook task list shows them)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := tools.ParseTaskID(args[0])
 			if err != nil {
