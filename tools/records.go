@@ -228,7 +228,10 @@ func prepareUpdatePatient(ctx context.Context, r store.Reader, a Action, env Env
 	}
 	shown, before, after := c.changes(pt)
 	if len(shown) == 0 {
-		return nil, invalidf("nothing to change: %s already has these values", pt.MRN)
+		// A write that would change nothing is said so and asked nothing,
+		// as a tag already there is: not an error.
+		p.NoOp, p.Summary = true, fmt.Sprintf("%s already has these values; nothing to do", pt.MRN)
+		return p, nil
 	}
 	p.Changes = shown
 	names := make([]string, len(shown))
@@ -299,15 +302,16 @@ func prepareConsent(ctx context.Context, r store.Reader, a Action, env Env) (*Pl
 	if err != nil {
 		return nil, err
 	}
+	if pt.MarketingConsent == marketing {
+		p.NoOp, p.Summary = true, fmt.Sprintf("%s has already %s marketing; nothing to do", pt.MRN, map[bool]string{true: "opted in to", false: "opted out of"}[marketing])
+		return p, nil
+	}
 	p.Changes = []FieldChange{{Field: "marketing_consent", Before: yesNo(pt.MarketingConsent), After: yesNo(marketing)}}
 	verb := "opting out of"
 	if marketing {
 		verb = "opting in to"
 	}
 	p.Summary = fmt.Sprintf("Record %s %s %s marketing (by %s, %s)", pt.MRN, pt.FullName(), verb, source, at.Format(time.DateOnly))
-	if pt.MarketingConsent == marketing {
-		p.Summary += "; no change, the history records it again"
-	}
 	p.write = func(ctx context.Context, tx *store.Tx) (*Result, error) {
 		fresh, err := tx.PatientByID(ctx, pt.ID)
 		if err != nil || fresh.MarketingConsent != pt.MarketingConsent {
@@ -544,8 +548,9 @@ func prepareCompleteTask(ctx context.Context, r store.Reader, a Action, env Env)
 	if err != nil {
 		return nil, err
 	}
-	if !t.Open() {
-		return nil, invalidf("task %d is done already (task reopen %d opens it again)", t.ID, t.ID)
+	if !t.Open() && channel != "" {
+		// The contact to log would be dropped by a "nothing to do".
+		return nil, invalidf("task %d is done already (task reopen %d opens it again); log the contact with carebook log", t.ID, t.ID)
 	}
 	// The audit log keeps the task by number and the patient by MRN.
 	canon, err := NewAction(a.Tool, CompleteTaskArgs{Patient: &PatientRef{Match: pt.MRN}, ID: t.ID, Channel: string(channel), Summary: summary})
@@ -554,6 +559,11 @@ func prepareCompleteTask(ctx context.Context, r store.Reader, a Action, env Env)
 	}
 	p := &Plan{Action: canon, Tool: a.Tool, Write: true, Targets: []store.Patient{pt}, TargetCount: 1,
 		Changes: []FieldChange{{Field: fmt.Sprintf("task %d", t.ID), Before: TaskOpen, After: TaskDone}}}
+	if !t.Open() {
+		p.Changes = nil
+		p.NoOp, p.Summary = true, fmt.Sprintf("Task %d is done already; nothing to do", t.ID)
+		return p, nil
+	}
 	p.Summary = fmt.Sprintf("Mark task %d of %s %s done: %q", t.ID, pt.MRN, pt.FullName(), t.Text)
 	in := store.NewInteraction{At: env.Now, Channel: channel, Direction: store.DirectionOutbound, Staff: env.Staff, Summary: summary}
 	if channel != "" {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/carebook/carebook/internal/ptytest"
 )
 
@@ -82,6 +84,81 @@ func TestDeskOnARealTerminal(t *testing.T) {
 	t.Run("export refuses the scroll-back", func(t *testing.T) {
 		screen, code := session(t, []string{"export", "patients", "--internal"})
 		if code != 2 || !strings.Contains(screen, "-o -") || strings.Contains(screen, "Jon") {
+			t.Errorf("exit %d:\n%s", code, screen)
+		}
+	})
+	// Ctrl-C at a question stops the command there and then (not at the
+	// next Enter), exits 130, writes nothing, and leaves the terminal as it
+	// found it (cooked, echoing).
+	interrupt := func(t *testing.T, args []string, prompt string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		term := ptytest.Start(t, cmd)
+		term.WaitFor(t, 0, prompt, 20*time.Second)
+		sent := time.Now()
+		term.Send("\x03")
+		err := term.Wait(10 * time.Second)
+		took := time.Since(sent)
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 130 {
+			t.Errorf("%v: Ctrl-C at the question: %v\n%s", args, err, term.Screen())
+		}
+		if took > 1500*time.Millisecond {
+			t.Errorf("%v: exited %v after Ctrl-C; it waited for Enter", args, took)
+		}
+		if tio, err := unix.IoctlGetTermios(int(term.Master().Fd()), unix.TCGETS); err != nil {
+			t.Errorf("termios: %v", err)
+		} else if tio.Lflag&unix.ICANON == 0 || tio.Lflag&unix.ECHO == 0 {
+			t.Errorf("%v: the terminal was left raw (lflag %#x)", args, tio.Lflag)
+		}
+		time.Sleep(50 * time.Millisecond)
+		screen := term.Screen()
+		if !strings.Contains(screen, "nothing was written") {
+			t.Errorf("%v: no word that nothing was written:\n%s", args, screen)
+		}
+		return screen
+	}
+	plain := func(t *testing.T, args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	t.Run("Ctrl-C at y/N", func(t *testing.T) {
+		interrupt(t, []string{"tag", "add", "vip", "P1003"}, "[y/N] ")
+		if out, _ := plain(t, "show", "P1003"); strings.Contains(out, "vip") {
+			t.Errorf("tagged after Ctrl-C:\n%s", out)
+		}
+		out, _ := plain(t, "audit", "log", "--patient", "P1003")
+		var last string
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if strings.Contains(line, "\ttag\t") {
+				if strings.Contains(line, "\tok\t") {
+					t.Errorf("a tag was written: %s", line)
+				}
+				last = line
+			}
+		}
+		if !strings.Contains(last, "refused") {
+			t.Errorf("the refusal is not in the audit log; its last tag row: %q", last)
+		}
+	})
+	t.Run("Ctrl-C at the MRN", func(t *testing.T) {
+		interrupt(t, []string{"forget", "P1004"}, "Type P1004 to confirm: ")
+		if out, code := plain(t, "show", "P1004"); code != 0 {
+			t.Errorf("forgotten after Ctrl-C: exit %d\n%s", code, out)
+		}
+	})
+	t.Run("n is still an answer", func(t *testing.T) {
+		screen, code := session(t, []string{"tag", "add", "vip", "P1003"}, "[y/N] ", "n\r")
+		if code != 1 || !strings.Contains(screen, "Not confirmed; nothing was done.") {
 			t.Errorf("exit %d:\n%s", code, screen)
 		}
 	})

@@ -167,6 +167,7 @@ func TestTypeAheadNeverAnswersAQuestion(t *testing.T) {
 // accept: a name without quotes, a tag, a channel, a status.
 func TestCompletionInsertsWhatCommandsAccept(t *testing.T) {
 	p := newPTYPractice(t)
+	p.mustRun("import", "appointments", filepath.Join(fixtureDir, "appointments.csv"))
 	term, scr := p.start()
 	at := scr.waitFor(t, 0, "carebook> ")
 
@@ -198,6 +199,13 @@ func TestCompletionInsertsWhatCommandsAccept(t *testing.T) {
 	at = scr.waitFor(t, at, "--status deceased ")
 	term.Send("\r")
 	at = scr.waitFor(t, at, "deceased")
+	at = scr.waitFor(t, at, "carebook> ")
+
+	// Today's schedule, with no model running.
+	term.Send("/appoi\t")
+	at = scr.waitFor(t, at, "/appointments ")
+	term.Send("\r")
+	at = scr.waitFor(t, at, "2 appointments")
 	at = scr.waitFor(t, at, "carebook> ")
 	term.Send("exit\r")
 	if err := term.Wait(10 * time.Second); err != nil {

@@ -575,7 +575,7 @@ func (f *Factory) serverBackend(ctx context.Context, socket string) (backend.Bac
 			return nil, err
 		}
 		if auth.NeedStaff && staff == "" {
-			if staff, err = f.IOStreams.Ask("Staff name: "); err != nil {
+			if staff, err = f.IOStreams.Ask(ctx, "Staff name: "); err != nil {
 				return nil, err
 			}
 		}

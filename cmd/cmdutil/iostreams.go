@@ -34,6 +34,10 @@ type IOStreams struct {
 	stderrTTY bool
 
 	inReader *bufio.Reader
+	// pending is a read of In still under way: a question abandoned for
+	// Ctrl-C leaves its read blocked on the terminal, and the next
+	// question takes that read's line rather than racing it.
+	pending chan lineRead
 
 	// width reports the terminal's width in columns; nil means 80.
 	width func() int
@@ -95,7 +99,8 @@ func (s *IOStreams) TerminalErr() io.Writer {
 // keys pressed while the model was thinking must not answer it. That is
 // the terminal's queue, and what a reader read ahead of it.
 func (s *IOStreams) DiscardTypeAhead() {
-	if s.inReader != nil {
+	// While a read is pending, the reader is its goroutine's.
+	if s.inReader != nil && s.pending == nil {
 		s.inReader.Discard(s.inReader.Buffered())
 	}
 	if f, ok := s.In.(*os.File); ok && s.stdinTTY {
@@ -161,12 +166,40 @@ func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stdoutTTY }
 // ErrNoAnswer is returned when stdin ends before a question is answered.
 var ErrNoAnswer = errors.New("no answer on standard input")
 
-// ReadLine reads one line from In, without its newline.
-func (s *IOStreams) ReadLine() (string, error) {
+type lineRead struct {
+	line string
+	err  error
+}
+
+// ReadLine reads one line from In, without its newline. It returns
+// ErrCancelled as soon as ctx is done (Ctrl-C), without waiting for the
+// Enter a blocked read needs: the read itself cannot be interrupted, so it
+// carries on in the background for the next question, or dies with the
+// process.
+func (s *IOStreams) ReadLine(ctx context.Context) (string, error) {
 	if s.inReader == nil {
 		s.inReader = bufio.NewReader(s.In)
 	}
-	line, err := s.inReader.ReadString('\n')
+	if s.pending == nil {
+		ch := make(chan lineRead, 1)
+		s.pending = ch
+		r := s.inReader
+		go func() {
+			line, err := r.ReadString('\n')
+			ch <- lineRead{line, err}
+		}()
+	}
+	var got lineRead
+	select {
+	case got = <-s.pending:
+		s.pending = nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return "", ErrCancelled
+		}
+		return "", ctx.Err()
+	}
+	line, err := got.line, got.err
 	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
 		if errors.Is(err, io.EOF) {
 			return "", ErrNoAnswer
@@ -177,8 +210,8 @@ func (s *IOStreams) ReadLine() (string, error) {
 }
 
 // Confirm asks a yes/no question; anything but y or yes is no.
-func (s *IOStreams) Confirm(question string) (bool, error) {
-	answer, err := s.Ask(question + " [y/N] ")
+func (s *IOStreams) Confirm(ctx context.Context, question string) (bool, error) {
+	answer, err := s.Ask(ctx, question+" [y/N] ")
 	if err != nil {
 		return false, err
 	}
@@ -189,13 +222,20 @@ func (s *IOStreams) Confirm(question string) (bool, error) {
 	return false, nil
 }
 
-// Ask shows prompt and reads one answer.
-func (s *IOStreams) Ask(prompt string) (string, error) {
+// Ask shows prompt and reads one answer; Ctrl-C (ctx done) stops it at
+// once with ErrCancelled.
+func (s *IOStreams) Ask(ctx context.Context, prompt string) (string, error) {
 	if s.Prompter != nil {
 		return s.Prompter(prompt)
 	}
 	fmt.Fprint(s.Out, prompt)
-	return s.ReadLine()
+	answer, err := s.ReadLine(ctx)
+	if errors.Is(err, ErrCancelled) && s.stdoutTTY {
+		// The terminal echoed ^C after the prompt: the message that
+		// follows starts a line of its own.
+		fmt.Fprintln(s.Out)
+	}
+	return answer, err
 }
 
 // ReadPassword reads a secret from the terminal without echo, or one line
@@ -203,7 +243,8 @@ func (s *IOStreams) Ask(prompt string) (string, error) {
 func ReadPassword(s *IOStreams, prompt string) (string, error) {
 	f, ok := s.In.(*os.File)
 	if !ok || !s.stdinTTY {
-		line, err := s.ReadLine()
+		// Piped in, not typed: there is no Ctrl-C to wait for.
+		line, err := s.ReadLine(context.Background())
 		return strings.TrimSpace(line), err
 	}
 	fmt.Fprint(s.TerminalErr(), prompt)

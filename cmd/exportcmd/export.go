@@ -146,12 +146,12 @@ injection). carebook import removes that quote again.`,
 // askRecipient asks, on a terminal, who receives an export and why, when
 // the flags did not say: the disclosure record (164.528) needs them. A
 // script that leaves them out is recorded as "unspecified", as before.
-func askRecipient(opts *Options) error {
+func askRecipient(ctx context.Context, opts *Options) error {
 	if opts.Internal || !opts.IO.CanPrompt() {
 		return nil
 	}
 	if opts.To == "" {
-		to, err := opts.IO.Ask("Who receives this export? (--to, or --internal for the practice's own use) ")
+		to, err := opts.IO.Ask(ctx, "Who receives this export? (--to, or --internal for the practice's own use) ")
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
@@ -161,7 +161,7 @@ func askRecipient(opts *Options) error {
 	}
 	// A patient's own copy and a marketing list have their purpose already.
 	if opts.Purpose == "" && opts.Entity != "patient" && opts.Profile == "" {
-		purpose, err := opts.IO.Ask("For what purpose? (--purpose; Enter to leave it unspecified) ")
+		purpose, err := opts.IO.Ask(ctx, "For what purpose? (--purpose; Enter to leave it unspecified) ")
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
@@ -173,7 +173,7 @@ func askRecipient(opts *Options) error {
 // Run writes the export. The backend audits the disclosure before a byte
 // is written; a file is written whole or not at all.
 func Run(ctx context.Context, opts *Options) error {
-	if err := askRecipient(opts); err != nil {
+	if err := askRecipient(ctx, opts); err != nil {
 		return err
 	}
 	b, err := opts.Backend(ctx)

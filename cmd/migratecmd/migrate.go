@@ -147,7 +147,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	if interactive && !opts.Yes && !opts.DryRun && mapping == nil {
-		changed, err := confirmMapping(opts.IO, plan)
+		changed, err := confirmMapping(ctx, opts.IO, plan)
 		if err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func Run(ctx context.Context, opts *Options) error {
 		if n := len(res.NotMerged); n > 0 {
 			fmt.Fprintf(opts.IO.Out, "%s matched but kept apart (different dates of birth).\n", cmdutil.Plural(n, "pair of rows", "pairs of rows"))
 		}
-		ok, err := opts.IO.Confirm("Import into the practice database?")
+		ok, err := opts.IO.Confirm(ctx, "Import into the practice database?")
 		if err != nil {
 			return askError(err)
 		}
@@ -318,8 +318,8 @@ func printMapping(ios *cmdutil.IOStreams, plan *migrate.Plan) error {
 
 // confirmMapping asks to accept the proposal, and otherwise goes through
 // the columns one by one. It reports whether anything changed.
-func confirmMapping(ios *cmdutil.IOStreams, plan *migrate.Plan) (bool, error) {
-	answer, err := ios.Ask("\nUse this mapping? [Y/n] (n to go through the columns one by one) ")
+func confirmMapping(ctx context.Context, ios *cmdutil.IOStreams, plan *migrate.Plan) (bool, error) {
+	answer, err := ios.Ask(ctx, "\nUse this mapping? [Y/n] (n to go through the columns one by one) ")
 	if err != nil {
 		return false, askError(err)
 	}
@@ -336,7 +336,7 @@ func confirmMapping(ios *cmdutil.IOStreams, plan *migrate.Plan) (bool, error) {
 				current = migrate.Skip
 			}
 			for {
-				a, err := ios.Ask(fmt.Sprintf("%s %q [%s]: ", f.Name, c.Header, current))
+				a, err := ios.Ask(ctx, fmt.Sprintf("%s %q [%s]: ", f.Name, c.Header, current))
 				if err != nil {
 					return changed, askError(err)
 				}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/carebook/carebook/backend"
 	"github.com/carebook/carebook/cmd/cmdutil"
@@ -66,15 +67,19 @@ func Run(ctx context.Context, ios *cmdutil.IOStreams, b backend.Planner, reply *
 		Preview(ios, previewOut(ios, opts), plan)
 	}
 	req := backend.ExecuteRequest{PlanID: plan.ID}
-	err := Confirm(ios, plan, opts.Yes)
+	err := Confirm(ctx, ios, plan, opts.Yes)
 	switch {
 	case err == nil:
 		req.Confirmed = true
 	case errors.Is(err, backend.ErrNeedsConfirmation):
 		req.Reason = backend.KindNeedsConfirm
 	}
-	out, xerr := b.Execute(ctx, req, nil)
 	if err != nil {
+		// Ctrl-C at the question has cancelled ctx, and the refusal must
+		// still reach the backend's audit log (over a socket too), briefly.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, xerr := b.Execute(rctx, req, nil)
 		// The backend recorded the refusal; its own error adds nothing
 		// unless the record failed.
 		if xerr != nil && !errors.Is(xerr, backend.ErrDeclined) && !errors.Is(xerr, backend.ErrNeedsConfirmation) {
@@ -82,6 +87,7 @@ func Run(ctx context.Context, ios *cmdutil.IOStreams, b backend.Planner, reply *
 		}
 		return nil, err
 	}
+	out, xerr := b.Execute(ctx, req, nil)
 	if xerr != nil {
 		return nil, xerr
 	}
@@ -186,7 +192,7 @@ func previewOut(ios *cmdutil.IOStreams, opts Options) io.Writer {
 // not write by accident. Whatever was typed before the question (while the
 // model was thinking) is thrown away: a "y" typed then must not answer a
 // question nobody saw. forget asks for the MRN to be typed.
-func Confirm(ios *cmdutil.IOStreams, plan *tools.PlanView, yes bool) error {
+func Confirm(ctx context.Context, ios *cmdutil.IOStreams, plan *tools.PlanView, yes bool) error {
 	if yes {
 		return nil
 	}
@@ -195,7 +201,7 @@ func Confirm(ios *cmdutil.IOStreams, plan *tools.PlanView, yes bool) error {
 	}
 	ios.DiscardTypeAhead()
 	if plan.ConfirmText != "" {
-		answer, err := ios.Ask(fmt.Sprintf("This cannot be undone. Type %s to confirm: ", plan.ConfirmText))
+		answer, err := ios.Ask(ctx, fmt.Sprintf("This cannot be undone. Type %s to confirm: ", plan.ConfirmText))
 		if err != nil {
 			return fmt.Errorf("confirm: %w", err)
 		}
@@ -215,7 +221,7 @@ func Confirm(ios *cmdutil.IOStreams, plan *tools.PlanView, yes bool) error {
 	case plan.NewTag:
 		question = "The tag is new. Create it and go ahead?"
 	}
-	ok, err := ios.Confirm(question)
+	ok, err := ios.Confirm(ctx, question)
 	if err != nil {
 		return fmt.Errorf("confirm: %w", err)
 	}
@@ -419,7 +425,7 @@ func minute(s string) string {
 // the index of the one typed. The backend audited the list when it made
 // it. What was typed while the request ran is thrown away first: a number
 // typed ahead must not pick a patient.
-func ChoosePatient(ios *cmdutil.IOStreams, candidates []tools.PatientBrief) (int, error) {
+func ChoosePatient(ctx context.Context, ios *cmdutil.IOStreams, candidates []tools.PatientBrief) (int, error) {
 	fmt.Fprintf(ios.Out, "%d patients match. Which one?\n", len(candidates))
 	for i, p := range candidates {
 		born := p.DOB
@@ -429,7 +435,7 @@ func ChoosePatient(ios *cmdutil.IOStreams, candidates []tools.PatientBrief) (int
 		fmt.Fprintf(ios.Out, "  %d) %s  %s  born %s\n", i+1, p.MRN, p.Name, born)
 	}
 	ios.DiscardTypeAhead()
-	answer, err := ios.Ask(fmt.Sprintf("Number (1-%d, Enter to cancel): ", len(candidates)))
+	answer, err := ios.Ask(ctx, fmt.Sprintf("Number (1-%d, Enter to cancel): ", len(candidates)))
 	if err != nil {
 		return -1, err
 	}

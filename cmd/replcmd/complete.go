@@ -84,6 +84,8 @@ func (c *completer) Do(line []rune, pos int) ([][]rune, int) {
 	switch {
 	case prev == "--tag":
 		return suffixes(c.tagNames(), strings.ToLower(word)), len([]rune(word))
+	case prev == "--status" && fields[0] == "/appointments":
+		return suffixes(appointmentStatusNames(), word), len([]rune(word))
 	case prev == "--status":
 		return suffixes(statusNames(), word), len([]rune(word))
 	case prev == "--channel":
@@ -103,7 +105,7 @@ func (c *completer) Do(line []rune, pos int) ([][]rune, int) {
 		case args[0] == "add" || args[0] == "remove":
 			return c.patients(head, word, 2)
 		}
-	case "/show", "/patients":
+	case "/show", "/patients", "/appointments", "/interactions":
 		return c.patients(head, word, 0)
 	case "/log":
 		// After a patient, the channel; a name may still be going on.
@@ -200,6 +202,14 @@ func suffixes(candidates []string, typed string) [][]rune {
 func statusNames() []string {
 	out := make([]string, len(store.Statuses))
 	for i, s := range store.Statuses {
+		out[i] = string(s)
+	}
+	return out
+}
+
+func appointmentStatusNames() []string {
+	out := make([]string, len(store.AppointmentStatuses))
+	for i, s := range store.AppointmentStatuses {
 		out[i] = string(s)
 	}
 	return out

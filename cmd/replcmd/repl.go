@@ -186,7 +186,7 @@ func Run(ctx context.Context, opts *Options) error {
 	ios := opts.IO
 	ios.Prompter = r.prompt
 	ios.ChoosePatient = func(ctx context.Context, candidates []tools.PatientBrief) (int, error) {
-		return present.ChoosePatient(ios, candidates)
+		return present.ChoosePatient(ctx, ios, candidates)
 	}
 	if _, isFile := ios.In.(*os.File); isFile {
 		// A question throws away what the line editor read ahead of it.

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/carebook/carebook/store"
+	"github.com/carebook/carebook/tools"
 )
 
 // slashCommand is one of the REPL's commands. argv turns what follows the
@@ -24,6 +26,8 @@ var slashCommands = []slashCommand{
 	{"/show", "PATIENT", "one patient's record", showArgv},
 	{"/tag", "add|remove TAG PATIENT[, PATIENT…]", "add or remove a tag", tagArgv},
 	{"/tags", "", "list tags with counts", func([]word, []string) ([]string, error) { return []string{"tag", "list"}, nil }},
+	{"/appointments", `[WHEN|PATIENT] [--provider "Dr. Kim"] [--type T] [--status S]`, "the schedule: today's, a range's (tomorrow, next week) or a patient's to come", appointmentsArgv},
+	{"/interactions", "[WHEN|PATIENT] [--channel C] [--staff S] [--since DAY]", "the contact log, newest first", interactionsArgv},
 	{"/log", "PATIENT CHANNEL SUMMARY", "log a call, text, email… (" + strings.Join(channelNames(), ", ") + ")", logArgv},
 	{"/clear", "", "clear the screen", nil},
 	{"/help", "", "this list", nil},
@@ -73,7 +77,7 @@ func parseSlash(rest string) (words []word, flags []string, err error) {
 
 // boolFlag names the flags of the slash commands that take no value.
 func boolFlag(f string) bool {
-	return slices.Contains([]string{"-y", "--yes", "--json", "--dry-run", "-h", "--help"}, f)
+	return slices.Contains([]string{"-y", "--yes", "--json", "--dry-run", "-h", "--help", "--today"}, f)
 }
 
 // joined is the words as one: a name typed as "Jon Smyth".
@@ -99,6 +103,57 @@ func showArgv(words []word, flags []string) ([]string, error) {
 		argv = append(argv, joined(words))
 	}
 	return append(argv, flags...), nil
+}
+
+// appointmentsArgv: /appointments, /appointments tomorrow, /appointments
+// next week --provider "Dr. Kim", /appointments Jon Smyth. The words are a
+// range when they read as one, else the patient.
+func appointmentsArgv(words []word, flags []string) ([]string, error) {
+	rangeFlags := []string{"--when", "--from", "--to", "--today"}
+	argv := whenOrPatient("appointments", words, flags, rangeFlags...)
+	if hasFlag(argv, "--patient") && !hasFlag(argv, rangeFlags...) {
+		// Asked for by name at the desk, it is "when is she coming",
+		// not "is she coming today" (the command's own default).
+		argv = append(argv, "--when", "upcoming")
+	}
+	return argv, nil
+}
+
+// interactionsArgv: /interactions, /interactions last week --channel call,
+// /interactions Jon Smyth.
+func interactionsArgv(words []word, flags []string) ([]string, error) {
+	return whenOrPatient("interactions", words, flags, "--when", "--since"), nil
+}
+
+// whenOrPatient is the command line of a listing that takes a range or a
+// patient as flags: the words become --when when they read as a range and
+// no range flag was given, and --patient otherwise. A quoted word is a
+// name, never a range, for the patient whose name reads like a date.
+func whenOrPatient(command string, words []word, flags []string, rangeFlags ...string) []string {
+	argv := []string{command}
+	if len(words) > 0 {
+		text := joined(words)
+		flag := "--patient"
+		if !slices.ContainsFunc(words, func(w word) bool { return w.quoted }) && !hasFlag(flags, rangeFlags...) && isRange(text) {
+			flag = "--when"
+		}
+		argv = append(argv, flag, text)
+	}
+	return append(argv, flags...)
+}
+
+// isRange reports whether s reads as a time range. The command works the
+// range out again with its own clock; this only asks whether it is one.
+func isRange(s string) bool {
+	_, err := tools.ParseRange(s, time.Now())
+	return err == nil
+}
+
+func hasFlag(flags []string, names ...string) bool {
+	return slices.ContainsFunc(flags, func(f string) bool {
+		name, _, _ := strings.Cut(f, "=")
+		return slices.Contains(names, name)
+	})
 }
 
 // tagArgv: /tag add vip Jon Smyth, /tag remove newsletter P1000 P1002,

@@ -29,6 +29,15 @@ func TestSlashArgv(t *testing.T) {
 		{"/log Jon Smyth call", []string{"log", "Jon Smyth", "--channel", "call"}},
 		{"/patients smith --tag diabetes --limit 3", []string{"patients", "smith", "--tag", "diabetes", "--limit", "3"}},
 		{"/tags", []string{"tag", "list"}},
+		{"/appointments", []string{"appointments"}},
+		{"/appointments tomorrow", []string{"appointments", "--when", "tomorrow"}},
+		{`/appointments next week --provider "Dr. Kim"`, []string{"appointments", "--when", "next week", "--provider", "Dr. Kim"}},
+		{"/appointments Jon Smyth --status scheduled", []string{"appointments", "--patient", "Jon Smyth", "--status", "scheduled", "--when", "upcoming"}},
+		{"/appointments P1002 --when upcoming", []string{"appointments", "--patient", "P1002", "--when", "upcoming"}},
+		{`/appointments "June" --today`, []string{"appointments", "--patient", "June", "--today"}},
+		{"/interactions", []string{"interactions"}},
+		{"/interactions last week --channel call", []string{"interactions", "--when", "last week", "--channel", "call"}},
+		{"/interactions Sean O'Brien --json", []string{"interactions", "--patient", "Sean O'Brien", "--json"}},
 	} {
 		name, rest, _ := strings.Cut(tc.line, " ")
 		cmd, _ := lookupSlash(name)
@@ -47,6 +56,23 @@ func TestSlashArgv(t *testing.T) {
 		words, flags, _ := parseSlash(rest)
 		if _, err := cmd.argv(words, flags); err == nil {
 			t.Errorf("%s: no error", line)
+		}
+	}
+}
+
+// Tab completes the new commands' names, and an appointment's statuses
+// (not a patient's) after /appointments --status.
+func TestCompleteScheduleCommands(t *testing.T) {
+	c := &completer{}
+	for _, tc := range []struct{ line, want string }{
+		{"/appo", "intments "},
+		{"/inter", "actions "},
+		{"/appointments --status sch", "eduled "},
+		{"/patients --status ina", "ctive "},
+	} {
+		got, _ := c.Do([]rune(tc.line), len([]rune(tc.line)))
+		if len(got) != 1 || string(got[0]) != tc.want {
+			t.Errorf("%q: %q, want %q", tc.line, got, tc.want)
 		}
 	}
 }

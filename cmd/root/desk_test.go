@@ -356,6 +356,9 @@ func TestTagRenameAndDelete(t *testing.T) {
 func TestNoOpWritesSaySoAndAskNothing(t *testing.T) {
 	p := newPractice(t)
 	p.importFixture()
+	p.mustRun("task", "add", "P1002", "call back about lab results", "--yes")
+	task := jsonID(p.record("P1002").Tasks[0].ID)
+	p.mustRun("task", "done", task, "--yes")
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -364,6 +367,11 @@ func TestNoOpWritesSaySoAndAskNothing(t *testing.T) {
 		{[]string{"tag", "add", "new-parent", "P1002", "--yes"}, "P1002 already has new-parent; nothing to do."},
 		{[]string{"tag", "remove", "diabetes", "P1002"}, "P1002 does not have diabetes; nothing to do."},
 		{[]string{"tag", "remove", "diabetes", "P1002", "P1003"}, "None of the 2 patients has diabetes; nothing to do."},
+		// #14: the same for the other writes.
+		{[]string{"patient", "edit", "P1002", "--city", "Lakeside", "--language", "English"}, "P1002 already has these values; nothing to do."},
+		{[]string{"patient", "edit", "Jon Smyth", "--city", "Lakeside", "--yes"}, "P1002 already has these values; nothing to do."},
+		{[]string{"task", "done", task}, "Task " + task + " is done already; nothing to do."},
+		{[]string{"consent", "P1002", "marketing", "off", "--source", "phone"}, "P1002 has already opted out of marketing; nothing to do."},
 	} {
 		before := len(p.auditRows())
 		// On a terminal with nothing typed: a question would fail for

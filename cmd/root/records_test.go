@@ -160,7 +160,6 @@ func TestPatientEdit(t *testing.T) {
 			{"not an email", []string{"patient", "edit", "P1000", "--email", "ann.at.example.org", "--yes"}, 1},
 			{"not a phone", []string{"patient", "edit", "P1000", "--phone", "call me maybe", "--yes"}, 1},
 			{"bad status", []string{"patient", "edit", "P1000", "--status", "moved", "--yes"}, 2},
-			{"nothing changes", []string{"patient", "edit", "P1000", "--city", after.City, "--yes"}, 1},
 			{"unknown patient", []string{"patient", "edit", "P9999", "--city", "Fairview", "--yes"}, 1},
 			{"namesakes", []string{"patient", "edit", "John Smith", "--city", "Fairview", "--yes"}, 1},
 		} {
@@ -493,8 +492,13 @@ func TestTasks(t *testing.T) {
 	if got := list("--done"); !slices.Equal(got, []string{"P1002"}) {
 		t.Errorf("done tasks: %v", got)
 	}
-	if o := p.run("", false, "task", "done", jsonID(id), "--yes"); o.code != 1 || !strings.Contains(o.stderr, "done already") {
-		t.Errorf("done twice: exit %d, %q", o.code, o.stderr)
+	if o := p.run("", false, "task", "done", jsonID(id), "--yes"); o.code != 0 || !strings.Contains(o.stdout, "done already; nothing to do") {
+		t.Errorf("done twice: exit %d, %q %q", o.code, o.stdout, o.stderr)
+	}
+	// Done twice with a contact to log is an error: "nothing to do" would
+	// drop the contact.
+	if o := p.run("", false, "task", "done", jsonID(id), "--log", "call", "left a voicemail", "--yes"); o.code != 1 || !strings.Contains(o.stderr, "done already") {
+		t.Errorf("done twice, with a contact: exit %d, %q", o.code, o.stderr)
 	}
 	if o := p.run("", false, "task", "reopen", jsonID(id), "--dry-run"); o.code != 0 || len(p.record("P1002").Tasks) != 0 {
 		t.Errorf("reopen --dry-run: exit %d", o.code)

@@ -164,6 +164,69 @@ func TestREPLSlashCommandsTakeTheRestOfTheLine(t *testing.T) {
 	}
 }
 
+// #14: the schedule and the contact log are slash commands too, through
+// the appointments and interactions commands themselves: the front desk
+// sees who is coming with no model running (this practice has none).
+func TestREPLAppointmentsAndInteractions(t *testing.T) {
+	p := newPractice(t)
+	p.importFixture()
+	// What a line printed: from its echo, once typed whole, to the next
+	// prompt's redraw.
+	section := func(stdout, line string) string {
+		_, after, _ := strings.Cut(stdout, "carebook> "+line+"\n")
+		before, _, _ := strings.Cut(after, "\x1b[J")
+		return before
+	}
+	stdout, stderr := p.replKeys(
+		"/help",
+		"/appointments",
+		"/appointments David Scott",
+		"/appointments Jon Smyth --when 2025",
+		`/appointments next week --provider "Dr. Kim" --status scheduled`,
+		"/interactions Jon Smyth",
+		"/interactions last week --channel sms",
+		"/appointments --status nosuch",
+		"/bye",
+	)
+	if strings.Contains(stdout+stderr, "there is no /") {
+		t.Fatalf("a slash command is missing:\n%s\n%s", stdout, stderr)
+	}
+	help := section(stdout, "/help")
+	for _, want := range []string{"/appointments [WHEN|PATIENT]", "/interactions [WHEN|PATIENT]"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("/help lacks %q:\n%s", want, help)
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		out      string
+		want     []string
+		wantNone []string
+	}{
+		{"today", section(stdout, "/appointments"), []string{"A00064", "A00579", "2 appointments"}, []string{"A00004"}},
+		{"a patient's to come", section(stdout, "/appointments David Scott"), []string{"A00526", "1 appointment"}, []string{"A00525", "A00064"}},
+		{"a patient's in a range", section(stdout, "/appointments Jon Smyth --when 2025"), []string{"A00005"}, []string{"A00004", "A00064"}},
+		{"a range's", section(stdout, `/appointments next week --provider "Dr. Kim" --status scheduled`), []string{"A00526", "Dr. Kim"}, []string{"A00064", "Dr. Patel"}},
+		{"a patient's contacts", section(stdout, "/interactions Jon Smyth"), []string{"I00004", "I00003"}, []string{"I00471"}},
+		{"a range's contacts", section(stdout, "/interactions last week --channel sms"), []string{"I00471", "I00434"}, []string{"I00004", "in-person"}},
+	} {
+		for _, want := range tc.want {
+			if !strings.Contains(tc.out, want) {
+				t.Errorf("%s: lacks %q:\n%s", tc.name, want, tc.out)
+			}
+		}
+		for _, not := range tc.wantNone {
+			if strings.Contains(tc.out, not) {
+				t.Errorf("%s: shows %q:\n%s", tc.name, not, tc.out)
+			}
+		}
+	}
+	// The command's own validation, in its own words.
+	if !strings.Contains(stderr, "--status must be one of scheduled") {
+		t.Errorf("a bad --status: %s", stderr)
+	}
+}
+
 // A name that matches several patients in a slash command is the same
 // numbered choice as in a plain-language request; the number picks.
 func TestREPLSlashNamesakesAreANumberedChoice(t *testing.T) {

@@ -231,20 +231,24 @@ func (r *runner) progress() string {
 	}
 	if left := len(r.lines) - done; done > 0 && left > 0 {
 		per := time.Since(r.start) / time.Duration(done)
-		msg += ", about " + roughly(per*time.Duration(left)) + " left"
+		msg += ", " + roughly(per*time.Duration(left)) + " left"
 	}
 	return msg
 }
 
-// roughly rounds an estimate to what it is worth.
+// roughly rounds an estimate to what it is worth. Under five seconds it
+// would round to "0s" while a model call is still pending: that reads as
+// stuck, so it says "a few seconds".
 func roughly(d time.Duration) string {
 	switch {
+	case d < 5*time.Second:
+		return "a few seconds"
 	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Round(5*time.Second).Seconds()))
+		return fmt.Sprintf("about %ds", int(d.Round(5*time.Second).Seconds()))
 	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Round(time.Minute).Minutes()))
+		return fmt.Sprintf("about %dm", int(d.Round(time.Minute).Minutes()))
 	}
-	return fmt.Sprintf("%.1fh", d.Hours())
+	return fmt.Sprintf("about %.1fh", d.Hours())
 }
 
 // runBatch hands the file to the backend in one batch.

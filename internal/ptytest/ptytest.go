@@ -81,6 +81,10 @@ func Start(t *testing.T, cmd *exec.Cmd) *Terminal {
 	return term
 }
 
+// Master is the terminal's side the test holds, for asking the kernel
+// about the terminal's modes after the program is gone.
+func (term *Terminal) Master() *os.File { return term.master }
+
 // Send types keys.
 func (term *Terminal) Send(keys string) { term.master.Write([]byte(keys)) }
 
