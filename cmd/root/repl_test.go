@@ -222,7 +222,7 @@ func TestREPLAppointmentsAndInteractions(t *testing.T) {
 		}
 	}
 	// The command's own validation, in its own words.
-	if !strings.Contains(stderr, "--status must be one of scheduled") {
+	if !strings.Contains(stderr, `invalid value "nosuch" for --status: use one of scheduled`) {
 		t.Errorf("a bad --status: %s", stderr)
 	}
 }
