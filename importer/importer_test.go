@@ -187,7 +187,7 @@ func TestImportClinicValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.Appointment{ExternalID: "A00475", PatientMRN: "P1189", StartsAt: time.Date(2024, 6, 26, 9, 0, 0, 0, time.UTC),
+	want := store.Appointment{ExternalID: "A00475", PatientMRN: "P1189", PatientName: "Grace Schmidt", StartsAt: time.Date(2024, 6, 26, 9, 0, 0, 0, time.UTC),
 		Type: "well-child", Provider: "Dr. Alvarez", Status: store.AppointmentCompleted}
 	if len(appts) != 1 {
 		t.Fatalf("appointment A00475: found %d", len(appts))
