@@ -508,7 +508,7 @@ func (a *Agent) Decide(ctx context.Context, vocab store.Vocabulary, env tools.En
 		switch {
 		case err == nil:
 			return d, nil
-		case !errors.As(err, &invalid):
+		case !errors.As(err, &invalid), invalid.Private:
 			return d, err
 		case d.Attempts >= maxAttempts:
 			return d, fmt.Errorf("the model's answer could not be used: %w; nothing was written", err)
@@ -530,9 +530,10 @@ func (d *Decision) prepare(ctx context.Context, answer string, prepare PrepareFu
 }
 
 // RetryPrompt is the user turn that hands a rejected action back. Only a
-// ValidationError goes back to the model: its message names tools, fields,
-// the vocabulary and what the model wrote, never a patient row (an
-// AmbiguousError, which lists patients, is never retried).
+// ValidationError that is not Private goes back to the model: its message
+// names tools, fields, the vocabulary and what the model wrote, never a
+// patient row (an AmbiguousError, which lists patients, and a Private
+// message about a patient's records are the person's to settle).
 func RetryPrompt(err *tools.ValidationError) string {
 	return "That action was rejected: " + strings.TrimRight(err.Error(), ". ") + ". Reply with one corrected action."
 }

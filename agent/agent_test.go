@@ -803,3 +803,48 @@ func TestObserveAndKeepAlive(t *testing.T) {
 		t.Errorf("decision counts %d prompt tokens, the calls %d and %d", d.PromptTokens, calls[0].PromptTokens, calls[1].PromptTokens)
 	}
 }
+
+// TestRecordsMessagesAreNotHandedBack: a rejection drawn from a patient's
+// records (which of their tasks match, and when each is due) is the
+// person's to settle; handing it back to the model for a retry would show
+// it the patient's MRN, task numbers and dates.
+func TestRecordsMessagesAreNotHandedBack(t *testing.T) {
+	st := seedStore(t)
+	ctx := context.Background()
+	err := st.Write(ctx, store.AuditEntry{Channel: "test", Action: "{}"}, func(tx *store.Tx) error {
+		ps, _, err := tx.Reader.MatchPatients(ctx, "P1002")
+		if err != nil || len(ps) != 1 {
+			return fmt.Errorf("P1002: %v", err)
+		}
+		p := ps[0]
+		for _, due := range []time.Time{day(2026, 6, 23), day(2026, 6, 29)} {
+			if _, err := tx.AddTasks(ctx, store.NewTask{Kind: store.KindTask, Text: "call back about lab results", Due: due}, []int64{p.ID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := `{"tool":"complete_task","args":{"patient":{"match":"P1002"},"task":"call back"}}`
+	f := newFake(t, answer, answer)
+	a := serve(t, f)
+	d, err := a.Decide(ctx, vocabOf(t, st), testEnv, "mark Jon Smyth's call back done", prepareWith(st, testEnv))
+	var invalid *tools.ValidationError
+	if !errors.As(err, &invalid) || !invalid.Private || !strings.Contains(err.Error(), "say which by its number") {
+		t.Fatalf("err = %v, want the private list of matching tasks", err)
+	}
+	chats := f.chatCalls()
+	if len(chats) != 1 {
+		t.Fatalf("%d chat calls, want 1: the matching tasks are the person's to choose from", len(chats))
+	}
+	for _, m := range chats[0].req.Messages {
+		if strings.Contains(m.Content, "2026-06-29") {
+			t.Errorf("a task's due date reached the model: %q", m.Content)
+		}
+	}
+	if d == nil || d.Plan != nil || d.Attempts != 1 {
+		t.Errorf("decision = %+v, want one attempt and no plan", d)
+	}
+}

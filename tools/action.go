@@ -262,9 +262,15 @@ type InteractionWhere struct {
 }
 
 // ValidationError says an action is malformed or impossible. Its message is
-// fit to show the user, and to hand back to the model for one retry.
+// fit to show the user, and, unless Private, to hand back to the model for
+// one retry.
 type ValidationError struct {
 	Msg string
+	// Private marks a message drawn from the practice's records (a
+	// patient's MRN, their tasks and due dates): the person reads it and
+	// settles it, and it is never handed back to the model, which sees no
+	// patient rows.
+	Private bool
 	// Field is where in the action's arguments the mistake is
 	// ("appointments.provider"), when it is one field's. The model needs it
 	// to correct its action; a person at a plain command, who gave a flag
@@ -281,6 +287,11 @@ func (e *ValidationError) Error() string {
 
 func invalidf(format string, args ...any) error {
 	return &ValidationError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// privatef is invalidf for a message that tells of the practice's records.
+func privatef(format string, args ...any) error {
+	return &ValidationError{Msg: fmt.Sprintf(format, args...), Private: true}
 }
 
 // decodeArgs decodes an action's arguments strictly into v.

@@ -476,7 +476,7 @@ func findTask(ctx context.Context, r store.Reader, args CompleteTaskArgs) (store
 			return store.Task{}, pt, invalidf("there is no task %d (task list shows them)", args.ID)
 		}
 		if args.Patient != nil && ts[0].PatientID != pt.ID {
-			return store.Task{}, pt, invalidf("task %d is not %s's; check the number (task list shows them)", args.ID, pt.MRN)
+			return store.Task{}, pt, privatef("task %d is not %s's; check the number (task list shows them)", args.ID, pt.MRN)
 		}
 		if args.Patient == nil {
 			if pt, err = r.PatientByID(ctx, ts[0].PatientID); err != nil {
@@ -503,9 +503,9 @@ func findTask(ctx context.Context, r store.Reader, args CompleteTaskArgs) (store
 	switch len(ts) {
 	case 0:
 		if len(words) == 0 {
-			return store.Task{}, pt, invalidf("%s has no open task", pt.MRN)
+			return store.Task{}, pt, privatef("%s has no open task", pt.MRN)
 		}
-		return store.Task{}, pt, invalidf("%s has no open task with those words; task list --json shows them, or give the task's number", pt.MRN)
+		return store.Task{}, pt, privatef("%s has no open task with those words; task list --json shows them, or give the task's number", pt.MRN)
 	case 1:
 		return ts[0], pt, nil
 	}
@@ -517,7 +517,7 @@ func findTask(ctx context.Context, r store.Reader, args CompleteTaskArgs) (store
 		}
 		which = append(which, s)
 	}
-	return store.Task{}, pt, invalidf("%d open tasks of %s match; say which by its number: %s", len(ts), pt.MRN, strings.Join(which, ", "))
+	return store.Task{}, pt, privatef("%d open tasks of %s match; say which by its number: %s", len(ts), pt.MRN, strings.Join(which, ", "))
 }
 
 func prepareCompleteTask(ctx context.Context, r store.Reader, a Action, env Env) (*Plan, error) {
@@ -550,7 +550,7 @@ func prepareCompleteTask(ctx context.Context, r store.Reader, a Action, env Env)
 	}
 	if !t.Open() && channel != "" {
 		// The contact to log would be dropped by a "nothing to do".
-		return nil, invalidf("task %d is done already (task reopen %d opens it again); log the contact with carebook log", t.ID, t.ID)
+		return nil, privatef("task %d is done already (task reopen %d opens it again); log the contact with carebook log", t.ID, t.ID)
 	}
 	// The audit log keeps the task by number and the patient by MRN.
 	canon, err := NewAction(a.Tool, CompleteTaskArgs{Patient: &PatientRef{Match: pt.MRN}, ID: t.ID, Channel: string(channel), Summary: summary})
@@ -601,7 +601,7 @@ func prepareReopenTask(ctx context.Context, r store.Reader, a Action) (*Plan, er
 		return nil, err
 	}
 	if t.Open() {
-		return nil, invalidf("task %d is open already", t.ID)
+		return nil, privatef("task %d is open already", t.ID)
 	}
 	p := &Plan{Action: a, Tool: a.Tool, Write: true, Targets: []store.Patient{pt}, TargetCount: 1,
 		Changes: []FieldChange{{Field: fmt.Sprintf("task %d", t.ID), Before: TaskDone, After: TaskOpen}}}
@@ -789,7 +789,7 @@ func prepareMerge(ctx context.Context, r store.Reader, a Action) (*Plan, error) 
 		return nil, invalidf("keep and other name the same patient; name two records of one person")
 	}
 	if !keep.DOB.IsZero() && !other.DOB.IsZero() && !keep.DOB.Equal(other.DOB) {
-		return nil, invalidf("%s and %s have different dates of birth, so they may be two people; merge refuses them", keep.MRN, other.MRN)
+		return nil, privatef("%s and %s have different dates of birth, so they may be two people; merge refuses them", keep.MRN, other.MRN)
 	}
 	only := store.PatientFilter{IDs: []int64{other.ID}}
 	appts, err := r.CountAppointments(ctx, store.AppointmentQuery{Patients: only})
