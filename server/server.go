@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -120,8 +121,36 @@ func Listen(path, group string) (net.Listener, error) {
 			return nil, fmt.Errorf("remove the stale socket %s: %w", path, err)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("socket folder: %w", err)
+	gid := -1
+	if group != "" {
+		g, err := user.LookupGroup(group)
+		if err != nil {
+			return nil, fmt.Errorf("--group %s: %w", group, err)
+		}
+		gid, _ = strconv.Atoi(g.Gid)
+	}
+	// A service's umask (077) makes the folders it creates its owner's
+	// alone, and staff could not reach the socket inside; on macOS they
+	// also take their parent's group. Folders made here are the socket's
+	// way in: the staff group may pass through them.
+	var made []string
+	for dir := filepath.Dir(path); missing(dir); dir = filepath.Dir(dir) {
+		made = append(made, dir)
+	}
+	if gid < 0 {
+		gid = os.Getgid()
+	}
+	for i := len(made) - 1; i >= 0; i-- {
+		dir := made[i]
+		if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("socket folder: %w", err)
+		}
+		if err := os.Chown(dir, -1, gid); err != nil {
+			return nil, fmt.Errorf("give the socket folder %s to the staff group: %w", dir, err)
+		}
+		if err := os.Chmod(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("socket folder %s: %w", dir, err)
+		}
 	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -129,12 +158,6 @@ func Listen(path, group string) (net.Listener, error) {
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(true)
 	if group != "" {
-		g, err := user.LookupGroup(group)
-		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("--group %s: %w", group, err)
-		}
-		gid, _ := strconv.Atoi(g.Gid)
 		if err := os.Chown(path, -1, gid); err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("give the socket to group %s: %w", group, err)
@@ -147,6 +170,13 @@ func Listen(path, group string) (net.Listener, error) {
 		return nil, fmt.Errorf("socket mode: %w", err)
 	}
 	return ln, nil
+}
+
+// missing reports whether nothing is at path (and not that it could not be
+// looked at).
+func missing(path string) bool {
+	_, err := os.Lstat(path)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // versioned refuses a client of another protocol version with a sentence.
