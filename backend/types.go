@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/carebook/carebook/store"
@@ -110,6 +111,22 @@ type ForgetView struct {
 	HistoryLines   int     `json:"history_lines_removed"`
 	Compacted      bool    `json:"compacted"`
 	Seconds        float64 `json:"seconds"`
+}
+
+// Deleted names the rows a forget deletes besides the patient, for the
+// preview and for the report after it: the same words in both, so that
+// what the person agreed to is what they are told was done.
+func (v ForgetView) Deleted() string {
+	return fmt.Sprintf("%s, %s, %s, %s and %s", plural(v.Tags, "tag", "tags"),
+		plural(v.Appointments, "appointment", "appointments"), plural(v.Interactions, "interaction", "interactions"),
+		plural(v.Tasks, "task", "tasks"), plural(v.ConsentChanges, "consent-history entry", "consent-history entries"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // BatchRequest is a batch of actions (run FILE.jsonl).

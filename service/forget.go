@@ -24,7 +24,7 @@ func (v *view) PrepareForget(ctx context.Context, req backend.ForgetRequest) (*b
 	// id, and forget's own row by a commitment.
 	entry.Action = `{"tool":"forget"}`
 	var p store.Patient
-	var appts, inters int
+	var appts, inters, tasks, consent int
 	err := v.s.cfg.DB.Read(ctx, func(st *store.Store) error {
 		r := st.Reader()
 		var err error
@@ -38,6 +38,16 @@ func (v *view) PrepareForget(ctx context.Context, req backend.ForgetRequest) (*b
 		if inters, err = r.CountInteractions(ctx, store.InteractionQuery{Patients: only}); err != nil {
 			return err
 		}
+		// Done tasks go too, and so does the consent history that proves
+		// an opt-out: the preview must name all that Forget deletes.
+		if tasks, err = r.CountTasks(ctx, store.TaskQuery{Patients: only}); err != nil {
+			return err
+		}
+		h, err := r.ConsentHistory(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		consent = len(h)
 		msg := "previewed; waiting for confirmation"
 		if req.DryRun {
 			msg = "previewed; dry run, nothing done"
@@ -54,8 +64,8 @@ func (v *view) PrepareForget(ctx context.Context, req backend.ForgetRequest) (*b
 	pv := tools.PlanView{
 		Action: tools.Action{Tool: "forget", Args: json.RawMessage(fmt.Sprintf(`{"patient":{"match":%q}}`, p.MRN))},
 		Tool:   "forget", Write: true, Irreversible: true, ConfirmText: p.MRN,
-		Summary: fmt.Sprintf("Forget %s (%s, born %s) for good: %s, %s, %s", p.FullName(), p.MRN, born,
-			plural(len(p.Tags), "tag", "tags"), plural(appts, "appointment", "appointments"), plural(inters, "interaction", "interactions")),
+		Summary: fmt.Sprintf("Forget %s (%s, born %s) for good: %s", p.FullName(), p.MRN, born,
+			backend.ForgetView{Tags: len(p.Tags), Appointments: appts, Interactions: inters, Tasks: tasks, ConsentChanges: consent}.Deleted()),
 		Targets: []tools.PatientBrief{tools.Brief(p)}, TargetCount: 1,
 	}
 	if req.DryRun {
@@ -108,11 +118,4 @@ func (v *view) forget(ctx context.Context, p *pending, progress func(backend.Pro
 	}
 	out.Seconds = time.Since(start).Seconds()
 	return &backend.Reply{Forgotten: &out}, nil
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

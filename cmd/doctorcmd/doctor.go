@@ -73,13 +73,18 @@ type Options struct {
 	JSON          bool
 }
 
-// NewOptions builds doctor's options from the factory.
+// NewOptions builds doctor's options from the factory. The checks run
+// from the backend's Diagnose with options built here, not the command's:
+// the path's source is set here, or the report never says it.
 func NewOptions(f *cmdutil.Factory) *Options {
-	return &Options{
+	opts := &Options{
 		IO: f.IOStreams, Getenv: f.Getenv, OllamaHost: f.OllamaHost, Model: f.Model, Config: f.Config,
 		Ollama: f.OllamaAPI, Encryption: volumeEncryption, Backend: f.DiagnosticBackend,
-		Now: f.Now, DBPath: f.DatabasePath(), ConfigFileFor: f.ConfigFileFor,
+		Now: f.Now, ConfigFileFor: f.ConfigFileFor,
 	}
+	// A configuration file that cannot be read is its own failed check.
+	opts.DBPath, opts.DBSource, _ = f.Database()
+	return opts
 }
 
 // Checks runs every check where the database is: the backend's Diagnose.

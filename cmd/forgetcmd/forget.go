@@ -32,9 +32,9 @@ func NewCmdForget(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	cmd := &cobra.Command{
 		Use:   "forget PATIENT",
 		Short: "Delete a patient and everything about them, for good",
-		Long: `Delete one patient with their tags, appointments and interactions, in one
-transaction, then rewrite the database file, so that the file, its WAL, the audit
-head and the history hold no trace of them (the disk blocks the old file used are
+		Long: `Delete one patient with their tags, appointments, interactions, tasks and
+consent history, in one transaction, then rewrite the database file, so that the
+file, its WAL, the audit head and the history hold no trace of them (the disk blocks the old file used are
 freed, not overwritten: encryption at rest covers those; see carebook doctor). The audit log records the deletion by a hash of
 the MRN and row counts, never the name. This cannot be undone (except from a
 backup made before). Earlier audit rows about the patient keep their place
@@ -88,10 +88,8 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, gone)
 	}
-	fmt.Fprintf(opts.IO.Out, "Forgotten: removed %s, %s and %s; redacted %s and removed %s; the database file was rewritten (%.1fs).\n",
-		cmdutil.Plural(gone.Tags, "tag", "tags"), cmdutil.Plural(gone.Appointments, "appointment", "appointments"),
-		cmdutil.Plural(gone.Interactions, "interaction", "interactions"),
-		cmdutil.Plural(gone.AuditRows, "earlier audit row", "earlier audit rows"),
+	fmt.Fprintf(opts.IO.Out, "Forgotten: removed %s; redacted %s and removed %s; the database file was rewritten (%.1fs).\n",
+		gone.Deleted(), cmdutil.Plural(gone.AuditRows, "earlier audit row", "earlier audit rows"),
 		cmdutil.Plural(gone.HistoryLines, "history line", "history lines"), gone.Seconds)
 	fmt.Fprintf(opts.IO.Out, "Deletion receipt: %s (with the MRN, it proves that audit row names this patient; it is stored nowhere).\n", gone.Receipt)
 	return nil

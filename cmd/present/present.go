@@ -45,7 +45,7 @@ func Run(ctx context.Context, ios *cmdutil.IOStreams, b backend.Planner, reply *
 	switch {
 	case reply.Result != nil:
 		if plan != nil && plan.Write && !opts.Quiet {
-			Preview(ios, previewOut(ios, opts), plan)
+			Preview(ios, previewOnStderr(opts), plan)
 		}
 		return reply, show(ios, reply, opts)
 	case plan == nil:
@@ -64,7 +64,7 @@ func Run(ctx context.Context, ios *cmdutil.IOStreams, b backend.Planner, reply *
 		return reply, dryRun(ios, plan, opts)
 	}
 	if !opts.Quiet {
-		Preview(ios, previewOut(ios, opts), plan)
+		Preview(ios, previewOnStderr(opts), plan)
 	}
 	req := backend.ExecuteRequest{PlanID: plan.ID}
 	err := Confirm(ctx, ios, plan, opts.Yes)
@@ -149,7 +149,7 @@ func dryRun(ios *cmdutil.IOStreams, plan *tools.PlanView, opts Options) error {
 	fmt.Fprintln(ios.Out, plan.Action.JSON())
 	switch {
 	case plan.Write:
-		Preview(ios, ios.Out, plan)
+		Preview(ios, false, plan)
 	default:
 		fmt.Fprintln(ios.Out, plan.Summary+".")
 	}
@@ -178,14 +178,9 @@ type ActionAndResult struct {
 	Error  string            `json:"error,omitempty"`
 }
 
-// previewOut is where the preview goes: stdout for people, stderr when
-// stdout carries JSON for a script.
-func previewOut(ios *cmdutil.IOStreams, opts Options) io.Writer {
-	if opts.JSON {
-		return ios.ErrOut
-	}
-	return ios.Out
-}
+// previewOnStderr says the preview goes to stderr: stdout carries JSON
+// for a script.
+func previewOnStderr(opts Options) bool { return opts.JSON }
 
 // Confirm asks before a write, after its preview. With yes it does not
 // ask. Without a terminal it refuses, since a script that forgot --yes must
@@ -231,13 +226,20 @@ func Confirm(ctx context.Context, ios *cmdutil.IOStreams, plan *tools.PlanView, 
 	return nil
 }
 
-// Preview prints what a write will do and to whom, on w (stdout, or
-// stderr when stdout carries JSON): possible duplicates of a new patient
+// Preview prints what a write will do and to whom, on stdout, or on
+// stderr when stdout carries JSON: possible duplicates of a new patient
 // first, then the fields it changes, before and after, then the patients.
-func Preview(ios *cmdutil.IOStreams, w io.Writer, plan *tools.PlanView) {
+// Its tables follow the stream they are printed on, as every table does:
+// aligned and fitted on a terminal, whole tab-separated rows in a pipe or
+// a log, where a row cut at 80 columns would lose a patient's tags.
+func Preview(ios *cmdutil.IOStreams, onStderr bool, plan *tools.PlanView) {
+	w, tty := ios.Out, ios.IsStdoutTTY()
+	if onStderr {
+		w, tty = ios.ErrOut, ios.IsStderrTTY()
+	}
 	if len(plan.Duplicates) > 0 {
 		fmt.Fprintf(w, "Warning: %s already on record may be this person:\n", cmdutil.Plural(len(plan.Duplicates), "patient", "patients"))
-		t := cmdutil.NewTable(w, true, "MRN", "NAME", "BORN", "SAME")
+		t := cmdutil.NewTable(w, tty, "MRN", "NAME", "BORN", "SAME")
 		for _, d := range plan.Duplicates {
 			t.Row(d.MRN, d.Name, d.DOB, strings.Join(d.Keys, ", "))
 		}
@@ -245,7 +247,7 @@ func Preview(ios *cmdutil.IOStreams, w io.Writer, plan *tools.PlanView) {
 	}
 	fmt.Fprintln(w, plan.Summary+".")
 	if len(plan.Changes) > 0 {
-		t := cmdutil.NewTable(w, true, "FIELD", "BEFORE", "AFTER")
+		t := cmdutil.NewTable(w, tty, "FIELD", "BEFORE", "AFTER")
 		for _, c := range plan.Changes {
 			t.Row(c.Field, orNone(c.Before), orNone(c.After))
 		}
@@ -254,7 +256,7 @@ func Preview(ios *cmdutil.IOStreams, w io.Writer, plan *tools.PlanView) {
 	if len(plan.Targets) == 0 {
 		return
 	}
-	t := cmdutil.NewTable(w, true, "MRN", "NAME", "BORN", "TAGS").Fit(ios.TerminalWidth())
+	t := cmdutil.NewTable(w, tty, "MRN", "NAME", "BORN", "TAGS").Fit(ios.TerminalWidth())
 	for _, p := range plan.Targets {
 		t.Row(p.MRN, p.Name, p.DOB, strings.Join(p.Tags, ", "))
 	}
@@ -371,7 +373,7 @@ func Appointments(ios *cmdutil.IOStreams, tty bool, as []tools.AppointmentJSON, 
 // PatientAppointments prints one patient's appointments, as show does:
 // the MRN and name are the record's, said once above, not on every row.
 func PatientAppointments(ios *cmdutil.IOStreams, as []tools.AppointmentJSON) {
-	t := cmdutil.NewTable(ios.Out, true, "ID", "START", "TYPE", "PROVIDER", "STATUS").Fit(ios.TerminalWidth())
+	t := cmdutil.NewTableFor(ios, "ID", "START", "TYPE", "PROVIDER", "STATUS")
 	for _, a := range as {
 		t.Row(a.ID, minute(a.Start), a.Type, a.Provider, a.Status)
 	}
@@ -381,7 +383,7 @@ func PatientAppointments(ios *cmdutil.IOStreams, as []tools.AppointmentJSON) {
 
 // PatientInteractions is PatientAppointments for the contact log.
 func PatientInteractions(ios *cmdutil.IOStreams, is []tools.InteractionJSON) {
-	t := cmdutil.NewTable(ios.Out, true, "ID", "WHEN", "CHANNEL", "DIRECTION", "STAFF", "SUMMARY").Fit(ios.TerminalWidth())
+	t := cmdutil.NewTableFor(ios, "ID", "WHEN", "CHANNEL", "DIRECTION", "STAFF", "SUMMARY")
 	for _, i := range is {
 		t.Row(i.ID, minute(i.At), i.Channel, i.Direction, i.Staff, i.Summary)
 	}

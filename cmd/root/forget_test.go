@@ -22,7 +22,7 @@ func TestForgetCommand(t *testing.T) {
 		t.Fatalf("P1002 gone without confirmation: %q", o.stderr)
 	}
 	out := p.mustRun("forget", "P1002", "--yes")
-	if !strings.Contains(out, "2 appointments and 2 interactions") || !strings.Contains(out, "rewritten") {
+	if !strings.Contains(out, "2 appointments, 2 interactions, 0 tasks and ") || !strings.Contains(out, "rewritten") {
 		t.Errorf("forget said %q", out)
 	}
 	if o := p.run("", false, "show", "P1002"); o.code != 1 || !strings.Contains(o.stderr, "no patient matches") {

@@ -84,7 +84,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if len(rec.ConsentChangedAt) >= 10 {
 		consent += " (since " + rec.ConsentChangedAt[:10] + ")"
 	}
-	t := cmdutil.NewTable(w, true).Fit(opts.IO.TerminalWidth())
+	t := cmdutil.NewTableFor(opts.IO)
 	for _, kv := range [][2]string{
 		{"Name", strings.TrimSpace(rec.FirstName + " " + rec.LastName)}, {"MRN", rec.MRN}, {"Born", rec.DOB}, {"Sex", rec.Sex},
 		{"Email", rec.Email}, {"Phone", rec.Phone}, {"City", rec.City}, {"Language", rec.Language},
@@ -111,12 +111,12 @@ func Run(ctx context.Context, opts *Options) error {
 	if len(rec.Tasks) == 0 {
 		fmt.Fprintln(w, "No open tasks.")
 	} else {
-		present.Tasks(w, true, rec.Tasks)
+		present.Tasks(w, opts.IO.IsStdoutTTY(), rec.Tasks)
 	}
 	if len(rec.Consent) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Marketing consent:")
-		t := cmdutil.NewTable(w, true, "DECIDED", "MARKETING", "SOURCE", "RECORDED BY", "RECORDED")
+		t := cmdutil.NewTableFor(opts.IO, "DECIDED", "MARKETING", "SOURCE", "RECORDED BY", "RECORDED")
 		for _, c := range rec.Consent {
 			t.Row(localDay(c.At, "unknown"), map[bool]string{true: "opted in", false: "opted out"}[c.Marketing], c.Source, c.Staff, localDay(c.RecordedAt, ""))
 		}
