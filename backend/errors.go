@@ -111,9 +111,20 @@ type AuthError struct {
 	NeedStaff bool `json:"need_staff,omitempty"`
 	// NeedPIN says the PIN is missing.
 	NeedPIN bool `json:"need_pin,omitempty"`
+	// IdleLocked says the server locked the session after it sat idle,
+	// and refused the request before anything of it ran: unlocking and
+	// sending it again does it once.
+	IdleLocked bool `json:"idle_locked,omitempty"`
 }
 
 func (e *AuthError) Error() string { return e.Msg }
+
+// IsIdleLocked reports whether err is the server's refusal of a session it
+// locked after sitting idle.
+func IsIdleLocked(err error) bool {
+	var auth *AuthError
+	return errors.As(err, &auth) && auth.IdleLocked
+}
 
 // VersionError says the client and the server speak different versions.
 type VersionError struct {
@@ -166,6 +177,7 @@ type WireError struct {
 	Staff      string               `json:"staff,omitempty"`
 	NeedStaff  bool                 `json:"need_staff,omitempty"`
 	NeedPIN    bool                 `json:"need_pin,omitempty"`
+	IdleLocked bool                 `json:"idle_locked,omitempty"`
 	Many       []*WireError         `json:"many,omitempty"`
 	Client     int                  `json:"client,omitempty"`
 	Server     int                  `json:"server,omitempty"`
@@ -214,7 +226,7 @@ func ToWire(err error, classify Classifier) *WireError {
 	case errors.As(err, &forb):
 		w.Kind, w.Op, w.Role, w.Staff = KindForbidden, forb.Op, forb.Role, forb.Staff
 	case errors.As(err, &auth):
-		w.Kind, w.NeedStaff, w.NeedPIN = KindAuth, auth.NeedStaff, auth.NeedPIN
+		w.Kind, w.NeedStaff, w.NeedPIN, w.IdleLocked = KindAuth, auth.NeedStaff, auth.NeedPIN, auth.IdleLocked
 	case errors.As(err, &ver):
 		w.Kind, w.Client, w.Server = KindVersion, ver.Client, ver.Server
 	case errors.Is(err, ErrDeclined):
@@ -258,7 +270,7 @@ func FromWire(w *WireError) error {
 	case KindForbidden:
 		return &ForbiddenError{Op: w.Op, Role: w.Role, Staff: w.Staff}
 	case KindAuth:
-		return &AuthError{Msg: w.Message, NeedStaff: w.NeedStaff, NeedPIN: w.NeedPIN}
+		return &AuthError{Msg: w.Message, NeedStaff: w.NeedStaff, NeedPIN: w.NeedPIN, IdleLocked: w.IdleLocked}
 	case KindVersion:
 		return &VersionError{Client: w.Client, Server: w.Server}
 	case KindDeclined:

@@ -30,6 +30,13 @@ type Client struct {
 	http   *http.Client
 	token  string
 	info   *backend.Info
+
+	// OnLocked, when set, is asked what to do about a request the server
+	// refused because the session locked itself after sitting idle: nil
+	// means the session was unlocked, and the request is sent once more;
+	// an error is returned in the refusal's place. The REPL sets it, to
+	// ask for the PIN there and then rather than leave the person stuck.
+	OnLocked func(ctx context.Context, refusal error) error
 }
 
 // New is a client of the server at socket.
@@ -125,6 +132,28 @@ func (c *Client) call(ctx context.Context, op string, in, out any, progress func
 	if err != nil {
 		return err
 	}
+	return c.unlocking(ctx, op, func() error { return c.send(ctx, op, body, out, progress, line) })
+}
+
+// unlocking makes a request with send and, when the server refused it
+// for the idle lock and OnLocked unlocked the session, sends it again:
+// the refusal came before any of it ran, so a write is still done once.
+func (c *Client) unlocking(ctx context.Context, op string, send func() error) error {
+	err := send()
+	switch op {
+	case wire.OpLogin, wire.OpLock, wire.OpUnlock, wire.OpLogout:
+		return err
+	}
+	if c.OnLocked == nil || !backend.IsIdleLocked(err) {
+		return err
+	}
+	if err := c.OnLocked(ctx, err); err != nil {
+		return err
+	}
+	return send()
+}
+
+func (c *Client) send(ctx context.Context, op string, body []byte, out any, progress func(backend.Progress), line func(backend.LineResult)) error {
 	req, err := c.request(ctx, op, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -189,6 +218,11 @@ func (c *Client) download(ctx context.Context, op string, in any, w io.Writer, o
 	if err != nil {
 		return err
 	}
+	// A refusal comes before any of the file, so w is still empty.
+	return c.unlocking(ctx, op, func() error { return c.fetchInto(ctx, op, body, w, out) })
+}
+
+func (c *Client) fetchInto(ctx context.Context, op string, body []byte, w io.Writer, out any) error {
 	req, err := c.request(ctx, op, bytes.NewReader(body))
 	if err != nil {
 		return err

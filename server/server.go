@@ -353,7 +353,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, u use) (*sessio
 		}
 	}
 	if refused {
-		s.fail(w, http.StatusUnauthorized, &backend.AuthError{Msg: "refused: this session locked itself after sitting idle; unlock it (the REPL asks), or run the command again", NeedPIN: sess.caller.NeedsPIN})
+		s.fail(w, http.StatusUnauthorized, &backend.AuthError{Msg: "refused: this session locked itself after sitting idle; unlock it (the REPL asks), or run the command again", NeedPIN: sess.caller.NeedsPIN, IdleLocked: true})
 		return nil, false
 	}
 	return sess, true

@@ -580,7 +580,7 @@ func (f *Factory) serverBackend(ctx context.Context, socket string) (backend.Bac
 			}
 		}
 		if pin == "" {
-			if pin, err = f.readSecret("PIN: "); err != nil {
+			if pin, err = f.readSecret(ctx, "PIN: "); err != nil {
 				return nil, err
 			}
 		}
@@ -588,11 +588,11 @@ func (f *Factory) serverBackend(ctx context.Context, socket string) (backend.Bac
 }
 
 // readSecret reads a PIN without echo.
-func (f *Factory) readSecret(prompt string) (string, error) {
+func (f *Factory) readSecret(ctx context.Context, prompt string) (string, error) {
 	if f.ReadSecret != nil {
 		return f.ReadSecret(prompt)
 	}
-	return ReadPassword(f.IOStreams, prompt)
+	return ReadPassword(ctx, f.IOStreams, prompt)
 }
 
 // Close ends the session with the server, if there is one.

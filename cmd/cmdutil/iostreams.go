@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/term"
 
@@ -38,6 +39,10 @@ type IOStreams struct {
 	// Ctrl-C leaves its read blocked on the terminal, and the next
 	// question takes that read's line rather than racing it.
 	pending chan lineRead
+
+	// spinner is the last spinner started, for HoldSpinner.
+	spinMu  sync.Mutex
+	spinner *Spinner
 
 	// width reports the terminal's width in columns; nil means 80.
 	width func() int
@@ -240,15 +245,45 @@ func (s *IOStreams) Ask(ctx context.Context, prompt string) (string, error) {
 
 // ReadPassword reads a secret from the terminal without echo, or one line
 // from stdin when it is not a terminal (echo PIN | carebook staff pin …).
-func ReadPassword(s *IOStreams, prompt string) (string, error) {
+// Ctrl-C (ctx done) stops it at once with ErrCancelled and the terminal
+// echoing again.
+func ReadPassword(ctx context.Context, s *IOStreams, prompt string) (string, error) {
 	f, ok := s.In.(*os.File)
 	if !ok || !s.stdinTTY {
 		// Piped in, not typed: there is no Ctrl-C to wait for.
 		line, err := s.ReadLine(context.Background())
 		return strings.TrimSpace(line), err
 	}
+	fd := int(f.Fd())
+	// term.ReadPassword restores the terminal only when its read returns,
+	// which a blocked read does not until Enter; Ctrl-C restores it here.
+	saved, err := term.GetState(fd)
+	if err != nil {
+		return "", err
+	}
 	fmt.Fprint(s.TerminalErr(), prompt)
-	b, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(s.TerminalErr())
-	return string(b), err
+	type secretRead struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan secretRead, 1)
+	go func() {
+		b, err := term.ReadPassword(fd)
+		ch <- secretRead{b, err}
+	}()
+	select {
+	case got := <-ch:
+		fmt.Fprintln(s.TerminalErr())
+		return string(got.b), got.err
+	case <-ctx.Done():
+		// The abandoned read stays blocked on the terminal until the
+		// process ends; a cancelled PIN ends the command, so nothing
+		// else reads after it.
+		term.Restore(fd, saved)
+		fmt.Fprintln(s.TerminalErr())
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return "", ErrCancelled
+		}
+		return "", ctx.Err()
+	}
 }

@@ -21,6 +21,7 @@ type Spinner struct {
 	prefix string
 	stage  string
 	drawn  bool
+	held   bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -40,8 +41,35 @@ func (s *IOStreams) StartSpinner(prefix, stage string) *Spinner {
 	}
 	sp := &Spinner{w: s.TerminalErr(), width: s.TerminalWidth(), start: time.Now(),
 		prefix: prefix, stage: stage, stop: make(chan struct{}), done: make(chan struct{})}
+	s.spinMu.Lock()
+	s.spinner = sp
+	s.spinMu.Unlock()
 	go sp.run()
 	return sp
+}
+
+// HoldSpinner takes the spinner under way off the screen until resume is
+// called: a question a request stops to ask (the REPL's unlock, when the
+// server locked the session) is not drawn over.
+func (s *IOStreams) HoldSpinner() (resume func()) {
+	s.spinMu.Lock()
+	sp := s.spinner
+	s.spinMu.Unlock()
+	if sp == nil {
+		return func() {}
+	}
+	sp.mu.Lock()
+	sp.held = true
+	if sp.drawn {
+		fmt.Fprint(sp.w, "\r\033[K")
+		sp.drawn = false
+	}
+	sp.mu.Unlock()
+	return func() {
+		sp.mu.Lock()
+		sp.held = false
+		sp.mu.Unlock()
+	}
 }
 
 func (sp *Spinner) run() {
@@ -66,6 +94,9 @@ func (sp *Spinner) run() {
 func (sp *Spinner) draw(frame string) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
+	if sp.held {
+		return
+	}
 	text := fmt.Sprintf("%s %s%s  %s  Ctrl-C to stop", frame, sp.prefix, sp.stage, elapsed(time.Since(sp.start)))
 	// The stage may come from a server: shown, never obeyed. One line
 	// that does not wrap, or \r could not take it back.

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/carebook/carebook/backend"
+	"github.com/carebook/carebook/client"
 	"github.com/carebook/carebook/cmd/cmdutil"
 	"github.com/carebook/carebook/cmd/present"
 	"github.com/carebook/carebook/cmd/session"
@@ -127,6 +128,8 @@ type repl struct {
 
 	// idled is set when a Readline waited past idle_logoff.
 	idled atomic.Bool
+	// left is set by Ctrl-D at an unlock the server's lock asked for.
+	left atomic.Bool
 	// busy is set while a request or command runs; late holds the lines
 	// that came meanwhile (sayLate).
 	lateMu sync.Mutex
@@ -178,6 +181,10 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 
 	r := &repl{opts: opts, b: b, info: info, keys: newKeys(opts.IO.In), comp: &completer{b: b}, done: make(chan struct{})}
+	if c, ok := b.(*client.Client); ok {
+		c.OnLocked = r.serverLocked
+		defer func() { c.OnLocked = nil }()
+	}
 	if err := r.start(historyFile); err != nil {
 		return err
 	}
@@ -278,7 +285,7 @@ func (r *repl) loop(ctx context.Context) error {
 			return nil
 		}
 
-		reqCtx, cancel := context.WithCancel(base)
+		reqCtx, cancel := context.WithCancel(context.WithValue(base, waiting{}, true))
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		wg.Add(1)
@@ -304,6 +311,10 @@ func (r *repl) loop(ctx context.Context) error {
 		wg.Wait()
 		cancelled := reqCtx.Err() != nil
 		cancel()
+		if r.left.Load() {
+			r.setBusy(false)
+			return nil
+		}
 		if r.idled.Load() {
 			// The person left at a question: the plan was declined, and
 			// the screen is cleared now.
@@ -413,6 +424,42 @@ func (r *repl) lock(ctx context.Context) error {
 	if lockErr != nil {
 		fmt.Fprintln(ios.ErrOut, lockErr)
 	}
+	return r.unlock(ctx)
+}
+
+// waiting marks the context of a request the person typed and waits for:
+// only then is the terminal free for the unlock's question.
+type waiting struct{}
+
+// serverLocked is the client's OnLocked: carebook serve locked the session
+// before the REPL did (its clock counts requests, the REPL's keys, and a
+// laptop that slept counts neither). The REPL locks as it would itself,
+// and the request the server refused before running any of it is sent
+// again once unlocked.
+func (r *repl) serverLocked(ctx context.Context, refusal error) error {
+	if ctx.Value(waiting{}) == nil {
+		// The model's warm-up or a completion: the line editor may be
+		// reading a line, and the person's next request unlocks.
+		return refusal
+	}
+	ios := r.opts.IO
+	defer ios.HoldSpinner()()
+	r.keys.Discard()
+	fmt.Fprint(ios.TerminalOut(), clearScreen)
+	fmt.Fprintf(ios.Out, "carebook serve locked this session after %s without a request, and the screen was cleared.\n", r.info.IdleLogoff)
+	if err := r.unlock(ctx); err != nil {
+		if errors.Is(err, errLeave) {
+			r.left.Store(true)
+		}
+		return err
+	}
+	return nil
+}
+
+// unlock waits for the PIN, or Enter, until the backend unlocks the
+// session.
+func (r *repl) unlock(ctx context.Context) error {
+	ios := r.opts.IO
 	for {
 		var answer string
 		var err error

@@ -21,7 +21,7 @@ type Options struct {
 	IO      *cmdutil.IOStreams
 	Backend func(context.Context) (backend.Backend, error)
 	// ReadPIN reads a new PIN, asked twice on a terminal.
-	ReadPIN func(prompt string) (string, error)
+	ReadPIN func(ctx context.Context, prompt string) (string, error)
 
 	Name   string
 	Role   string
@@ -47,7 +47,7 @@ The first manager is added by the database's owner without a server
 		Args: cmdutil.Args(0, 0, ""),
 	}
 	base := func() *Options {
-		return &Options{IO: f.IOStreams, Backend: f.ExistingBackend, ReadPIN: func(p string) (string, error) { return cmdutil.ReadPassword(f.IOStreams, p) }}
+		return &Options{IO: f.IOStreams, Backend: f.ExistingBackend, ReadPIN: func(ctx context.Context, p string) (string, error) { return cmdutil.ReadPassword(ctx, f.IOStreams, p) }}
 	}
 	cmd.AddCommand(newCmdAdd(base()), newCmdList(base()), newCmdDisable(base()), newCmdPIN(base()))
 	return cmd
@@ -84,7 +84,7 @@ func newCmdAdd(opts *Options) *cobra.Command {
 func RunAdd(ctx context.Context, opts *Options) error {
 	req := backend.StaffRequest{Name: opts.Name, Role: opts.Role, OSUser: opts.OSUser}
 	if opts.PIN {
-		pin, err := newPIN(opts)
+		pin, err := newPIN(ctx, opts)
 		if err != nil {
 			return err
 		}
@@ -103,13 +103,13 @@ func RunAdd(ctx context.Context, opts *Options) error {
 
 // newPIN reads a new PIN: typed twice on a terminal, or one line on stdin
 // for a script.
-func newPIN(opts *Options) (string, error) {
-	pin, err := opts.ReadPIN("New PIN: ")
+func newPIN(ctx context.Context, opts *Options) (string, error) {
+	pin, err := opts.ReadPIN(ctx, "New PIN: ")
 	if err != nil {
 		return "", fmt.Errorf("read the PIN: %w", err)
 	}
 	if opts.IO.IsStdinTTY() {
-		again, err := opts.ReadPIN("Again: ")
+		again, err := opts.ReadPIN(ctx, "Again: ")
 		if err != nil {
 			return "", fmt.Errorf("read the PIN: %w", err)
 		}
@@ -211,7 +211,7 @@ lifts the lockout.`,
 		Args: cmdutil.Args(1, 1, "the staff NAME whose PIN to set (carebook staff list)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
-			pin, err := newPIN(opts)
+			pin, err := newPIN(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
