@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +39,7 @@ const (
 	RuleMixed       Rule = "a name that also resolves to addresses that are not local"
 	RuleNoAddress   Rule = "a name that resolves to no address"
 	RuleScheme      Rule = "not an http address"
+	RulePort        Rule = "not a port number (1 to 65535)"
 )
 
 // RefusedError says the guard refused an endpoint before sending anything.
@@ -247,6 +249,9 @@ func (p Policy) CheckURL(u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return refuse(u.String(), RuleScheme)
 	}
+	if port := u.Port(); port != "" && !validPort(port) {
+		return refuse(port, RulePort)
+	}
 	host := normalHost(u.Hostname())
 	if r := refuseName(host); r != nil {
 		return refuse(r.Address, r.Rule)
@@ -264,6 +269,12 @@ func (p Policy) CheckURL(u *url.URL) error {
 	return nil
 }
 
+// validPort reports whether port is a TCP port number, as digits.
+func validPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && port == strconv.Itoa(n)
+}
+
 // DialContext resolves addr's host, refuses it unless every address it
 // resolves to is allowed, and dials the first that answers. It is the
 // http.Transport's DialContext.
@@ -271,6 +282,11 @@ func (p Policy) DialContext(ctx context.Context, network, addr string) (net.Conn
 	hostPort, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("guard: %w", err)
+	}
+	// Checked here too, not left to the dialer: what is dialled is always
+	// an address and a port the guard has read.
+	if !validPort(port) {
+		return nil, &RefusedError{Endpoint: addr, Address: port, Rule: RulePort, Source: p.Source}
 	}
 	host := normalHost(hostPort)
 	if r := refuseName(host); r != nil {
