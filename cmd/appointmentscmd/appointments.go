@@ -76,7 +76,7 @@ week", "this month", "June 2026", "upcoming".`,
 	cmd.Flags().StringVar(&opts.When, "when", "", `a range in words ("next week", "this month", "June 2026")`)
 	cmd.Flags().StringVar(&opts.Provider, "provider", "", "with this provider")
 	cmd.Flags().StringVar(&opts.Type, "type", "", "of this appointment type")
-	cmd.Flags().StringVar(&opts.Status, "status", "", join(store.AppointmentStatuses))
+	cmd.Flags().StringVar(&opts.Status, "status", "", cmdutil.Values(store.AppointmentStatuses))
 	cmd.Flags().StringVar(&opts.Patient.Match, "patient", "", "one patient's (an MRN, an exact email or a name)")
 	cmd.Flags().StringVar(&opts.Patient.Born, "born", "", "year or date of birth, to tell namesakes apart")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "show at most this many (0: all)")
@@ -139,33 +139,13 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.Patient.Match != "" {
 		args.Patient = &opts.Patient
 	}
-	action, err := tools.NewAction(tools.ToolQuery, args)
+	res, err := cmdutil.Query(ctx, opts.Backend, args)
 	if err != nil {
 		return err
 	}
-	b, err := opts.Backend(ctx)
-	if err != nil {
-		return err
-	}
-	reply, err := b.Prepare(ctx, backend.PrepareRequest{Channel: cmdutil.ChannelCLI, Action: action})
-	if err != nil {
-		return err
-	}
-	as := reply.Result.Appointments
 	if opts.JSON {
-		if as == nil {
-			as = []tools.AppointmentJSON{}
-		}
-		return cmdutil.WriteJSON(opts.IO.Out, as)
+		return cmdutil.WriteJSONList(opts.IO.Out, res.Appointments)
 	}
-	present.Appointments(opts.IO, opts.IO.IsStdoutTTY(), as, reply.Result.Total)
+	present.Appointments(opts.IO, opts.IO.IsStdoutTTY(), res.Appointments, res.Total)
 	return nil
-}
-
-func join[T ~string](vals []T) string {
-	s := make([]string, len(vals))
-	for i, v := range vals {
-		s[i] = string(v)
-	}
-	return strings.Join(s, ", ")
 }

@@ -50,11 +50,7 @@ func OneOf[T ~string](flag, value string, vals []T) error {
 			return nil
 		}
 	}
-	s := make([]string, len(vals))
-	for i, v := range vals {
-		s[i] = string(v)
-	}
-	return BadFlag(flag, value, "one of "+strings.Join(s, ", "))
+	return BadFlag(flag, value, "one of "+Values(vals))
 }
 
 func quoteForms(forms []string) string {

@@ -72,7 +72,7 @@ needs no model.`,
 	}
 	cmd.Flags().StringVar(&opts.Patient.Match, "patient", "", "one patient's (an MRN, an exact email or a name)")
 	cmd.Flags().StringVar(&opts.Patient.Born, "born", "", "year or date of birth, to tell namesakes apart")
-	cmd.Flags().StringVar(&opts.Channel, "channel", "", join(store.Channels))
+	cmd.Flags().StringVar(&opts.Channel, "channel", "", cmdutil.Values(store.Channels))
 	cmd.Flags().StringVar(&opts.Direction, "direction", "", "inbound or outbound")
 	cmd.Flags().StringVar(&opts.Staff, "staff", "", "handled by this staff member")
 	cmd.Flags().StringVar(&opts.Since, "since", "", `since this day ("2026-06-01", "yesterday", "30 days ago")`)
@@ -99,33 +99,13 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.Patient.Match != "" {
 		args.Patient = &opts.Patient
 	}
-	action, err := tools.NewAction(tools.ToolQuery, args)
+	res, err := cmdutil.Query(ctx, opts.Backend, args)
 	if err != nil {
 		return err
 	}
-	b, err := opts.Backend(ctx)
-	if err != nil {
-		return err
-	}
-	reply, err := b.Prepare(ctx, backend.PrepareRequest{Channel: cmdutil.ChannelCLI, Action: action})
-	if err != nil {
-		return err
-	}
-	is := reply.Result.Interactions
 	if opts.JSON {
-		if is == nil {
-			is = []tools.InteractionJSON{}
-		}
-		return cmdutil.WriteJSON(opts.IO.Out, is)
+		return cmdutil.WriteJSONList(opts.IO.Out, res.Interactions)
 	}
-	present.Interactions(opts.IO, opts.IO.IsStdoutTTY(), is, reply.Result.Total)
+	present.Interactions(opts.IO, opts.IO.IsStdoutTTY(), res.Interactions, res.Total)
 	return nil
-}
-
-func join[T ~string](vals []T) string {
-	s := make([]string, len(vals))
-	for i, v := range vals {
-		s[i] = string(v)
-	}
-	return strings.Join(s, ", ")
 }

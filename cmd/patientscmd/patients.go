@@ -81,25 +81,13 @@ func Run(ctx context.Context, opts *Options) error {
 		Name: strings.TrimSpace(opts.Name), Tags: opts.Tags, Status: opts.Status,
 		MRNs: opts.MRNs, City: opts.City,
 	}
-	action, err := tools.NewAction(tools.ToolQuery, tools.QueryArgs{Entity: tools.EntityPatients, Where: where, Limit: opts.Limit})
+	res, err := cmdutil.Query(ctx, opts.Backend, tools.QueryArgs{Entity: tools.EntityPatients, Where: where, Limit: opts.Limit})
 	if err != nil {
 		return err
 	}
-	b, err := opts.Backend(ctx)
-	if err != nil {
-		return err
-	}
-	reply, err := b.Prepare(ctx, backend.PrepareRequest{Channel: cmdutil.ChannelCLI, Action: action})
-	if err != nil {
-		return err
-	}
-	ps := reply.Result.Patients
 	if opts.JSON {
-		if ps == nil {
-			ps = []tools.PatientJSON{}
-		}
-		return cmdutil.WriteJSON(opts.IO.Out, ps)
+		return cmdutil.WriteJSONList(opts.IO.Out, res.Patients)
 	}
-	present.Patients(opts.IO, ps, reply.Result.Total)
+	present.Patients(opts.IO, res.Patients, res.Total)
 	return nil
 }

@@ -199,28 +199,14 @@ func RunList(ctx context.Context, opts *ListOptions) error {
 	if opts.Patient != "" {
 		args.Patient = &tools.PatientRef{Match: opts.Patient}
 	}
-	action, err := tools.NewAction(tools.ToolQuery, args)
-	if err != nil {
-		return err
-	}
-	b, err := opts.Backend(ctx)
-	if err != nil {
-		return err
-	}
-	reply, err := b.Prepare(ctx, backend.PrepareRequest{Channel: cmdutil.ChannelCLI, Action: action})
+	res, err := cmdutil.Query(ctx, opts.Backend, args)
 	if err != nil {
 		return err
 	}
 	if opts.JSON {
-		tasks := []tools.TaskJSON{}
-		if reply.Result != nil && reply.Result.Tasks != nil {
-			tasks = reply.Result.Tasks
-		}
-		return cmdutil.WriteJSON(opts.IO.Out, tasks)
+		return cmdutil.WriteJSONList(opts.IO.Out, res.Tasks)
 	}
-	if reply.Result != nil {
-		present.Tasks(opts.IO.Out, opts.IO.IsStdoutTTY(), reply.Result.Tasks)
-	}
+	present.Tasks(opts.IO.Out, opts.IO.IsStdoutTTY(), res.Tasks)
 	return nil
 }
 
