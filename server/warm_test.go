@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"net/url"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,23 +22,8 @@ import (
 // one is sent nothing, and the refusal reaches the REPL as its sentence.
 // Nothing is audited: nothing of the practice's is read or sent.
 func TestServerWarmsItsOwnModel(t *testing.T) {
-	me, err := user.Current()
-	if err != nil || me.Username == "" {
-		t.Skipf("no account name for this process: %v", err)
-	}
+	st, dir := openServerStore(t, backend.RoleClinician)
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "practice.duckdb"), store.Options{Mode: store.ModeServer, Actor: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	err = st.Write(ctx, store.AuditEntry{Channel: backend.ChannelStaff}, func(tx *store.Tx) error {
-		return tx.AddStaff(ctx, store.Staff{Name: "Ann", Role: backend.RoleClinician, OSUser: me.Username})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	const model = "tiny:latest"
 	ollama := ollamatest.New(model)

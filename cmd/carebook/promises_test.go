@@ -53,8 +53,21 @@ type binResult struct {
 
 func (p *binPractice) runEnv(env []string, args ...string) binResult {
 	p.t.Helper()
-	cmd := exec.Command(p.bin, args...)
-	cmd.Env = append(append([]string{}, p.env...), env...)
+	return runBinary(p.t, p.bin, "", append(append([]string{}, p.env...), env...), nil, args...)
+}
+
+// runBinary runs bin with exactly env (nothing inherited), in dir when it
+// is not empty, as cred's account when it is not nil, and returns what it
+// printed and its exit code. An exit code is an answer, not a failure:
+// only a binary that could not be run at all fails the test.
+func runBinary(t *testing.T, bin, dir string, env []string, cred *syscall.Credential, args ...string) binResult {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	cmd.Dir = dir
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -63,7 +76,7 @@ func (p *binPractice) runEnv(env []string, args ...string) binResult {
 	if errors.As(err, &exit) {
 		code = exit.ExitCode()
 	} else if err != nil {
-		p.t.Fatalf("carebook %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("carebook %s: %v", strings.Join(args, " "), err)
 	}
 	return binResult{out.String(), errb.String(), code}
 }
@@ -447,22 +460,13 @@ func TestPermissionMessages(t *testing.T) {
 	os.Mkdir(dir, 0o700)
 	os.Chown(dir, 65534, 65534)
 	db := filepath.Join(dir, "p.duckdb")
+	// Nothing inherited: the binary runs as nobody, with only this env.
+	env := []string{"HOME=" + base, "XDG_CONFIG_HOME=" + base, "CAREBOOK_SYSTEM_CONFIG=" + filepath.Join(base, "none.toml"),
+		"CAREBOOK_NOW=2026-06-15T10:00:00Z", "CAREBOOK_OLLAMA_HOST=http://127.0.0.1:9"}
+	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
 	run := func(args ...string) binResult {
-		cmd := exec.Command(bin, append([]string{"--db", db}, args...)...)
-		cmd.Env = []string{"HOME=" + base, "XDG_CONFIG_HOME=" + base, "CAREBOOK_SYSTEM_CONFIG=" + filepath.Join(base, "none.toml"),
-			"CAREBOOK_NOW=2026-06-15T10:00:00Z", "CAREBOOK_OLLAMA_HOST=http://127.0.0.1:9"}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		var exit *exec.ExitError
-		code := 0
-		if errors.As(err, &exit) {
-			code = exit.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return binResult{out.String(), errb.String(), code}
+		t.Helper()
+		return runBinary(t, bin, "", env, nobody, append([]string{"--db", db}, args...)...)
 	}
 	if r := run("demo", "--patients", "10"); r.code != 0 {
 		t.Fatalf("demo as nobody: %s", r.stderr)

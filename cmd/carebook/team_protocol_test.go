@@ -235,20 +235,7 @@ func TestTeamInitDemoRefuseServer(t *testing.T) {
 		"CAREBOOK_SYSTEM_CONFIG="+filepath.Join(home, "no-system.toml"), "CAREBOOK_NOW=2026-06-15T10:00:00Z")
 	run := func(env []string, args ...string) binResult {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(append([]string{}, base...), env...)
-		cmd.Dir = cwd
-		var out, errb strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		var exit *exec.ExitError
-		code := 0
-		if errors.As(err, &exit) {
-			code = exit.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return binResult{out.String(), errb.String(), code}
+		return runBinary(t, bin, cwd, append(append([]string{}, base...), env...), nil, args...)
 	}
 	withConfig := func(t *testing.T) func() {
 		if err := os.WriteFile(userConfig, []byte(fmt.Sprintf("server = %q\n", socket)), 0o600); err != nil {
