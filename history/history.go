@@ -14,6 +14,9 @@ import (
 	"github.com/carebook/carebook/internal/atomicfile"
 )
 
+// Limit is how many lines the history keeps (the line editor's HistoryLimit).
+const Limit = 500
+
 // Path is the history file for the database at dbPath.
 func Path(dbPath string) string { return dbPath + ".history" }
 
@@ -32,6 +35,38 @@ func Prepare(path string) error {
 	}
 	defer f.Close()
 	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("history file %s: %w", path, err)
+	}
+	return trim(path)
+}
+
+// trim keeps the last Limit lines, through atomicfile (0600, no link
+// followed). A longer file would have the line editor rewrite it itself, by
+// way of PATH.tmp opened 0666 less the umask, through any link planted at
+// that name, and renamed over the history.
+func trim(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("history file %s: %w", path, err)
+	}
+	var lines [][]byte
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) > 0 {
+			lines = append(lines, l)
+		}
+	}
+	if bytes.Count(data, []byte("\n")) <= Limit {
+		return nil
+	}
+	if len(lines) > Limit {
+		lines = lines[len(lines)-Limit:]
+	}
+	var kept bytes.Buffer
+	for _, l := range lines {
+		kept.Write(l)
+		kept.WriteByte('\n')
+	}
+	if err := atomicfile.WriteFile(path, kept.Bytes()); err != nil {
 		return fmt.Errorf("history file %s: %w", path, err)
 	}
 	return nil

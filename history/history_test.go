@@ -1,6 +1,7 @@
 package history
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,5 +51,27 @@ func TestPrepareRefusesALink(t *testing.T) {
 	}
 	if fi, _ := os.Stat(victim); fi.Mode().Perm() != 0o644 {
 		t.Error("the link's target was changed")
+	}
+}
+
+// A history longer than the line editor keeps is trimmed here, 0600: the
+// line editor would otherwise rewrite it through PATH.tmp, 0666 less the
+// umask, following a link planted at that name.
+func TestPrepareTrims(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.duckdb.history")
+	var b strings.Builder
+	for i := 0; i < Limit+100; i++ {
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	os.WriteFile(path, []byte(b.String()), 0o600)
+	if err := Prepare(path); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if n := strings.Count(string(data), "\n"); n != Limit || !strings.HasPrefix(string(data), "line 100\n") {
+		t.Fatalf("%d lines, starting %q; want the last %d", n, string(data)[:10], Limit)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode())
 	}
 }

@@ -217,7 +217,7 @@ func (r *repl) start(historyFile string) error {
 	r.cfg = &readline.Config{
 		Prompt:         "carebook> ",
 		HistoryFile:    historyFile, // "" keeps it in memory: requests name patients
-		HistoryLimit:   500,
+		HistoryLimit:   history.Limit,
 		AutoComplete:   r.comp,
 		Stdin:          r.keys,
 		Stdout:         ios.TerminalOut(),
